@@ -1,0 +1,56 @@
+"""``./dev run``: the whole inbox on this machine: infrastructure first, then every service.
+
+Services are added here as they land. Ctrl-C stops everything, services first, then the stack.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devstack.paths import CACHE_DIR, SetupError
+from devstack.process import ManagedProcess
+from devstack.stack import local_stack
+
+# (name, module, extra environment); each runs as ``python -m <module>``.
+SERVICES: list[tuple[str, str, dict[str, str]]] = []
+
+
+def main() -> int:
+    data_dir = CACHE_DIR / "data"
+    logs = CACHE_DIR / "logs"
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        with local_stack(data_dir, kafka_port=9092, mongo_port=27017) as stack:
+            from devstack.__main__ import _create_topics
+
+            _create_topics(stack.kafka_bootstrap_servers, 6)
+            env = {**os.environ, **stack.env()}
+            running: list[ManagedProcess] = []
+            for name, module, extra in SERVICES:
+                process = ManagedProcess(name, [sys.executable, "-m", module], logs / f"{name}.log",
+                                         env={**env, **extra}, cwd=Path.cwd())
+                process.start()
+                running.append(process)
+            print(f"inbox: infrastructure ready (Kafka {stack.kafka_bootstrap_servers}, "
+                  f"MongoDB {stack.mongodb_uri}); services: "
+                  f"{', '.join(n for n, _, _ in SERVICES) or 'none yet'}; logs in {logs}",
+                  flush=True)
+            print("inbox: Ctrl-C stops everything", flush=True)
+            stop.wait()
+            print("inbox: stopping", flush=True)
+            for process in reversed(running):
+                process.stop()
+        return 0
+    except SetupError as exc:
+        print(f"inbox: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Tenants' channels: which business phone number belongs to which tenant, and how to reach Meta.
+
+The ``channels`` collection is the shared source; services keep a cached :class:`ChannelDirectory`
+so no webhook or send waits on a database read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+log = logging.getLogger(__name__)
+
+# Tenant marker for a business number no tenant has claimed yet: its messages are kept, not dropped.
+UNASSIGNED_TENANT = "unassigned"
+CHANNELS_COLLECTION = "channels"
+
+
+class Channel(BaseModel):
+    """A business phone number on the Cloud API, owned by one tenant."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    phone_number_id: str
+    tenant_id: str
+    waba_id: str
+    display_phone_number: str = ""
+    access_token: SecretStr = SecretStr("")
+    # Meta's per-number throughput: 80 messages/s by default, up to 1,000 after the upgrade.
+    throughput_mps: int = Field(default=80, ge=1, le=1000)
+
+    def to_document(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="json")
+        doc["access_token"] = self.access_token.get_secret_value()
+        doc["_id"] = self.phone_number_id
+        return doc
+
+
+class ChannelDirectory:
+    """An in-memory view of the channels, refreshed from MongoDB in the background."""
+
+    def __init__(self, channels: Iterable[Channel] = ()) -> None:
+        self._by_number: dict[str, Channel] = {}
+        self._tenant_by_waba: dict[str, str] = {}
+        self.replace(channels)
+
+    def replace(self, channels: Iterable[Channel]) -> None:
+        by_number = {c.phone_number_id: c for c in channels}
+        self._by_number = by_number
+        self._tenant_by_waba = {c.waba_id: c.tenant_id for c in by_number.values()}
+
+    def by_number(self, phone_number_id: str) -> Channel | None:
+        return self._by_number.get(phone_number_id)
+
+    def tenant_for_number(self, phone_number_id: str) -> str:
+        channel = self._by_number.get(phone_number_id)
+        return channel.tenant_id if channel else UNASSIGNED_TENANT
+
+    def tenant_for_waba(self, waba_id: str) -> str:
+        return self._tenant_by_waba.get(waba_id, UNASSIGNED_TENANT)
+
+    def __len__(self) -> int:
+        return len(self._by_number)
+
+    async def load(self, collection: Any) -> None:
+        """Replace the view with what ``collection`` (an AsyncCollection) holds now."""
+        docs = await collection.find({}).to_list(None)
+        self.replace(Channel.model_validate(doc) for doc in docs)
+
+    async def keep_fresh(self, collection: Any, every_seconds: float) -> None:
+        """Reload forever; a failed reload keeps the last good view (and is logged)."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self.load(collection)
+            except Exception:
+                log.warning(
+                    "channel directory refresh failed; keeping the last view", exc_info=True
+                )

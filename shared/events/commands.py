@@ -1,0 +1,122 @@
+"""Commands on ``inbox.commands.v1``: what agents and other services ask the inbox to do.
+
+Producers: inbox_api (agents in the browser, other services through the API) and campaigns.
+Consumers: outbound_sender (sends, reactions, mark-read on WhatsApp) and conversation_store
+(assignment, resolve/reopen, read state). Every command carries a client-given ``command_id``;
+it is the idempotency key, unique within a tenant: the same id is acted on at most once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from shared.events.base import Contract, Event, JsonObject
+
+Priority = Literal["reply", "bulk"]
+
+
+class Command(Event):
+    """Fields every command shares. ``conversation_id`` is required for commands."""
+
+    conversation_id: str
+    command_id: str = Field(min_length=1, max_length=200)
+    # Who asked: an agent id, or a service name for service credentials.
+    actor_id: str | None = None
+
+
+class SendCommand(Command):
+    """Fields every send shares."""
+
+    business_phone_number_id: str
+    customer_wa_id: str
+    # Agent replies go before bulk (campaign) traffic on the same number.
+    priority: Priority = "reply"
+    campaign_id: str | None = None
+    reply_to_wamid: str | None = None
+    # Meta echoes this back on every status webhook of the message (``biz_opaque_callback_data``).
+    reference: str | None = Field(default=None, max_length=512)
+
+
+class SendText(SendCommand):
+    """Send a free-form text. Allowed only inside the customer-service window."""
+
+    type: Literal["command.send_text"] = "command.send_text"
+    text: str = Field(min_length=1, max_length=4096)
+    preview_url: bool = False
+
+
+class TemplateComponent(Contract):
+    """One component of a template send, in Meta's shape (header, body, button parameters)."""
+
+    type: Literal["header", "body", "button"]
+    sub_type: str | None = None
+    index: int | None = None
+    parameters: list[JsonObject] = Field(default_factory=list)
+
+
+class SendTemplate(SendCommand):
+    """Send an approved template with its variables. Allowed whether the window is open or not."""
+
+    type: Literal["command.send_template"] = "command.send_template"
+    template_name: str
+    language: str
+    components: list[TemplateComponent] = Field(default_factory=list)
+    # The template text with variables filled, as the thread should show it.
+    rendered_text: str | None = None
+
+
+class SendMedia(SendCommand):
+    """Send an image, video, audio, document or sticker, by uploaded media id or by link."""
+
+    type: Literal["command.send_media"] = "command.send_media"
+    media_type: Literal["image", "video", "audio", "document", "sticker"]
+    media_id: str | None = None
+    link: str | None = None
+    caption: str | None = Field(default=None, max_length=1024)
+    filename: str | None = None
+
+
+class React(SendCommand):
+    """React to a message with an emoji; an empty emoji removes the reaction."""
+
+    type: Literal["command.react"] = "command.react"
+    message_wamid: str
+    emoji: str = ""
+
+
+class MarkRead(Command):
+    """The agent read the conversation up to a message: clears unread; blue ticks on WhatsApp."""
+
+    type: Literal["command.mark_read"] = "command.mark_read"
+    business_phone_number_id: str
+    message_wamid: str | None = None
+
+
+class AssignConversation(Command):
+    """Assign the conversation to an agent, or unassign it (``assignee_id`` None)."""
+
+    type: Literal["command.assign"] = "command.assign"
+    assignee_id: str | None = None
+
+
+class SetConversationStatus(Command):
+    """Resolve or reopen a conversation. A new inbound message reopens it anyway."""
+
+    type: Literal["command.set_status"] = "command.set_status"
+    status: Literal["open", "resolved"]
+
+
+AnySend = SendText | SendTemplate | SendMedia | React
+InboxCommand = Annotated[
+    SendText
+    | SendTemplate
+    | SendMedia
+    | React
+    | MarkRead
+    | AssignConversation
+    | SetConversationStatus,
+    Field(discriminator="type"),
+]
+INBOX_COMMANDS_ADAPTER: TypeAdapter[InboxCommand] = TypeAdapter(InboxCommand)

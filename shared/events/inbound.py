@@ -1,0 +1,214 @@
+"""Events on ``whatsapp.inbound.v1``: what Meta told us, normalized, one event per thing.
+
+webhook_ingest is the only producer. Meta's raw payload shapes never travel past it: each
+``entry[].changes[]`` item becomes one of the events below. Fields the parser does not know are
+kept in ``extra`` (or the whole value in :class:`WebhookChangeUnhandled`), so a new Meta field
+never loses data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
+
+from shared.events.base import Contract, Event, JsonObject
+
+
+class MetaError(Contract):
+    """An error as Meta reports it (in a status, an inbound message, or a webhook value)."""
+
+    code: int
+    title: str | None = None
+    message: str | None = None
+    details: str | None = None
+    href: str | None = None
+
+
+class CustomerProfile(Contract):
+    """The customer as the webhook's ``contacts[]`` names them."""
+
+    wa_id: str
+    name: str | None = None
+
+
+class ReplyContext(Contract):
+    """What an inbound message refers to: a quoted message, a forward, a product."""
+
+    message_id: str | None = None
+    from_number: str | None = None
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: JsonObject | None = None
+
+
+class InboundMessage(Contract):
+    """A message a customer sent to a business number, as WhatsApp delivered it."""
+
+    wamid: str
+    # Meta's type, kept verbatim: text, image, audio, video, document, sticker, location, contacts,
+    # interactive, button, reaction, order, system, unsupported, request_welcome, or a new one.
+    message_type: str
+    sent_at: AwareDatetime
+    business_phone_number_id: str
+    business_display_number: str | None = None
+    from_wa_id: str
+    customer: CustomerProfile | None = None
+    # The type-specific object (``text``, ``image``, ...) exactly as Meta sent it.
+    content: JsonObject = Field(default_factory=dict)
+    # A short human-readable text for lists and notifications (body, caption, emoji, ...).
+    preview: str = ""
+    context: ReplyContext | None = None
+    referral: JsonObject | None = None
+    errors: list[MetaError] = Field(default_factory=list)
+    # Top-level message fields this parser does not know yet.
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class MessageReceived(Event):
+    """A customer sent a message (any type, reactions included). Emitted by webhook_ingest."""
+
+    type: Literal["message.received"] = "message.received"
+    payload: InboundMessage
+
+
+class StatusUpdate(Contract):
+    """Meta's report on one outbound message: sent, delivered, read, played, failed, or new."""
+
+    wamid: str
+    status: str
+    at: AwareDatetime
+    business_phone_number_id: str
+    recipient_wa_id: str
+    errors: list[MetaError] = Field(default_factory=list)
+    pricing: JsonObject | None = None
+    conversation: JsonObject | None = None
+    biz_opaque_callback_data: str | None = None
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class MessageStatusChanged(Event):
+    """Meta reported a status for an outbound message. Emitted by webhook_ingest."""
+
+    type: Literal["status.changed"] = "status.changed"
+    payload: StatusUpdate
+
+
+class TemplateStatus(Contract):
+    """A template's review or lifecycle change (APPROVED, REJECTED, PAUSED, DISABLED, ...)."""
+
+    waba_id: str
+    template_id: str
+    name: str
+    language: str
+    event: str
+    reason: str | None = None
+    category: str | None = None
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class TemplateStatusChanged(Event):
+    """Meta changed a template's status (``message_template_status_update``)."""
+
+    type: Literal["template.status_changed"] = "template.status_changed"
+    payload: TemplateStatus
+
+
+class TemplateQuality(Contract):
+    """A template's quality score change (GREEN, YELLOW, RED, UNKNOWN)."""
+
+    waba_id: str
+    template_id: str
+    name: str
+    language: str
+    previous_score: str | None = None
+    new_score: str
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class TemplateQualityChanged(Event):
+    """Meta changed a template's quality score (``message_template_quality_update``)."""
+
+    type: Literal["template.quality_changed"] = "template.quality_changed"
+    payload: TemplateQuality
+
+
+class TemplateCategory(Contract):
+    """Meta re-categorized a template (``template_category_update``)."""
+
+    waba_id: str
+    template_id: str
+    name: str
+    language: str
+    previous_category: str | None = None
+    new_category: str
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class TemplateCategoryChanged(Event):
+    """Meta changed a template's category (``template_category_update``)."""
+
+    type: Literal["template.category_changed"] = "template.category_changed"
+    payload: TemplateCategory
+
+
+class PhoneNumberQuality(Contract):
+    """A business number's quality or messaging-limit change (``phone_number_quality_update``)."""
+
+    waba_id: str
+    display_phone_number: str | None = None
+    event: str
+    current_limit: str | None = None
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class PhoneNumberQualityChanged(Event):
+    """Meta changed a business number's quality rating or limit. Emitted by webhook_ingest."""
+
+    type: Literal["phone_number.quality_changed"] = "phone_number.quality_changed"
+    payload: PhoneNumberQuality
+
+
+class WebhookErrors(Contract):
+    """Errors Meta reported at the webhook value level (system or account problems)."""
+
+    waba_id: str
+    field: str
+    business_phone_number_id: str | None = None
+    errors: list[MetaError]
+
+
+class WebhookErrorsReported(Event):
+    """Meta reported errors not tied to one message. Emitted by webhook_ingest."""
+
+    type: Literal["webhook.errors_reported"] = "webhook.errors_reported"
+    payload: WebhookErrors
+
+
+class WebhookChange(Contract):
+    """A webhook change this version does not understand, kept whole."""
+
+    waba_id: str
+    field: str
+    value: JsonValue
+
+
+class WebhookChangeUnhandled(Event):
+    """A webhook field with no parser yet; its raw value is kept so nothing is lost."""
+
+    type: Literal["webhook.unhandled"] = "webhook.unhandled"
+    payload: WebhookChange
+
+
+InboundEvent = Annotated[
+    MessageReceived
+    | MessageStatusChanged
+    | TemplateStatusChanged
+    | TemplateQualityChanged
+    | TemplateCategoryChanged
+    | PhoneNumberQualityChanged
+    | WebhookErrorsReported
+    | WebhookChangeUnhandled,
+    Field(discriminator="type"),
+]
+INBOUND_EVENTS: TypeAdapter[InboundEvent] = TypeAdapter(InboundEvent)

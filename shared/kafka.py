@@ -1,0 +1,356 @@
+"""Kafka plumbing: producer and consumer factories, topic creation, and the one consumer loop.
+
+The loop (:class:`BatchConsumer`) is the only place offsets are committed, and it commits a batch
+only after its handler returned: delivery is at-least-once, so handlers must be idempotent.
+
+Failure handling, by kind:
+- a record that does not decode (schema-invalid): DLQ at once; the partition moves on;
+- a handler error the service calls transient (database or broker unreachable): pause, back off,
+  retry the batch, forever;
+- any other handler error: retry the batch a few times, then the records one by one; those still
+  failing go to the DLQ with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import TypeAdapter, ValidationError
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+
+from shared.config import InfraSettings
+from shared.events.base import Event
+from shared.events.topics import dlq
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RECORDS = Counter(
+    "inbox_consumer_records_total", "Records consumed, by outcome", ["group", "topic", "outcome"]
+)
+BATCH_SIZE = Histogram(
+    "inbox_consumer_batch_size",
+    "Records per handled batch",
+    ["group"],
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2000),
+)
+HANDLE_SECONDS = Histogram(
+    "inbox_consumer_batch_seconds", "Time to handle one batch, commit included", ["group"]
+)
+LAG = Gauge(
+    "inbox_consumer_lag", "Records behind the partition end", ["group", "topic", "partition"]
+)
+RETRIES = Counter("inbox_consumer_retries_total", "Batch retries after a handler error", ["group"])
+
+
+def make_producer(settings: InfraSettings, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent producer that waits for every in-sync replica (nothing acked is lost)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 2,
+        "max_batch_size": 256 * 1024,
+        "request_timeout_ms": 15000,
+        "max_request_size": 4 * 1024 * 1024,  # raw webhook bodies may be up to 3 MB
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: InfraSettings, group_id: str, topics: Sequence[str], **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer-group member with manual commits, starting from the earliest record."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 500,
+        "isolation_level": "read_committed",
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*[settings.topic(t) for t in topics], **options)
+
+
+async def ensure_topics(
+    settings: InfraSettings,
+    names: Iterable[str],
+    partitions: int | None = None,
+    replication_factor: int = 1,
+    configs: dict[str, str] | None = None,
+) -> None:
+    """Create the (prefixed) topics that do not exist yet. Safe to call at every start-up."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=settings.topic(n),
+                num_partitions=partitions or settings.topic_partitions,
+                replication_factor=replication_factor,
+                topic_configs=configs or {},
+            )
+            for n in names
+            if settings.topic(n) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another process created them meanwhile
+    finally:
+        await admin.close()
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, events: Iterable[Event]) -> list[Any]:
+    """Send every event (keyed by conversation) and wait until the broker acknowledged all."""
+    futures = [
+        await producer.send(topic, event.to_bytes(), key=event.record_key()) for event in events
+    ]
+    return list(await asyncio.gather(*futures))
+
+
+def default_is_transient(exc: BaseException) -> bool:
+    """Errors that mean "a dependency is unreachable": retry forever, never dead-letter."""
+    return isinstance(
+        exc,
+        ConnectionFailure
+        | ServerSelectionTimeoutError
+        | KafkaConnectionError
+        | TimeoutError
+        | ConnectionError,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[T]):
+    """A decoded record with where it came from."""
+
+    event: T
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        return (self.topic, self.partition, self.offset)
+
+
+class PoisonRecord(Exception):
+    """Raised by a handler for a record that can never be processed: it goes to the DLQ."""
+
+
+BatchHandler = Callable[[list[Received[T]]], Awaitable[None]]
+
+
+class BatchConsumer(Generic[T]):
+    """Poll, decode, handle a batch, commit; dead-letter what cannot be processed; stop cleanly."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        adapter: TypeAdapter[T],
+        handler: BatchHandler[T],
+        *,
+        group: str,
+        dlq_topic_for: Callable[[str], str] = dlq,
+        is_transient: Callable[[BaseException], bool] = default_is_transient,
+        max_records: int = 500,
+        poll_timeout_ms: int = 200,
+        attempts_before_bisect: int = 3,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.adapter = adapter
+        self.handler = handler
+        self.group = group
+        self.dlq_topic_for = dlq_topic_for
+        self.is_transient = is_transient
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.attempts_before_bisect = attempts_before_bisect
+        self.max_backoff_seconds = max_backoff_seconds
+        self._stopping = asyncio.Event()
+        self.healthy = True  # False while retrying a dependency failure
+        self.batches_handled = 0
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, and return from :meth:`run`."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            polled = await self.consumer.getmany(
+                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+            )
+            if not polled:
+                continue
+            started = time.perf_counter()
+            batch: list[Received[T]] = []
+            ends: dict[TopicPartition, int] = {}
+            for tp, records in polled.items():
+                for record in records:
+                    received = await self._decode(record)
+                    if received is not None:
+                        batch.append(received)
+                    ends[tp] = record.offset + 1
+            if batch:
+                await self._handle(batch)
+            await self._commit(ends)
+            self._report(ends, batch, time.perf_counter() - started)
+
+    async def _decode(self, record: Any) -> Received[T] | None:
+        try:
+            event = self.adapter.validate_json(record.value)
+        except ValidationError as exc:
+            await self._dead_letter(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key,
+                record.value,
+                f"invalid record: {_short(exc)}",
+            )
+            return None
+        return Received(
+            event, record.topic, record.partition, record.offset, record.key, record.value
+        )
+
+    async def _handle(self, batch: list[Received[T]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.handler(batch)
+                self.healthy = True
+                return
+            except PoisonRecord as exc:
+                if len(batch) == 1:
+                    await self._dead_letter_received(batch[0], str(exc))
+                    return
+                await self._one_by_one(batch)
+                return
+            except Exception as exc:
+                attempt += 1
+                RETRIES.labels(self.group).inc()
+                if self.is_transient(exc):
+                    self.healthy = False
+                    log.warning(
+                        "dependency unavailable; retrying batch",
+                        extra={"group": self.group, "attempt": attempt, "error": _short(exc)},
+                    )
+                    await self._pause_for(self._backoff(attempt))
+                    continue
+                if attempt >= self.attempts_before_bisect:
+                    if len(batch) == 1:
+                        await self._dead_letter_received(batch[0], f"handler failed: {_short(exc)}")
+                        return
+                    await self._one_by_one(batch)
+                    return
+                log.warning(
+                    "batch failed; retrying",
+                    exc_info=True,
+                    extra={"group": self.group, "attempt": attempt},
+                )
+                await self._pause_for(self._backoff(attempt))
+
+    async def _one_by_one(self, batch: list[Received[T]]) -> None:
+        for received in batch:
+            await self._handle([received])
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.max_backoff_seconds, 0.1 * 2 ** min(attempt, 10))
+        return float(base / 2 + random.random() * base / 2)
+
+    async def _pause_for(self, seconds: float) -> None:
+        # Keep polling (paused) so the group does not evict us while a dependency is down.
+        assigned = list(self.consumer.assignment())
+        self.consumer.pause(*assigned)
+        try:
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0 and not self._stopping.is_set():
+                await self.consumer.getmany(timeout_ms=int(min(left, 0.5) * 1000) or 1)
+        finally:
+            self.consumer.resume(*[tp for tp in assigned if tp in self.consumer.assignment()])
+
+    async def _commit(self, ends: dict[TopicPartition, int]) -> None:
+        owned = {tp: off for tp, off in ends.items() if tp in self.consumer.assignment()}
+        if not owned:
+            return
+        try:
+            await self.consumer.commit(owned)
+        except KafkaError:
+            # A rebalance took the partitions: the new owner re-reads from the last commit.
+            log.warning("offset commit failed; records will be redelivered", exc_info=True)
+
+    async def _dead_letter_received(self, received: Received[T], error: str) -> None:
+        await self._dead_letter(
+            received.topic, received.partition, received.offset, received.key, received.value, error
+        )
+
+    async def _dead_letter(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes, error: str
+    ) -> None:
+        headers = [
+            ("dlq-error", error[:2000].encode()),
+            ("dlq-source", f"{topic}/{partition}/{offset}".encode()),
+            ("dlq-group", self.group.encode()),
+            ("dlq-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(
+            self.dlq_topic_for(topic), value, key=key, headers=headers
+        )
+        RECORDS.labels(self.group, topic, "dead_lettered").inc()
+        log.error(
+            "record dead-lettered",
+            extra={
+                "group": self.group,
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "error": error[:300],
+            },
+        )
+
+    def _report(
+        self, ends: dict[TopicPartition, int], batch: list[Received[T]], seconds: float
+    ) -> None:
+        self.batches_handled += 1
+        BATCH_SIZE.labels(self.group).observe(len(batch))
+        HANDLE_SECONDS.labels(self.group).observe(seconds)
+        per_topic: dict[str, int] = {}
+        for received in batch:
+            per_topic[received.topic] = per_topic.get(received.topic, 0) + 1
+        for topic, count in per_topic.items():
+            RECORDS.labels(self.group, topic, "handled").inc(count)
+        for tp, end in ends.items():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                LAG.labels(self.group, tp.topic, str(tp.partition)).set(max(0, highwater - end))
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 500 else text[:497] + "..."

@@ -1,0 +1,60 @@
+"""MongoDB plumbing through PyMongo's async API (``AsyncMongoClient``).
+
+Code stays within what both MongoDB and FerretDB v1 (the local stand-in) support: no multi-document
+transactions, no change streams, no pipeline-style updates. Idempotence comes from conditional
+single-document writes instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from shared.config import InfraSettings
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+def make_client(
+    settings: InfraSettings, app_name: str = "whatsapp-inbox", **overrides: Any
+) -> AsyncMongoClient[Document]:
+    """A client that fails fast when the server is unreachable (5 s), with tz-aware datetimes."""
+    options: dict[str, Any] = {
+        "appname": app_name,
+        "serverSelectionTimeoutMS": 5000,
+        "connectTimeoutMS": 5000,
+        "tz_aware": True,
+    }
+    options.update(overrides)
+    return AsyncMongoClient(settings.mongodb_uri, **options)
+
+
+def database(
+    client: AsyncMongoClient[Document], settings: InfraSettings
+) -> AsyncDatabase[Document]:
+    return client[settings.mongodb_database]
+
+
+async def ping(client: AsyncMongoClient[Document]) -> None:
+    await client.admin.command("ping")
+
+
+async def ensure_indexes(
+    db: AsyncDatabase[Document], indexes: Mapping[str, Sequence[IndexModel]]
+) -> None:
+    """Create each collection's indexes; existing identical indexes make this a no-op."""
+    for collection, models in indexes.items():
+        if not models:
+            continue
+        try:
+            await db[collection].create_indexes(list(models))
+        except OperationFailure as exc:
+            # An index with the same name but other options: say which, loudly.
+            raise RuntimeError(f"cannot create indexes on {collection}: {exc}") from exc
