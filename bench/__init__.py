@@ -1,0 +1,1 @@
+"""Benchmarks: each compares a service with a baseline measured in the same run."""

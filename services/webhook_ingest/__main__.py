@@ -1,0 +1,8 @@
+"""``python -m services.webhook_ingest``: serve Meta's webhook endpoint."""
+
+from services.webhook_ingest.main import main, use_uvloop
+from shared.ops import run_main
+
+if __name__ == "__main__":
+    use_uvloop()
+    run_main(main)

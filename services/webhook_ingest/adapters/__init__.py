@@ -1,0 +1,1 @@
+"""Adapters of webhook_ingest to its external systems (Kafka)."""

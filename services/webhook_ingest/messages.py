@@ -1,0 +1,243 @@
+"""One inbound message of a ``messages`` webhook -> :class:`MessageReceived`.
+
+The type-specific object (``text``, ``image``, ...) is kept verbatim as ``content``; the fields
+every type shares are lifted into the contract; keys this parser does not know go to ``extra``
+(and so does the raw form of any object whose typed version drops a key), so no field is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from services.webhook_ingest.ids import named_id
+from services.webhook_ingest.payload import (
+    Metadata,
+    Raw,
+    customer_conversation,
+    epoch,
+    leftovers,
+    meta_errors,
+)
+from shared.channels import UNASSIGNED_TENANT
+from shared.events.inbound import CustomerProfile, InboundMessage, MessageReceived, ReplyContext
+from shared.phone import InvalidPhoneNumber, canonical_wa_id
+
+_COMMON_KEYS = frozenset({"from", "id", "timestamp", "type", "context", "referral", "errors"})
+_CONTEXT_KEYS = frozenset({"id", "from", "forwarded", "frequently_forwarded", "referred_product"})
+_CONTACT_KEYS = frozenset({"wa_id", "profile"})
+_NAME_KEY = frozenset({"name"})
+PREVIEW_LIMIT = 200
+
+
+def parse_message(
+    raw: Mapping[str, Any],
+    metadata: Metadata,
+    contacts: Sequence[Any],
+    tenant_id: str = UNASSIGNED_TENANT,
+    salt: str = "",
+) -> MessageReceived:
+    """The event for one ``value.messages[]`` item; ``ValueError`` if it is unusable."""
+    wamid = _required_str(raw, "id")
+    sender = _required_str(raw, "from")
+    message_type = _required_str(raw, "type")
+    sent_at = epoch(raw.get("timestamp"))
+
+    body = raw.get(message_type)
+    if isinstance(body, dict):
+        content: Raw = dict(body)
+    elif body is not None:
+        content = {message_type: body}  # ``contacts`` is a list
+    else:
+        content = {}
+    extra = leftovers(raw, _known_keys(message_type))
+    if metadata.extra:
+        extra["metadata"] = metadata.extra
+
+    errors, errors_complete = meta_errors(raw.get("errors"))
+    if not errors_complete:
+        extra["errors"] = raw.get("errors")
+
+    context = None
+    raw_context = raw.get("context")
+    if isinstance(raw_context, dict):
+        context = _context(raw_context)
+        if not raw_context.keys() <= _CONTEXT_KEYS:
+            extra["context"] = raw_context
+    elif raw_context is not None:
+        extra["context"] = raw_context
+
+    referral = raw.get("referral")
+    if referral is not None and not isinstance(referral, dict):
+        extra["referral"] = referral
+        referral = None
+
+    customer, raw_contact = _customer(sender, contacts)
+    if raw_contact is not None:
+        extra["contact"] = raw_contact
+
+    payload = InboundMessage(
+        wamid=wamid,
+        message_type=message_type,
+        sent_at=sent_at,
+        business_phone_number_id=metadata.phone_number_id,
+        business_display_number=metadata.display_phone_number,
+        from_wa_id=sender,
+        customer=customer,
+        content=content,
+        preview=preview(message_type, content),
+        context=context,
+        referral=referral,
+        errors=errors,
+        extra=extra,
+    )
+    return MessageReceived(
+        event_id=named_id("message", wamid, salt=salt),
+        occurred_at=sent_at,
+        tenant_id=tenant_id,
+        conversation_id=customer_conversation(metadata.phone_number_id, sender),
+        payload=payload,
+    )
+
+
+@lru_cache(maxsize=256)
+def _known_keys(message_type: str) -> frozenset[str]:
+    return _COMMON_KEYS | {message_type}
+
+
+def _required_str(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None or value == "" or isinstance(value, dict | list):
+        raise ValueError(f"message has no usable {key!r}")
+    return str(value)
+
+
+def _context(raw: Mapping[str, Any]) -> ReplyContext:
+    product = raw.get("referred_product")
+    return ReplyContext(
+        message_id=_opt_str(raw.get("id")),
+        from_number=_opt_str(raw.get("from")),
+        forwarded=raw.get("forwarded") is True,
+        frequently_forwarded=raw.get("frequently_forwarded") is True,
+        referred_product=product if isinstance(product, dict) else None,
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _customer(sender: str, contacts: Sequence[Any]) -> tuple[CustomerProfile | None, Raw | None]:
+    """The sender's profile from ``value.contacts`` and, if it has more than we map, its raw form.
+
+    ``from`` and ``contacts[].wa_id`` may spell the number differently (Brazil's 9th digit), so
+    they are compared canonically, and a lone contact is taken as the sender's.
+    """
+    if len(contacts) == 1 and isinstance(contacts[0], dict):
+        match: Raw | None = contacts[0]  # the usual case: one message, its one contact
+    else:
+        candidates = [c for c in contacts if isinstance(c, dict)]
+        match = next((c for c in candidates if str(c.get("wa_id")) == sender), None)
+        if match is None:
+            key = _canonical(sender)
+            match = next((c for c in candidates if _canonical(str(c.get("wa_id"))) == key), None)
+        if match is None and len(candidates) == 1:
+            match = candidates[0]
+    if match is None:
+        return None, None
+    profile = match.get("profile")
+    name = profile.get("name") if isinstance(profile, dict) else None
+    lossy = not match.keys() <= _CONTACT_KEYS or (
+        profile is not None and (not isinstance(profile, dict) or not profile.keys() <= _NAME_KEY)
+    )
+    wa_id = match.get("wa_id")
+    customer = None if wa_id is None else CustomerProfile(wa_id=str(wa_id), name=_opt_str(name))
+    return customer, (match if lossy or customer is None else None)
+
+
+def _canonical(number: str) -> str:
+    try:
+        return canonical_wa_id(number)
+    except InvalidPhoneNumber:
+        return number
+
+
+_MEDIA_LABELS = {
+    "image": "📷 Photo",
+    "video": "🎥 Video",
+    "sticker": "💟 Sticker",
+    "document": "📄 Document",
+}
+
+
+def preview(message_type: str, content: Mapping[str, Any]) -> str:
+    """A short text for the conversation list and notifications (never logged)."""
+    text = _preview(message_type, content).strip()
+    return text if len(text) <= PREVIEW_LIMIT else text[: PREVIEW_LIMIT - 1] + "…"
+
+
+def _preview(message_type: str, content: Mapping[str, Any]) -> str:
+    match message_type:
+        case "text" | "system":
+            return _s(content.get("body"))
+        case "image" | "video" | "sticker":
+            return _s(content.get("caption")) or _MEDIA_LABELS[message_type]
+        case "document":
+            return "📄 " + (
+                _s(content.get("caption")) or _s(content.get("filename")) or "Document"
+            )
+        case "audio":
+            return "🎤 Voice message" if content.get("voice") is True else "🎵 Audio"
+        case "location":
+            place = _s(content.get("name")) or _s(content.get("address"))
+            return f"📍 {place}" if place else "📍 Location"
+        case "contacts":
+            return "👤 " + (_contact_names(content.get("contacts")) or "Contact")
+        case "interactive":
+            return _interactive(content)
+        case "button":
+            return _s(content.get("text")) or _s(content.get("payload"))
+        case "reaction":
+            emoji = _s(content.get("emoji"))
+            return f"Reacted {emoji}" if emoji else "Removed a reaction"
+        case "order":
+            items = content.get("product_items")
+            count = len(items) if isinstance(items, list) else 0
+            label = f"🛒 Order ({count} item{'s' if count != 1 else ''})"
+            note = _s(content.get("text"))
+            return f"{label}: {note}" if note else label
+        case "unsupported" | "unknown":
+            kind = _s(content.get("type"))
+            return f"Unsupported message ({kind})" if kind else "Unsupported message"
+        case "request_welcome":
+            return "Opened the chat"
+        case _:
+            return f"[{message_type}]"
+
+
+def _interactive(content: Mapping[str, Any]) -> str:
+    kind = _s(content.get("type"))
+    reply = content.get(kind) if kind else None
+    if isinstance(reply, dict):
+        title = _s(reply.get("title")) or _s(reply.get("body"))
+        if title:
+            return title
+    if kind == "nfm_reply":
+        return "Form response"
+    return f"[interactive {kind}]" if kind else "[interactive]"
+
+
+def _contact_names(contacts: Any) -> str:
+    if not isinstance(contacts, list):
+        return ""
+    names = []
+    for contact in contacts:
+        name = contact.get("name") if isinstance(contact, dict) else None
+        if isinstance(name, dict) and name.get("formatted_name"):
+            names.append(str(name["formatted_name"]))
+    return ", ".join(names)
+
+
+def _s(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,63 @@
+"""Hand-written fakes of webhook_ingest's ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from services.webhook_ingest.adapters.kafka import RawWebhook
+from services.webhook_ingest.errors import PublishFailed
+from shared.events.base import Event
+
+
+class FakePublisher:
+    """Records what was published; can be held (slow broker) or made to fail (broker down)."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[RawWebhook, list[Event]]] = []
+        self.calls = 0
+        self.hold: asyncio.Event | None = None
+        self.failure: str | None = None
+        self.ready = True
+        self._acks: set[asyncio.Task[None]] = set()
+
+    async def send(self, raw: RawWebhook, events: Sequence[Event]) -> asyncio.Future[None]:
+        self.calls += 1
+        acks = asyncio.ensure_future(self._acknowledge(raw, list(events)))
+        self._acks.add(acks)
+        acks.add_done_callback(self._acks.discard)
+        return acks
+
+    async def _acknowledge(self, raw: RawWebhook, events: list[Event]) -> None:
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.failure is not None:
+            raise PublishFailed(self.failure)
+        self.published.append((raw, events))
+
+    async def is_ready(self) -> bool:
+        return self.ready
+
+
+class ExplodingTenants:
+    """A tenant lookup with a bug: every call raises."""
+
+    def tenant_for_number(self, phone_number_id: str) -> str:
+        raise RuntimeError("bug in the directory")
+
+    def tenant_for_waba(self, waba_id: str) -> str:
+        raise RuntimeError("bug in the directory")
+
+
+class WithState:
+    """What uvicorn does with the lifespan state, for tests: put it in each request scope."""
+
+    def __init__(self, app: Any, state: dict[str, Any]) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope["state"] = dict(self.state)
+        await self.app(scope, receive, send)
