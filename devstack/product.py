@@ -15,8 +15,23 @@ from devstack.paths import CACHE_DIR, SetupError
 from devstack.process import ManagedProcess
 from devstack.stack import local_stack
 
+# Local-only secrets shared by the services and the WhatsApp sandbox (never used in production).
+APP_SECRET = "sandbox-app-secret"
+VERIFY_TOKEN = "sandbox-verify-token"
+WEBHOOK_PORT = 8080
+
 # (name, module, extra environment); each runs as ``python -m <module>``.
-SERVICES: list[tuple[str, str, dict[str, str]]] = []
+SERVICES: list[tuple[str, str, dict[str, str]]] = [
+    (
+        "webhook_ingest",
+        "services.webhook_ingest",
+        {
+            "WEBHOOK_INGEST_APP_SECRETS": APP_SECRET,
+            "WEBHOOK_INGEST_VERIFY_TOKEN": VERIFY_TOKEN,
+            "WEBHOOK_INGEST_PORT": str(WEBHOOK_PORT),
+        },
+    ),
+]
 
 
 def main() -> int:

@@ -1,0 +1,199 @@
+"""Benchmark: conversation_store folding a backlog vs a raw bulk insert of the same documents.
+
+    python -m bench.conversation_store [--conversations 200] [--inbound 10] [--outbound 5]
+
+One run, one database server:
+1. Publish a backlog to Kafka: per conversation, inbound messages, outbound accepted results and
+   their sent/delivered/read statuses (shuffled, 10% duplicated).
+2. Start the store in this process and time how long it takes to fold the whole backlog
+   (events folded per second).
+3. Live end-to-end lag: with the store caught up, publish bursts of inbound messages and time
+   each from publish to the message being in MongoDB (p50 and max over the bursts).
+4. Baseline: read the documents the store produced and time a plain ``insert_many`` of the same
+   documents into fresh collections of the same database.
+The figure is raw_insert_seconds / store_seconds (1.0 = the store writes its output as fast as a
+bare insert of it; goal >= 0.5). Printed as JSON and written to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from devstack.stack import local_stack
+from services.conversation_store.main import StoreService
+from services.conversation_store.settings import ConversationStoreSettings
+from shared.events import (
+    CustomerProfile,
+    InboundMessage,
+    MessageAccepted,
+    MessageReceived,
+    MessageStatusChanged,
+    OutboundContent,
+    StatusUpdate,
+)
+from shared.events.base import Event
+from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_OUTBOUND, WHATSAPP_INBOUND
+from shared.kafka import ensure_topics, make_producer, publish
+from shared.mongo import make_client
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NUMBER_ID = "106540352242922"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def customer(i: int) -> str:
+    return f"5511{900000000 + i:09d}"
+
+
+def inbound(i: int, k: int, t: float, now: datetime | None = None) -> MessageReceived:
+    cid = f"{NUMBER_ID}:{customer(i)}"
+    return MessageReceived(
+        occurred_at=now or T0 + timedelta(seconds=t + 1), tenant_id="bench", conversation_id=cid,
+        payload=InboundMessage(
+            wamid=f"wamid.in.{i}.{k}", message_type="text", sent_at=T0 + timedelta(seconds=t),
+            business_phone_number_id=NUMBER_ID, from_wa_id=customer(i),
+            customer=CustomerProfile(wa_id=customer(i), name=f"Customer {i}"),
+            content={"body": f"Message {k} from customer {i}, is my order on its way?"},
+            preview=f"Message {k} from customer {i}, is my order on its way?"))
+
+
+def backlog(conversations: int, inbound_n: int, outbound_n: int) -> tuple[list[Event], list[Event]]:
+    rng = random.Random(1)
+    inbound_topic: list[Event] = []
+    outbound_topic: list[Event] = []
+    for i in range(conversations):
+        cid = f"{NUMBER_ID}:{customer(i)}"
+        inbound_topic += [inbound(i, k, 10 * k) for k in range(inbound_n)]
+        for k in range(outbound_n):
+            t = T0 + timedelta(seconds=10 * k + 5)
+            wamid = f"wamid.out.{i}.{k}"
+            outbound_topic.append(MessageAccepted(
+                occurred_at=t, tenant_id="bench", conversation_id=cid, command_id=f"c{i}.{k}",
+                business_phone_number_id=NUMBER_ID, customer_wa_id=customer(i),
+                actor_id="agent-1", content=OutboundContent(kind="text", text=f"Reply {k}"),
+                wamid=wamid, accepted_at=t))
+            statuses: list[Event] = [MessageStatusChanged(
+                occurred_at=t + timedelta(seconds=n + 2), tenant_id="bench", conversation_id=cid,
+                payload=StatusUpdate(wamid=wamid, status=s, at=t + timedelta(seconds=n + 1),
+                                     business_phone_number_id=NUMBER_ID,
+                                     recipient_wa_id=customer(i)))
+                for n, s in enumerate(["sent", "delivered", "read"])]
+            rng.shuffle(statuses)
+            if rng.random() < 0.3:
+                statuses.append(statuses[0])  # Meta retried one
+            inbound_topic += statuses
+    return inbound_topic, outbound_topic
+
+
+async def wait_until(check: Any, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the store did not finish in time")
+        await asyncio.sleep(0.05)
+
+
+async def run(args: argparse.Namespace, bootstrap: str, mongo_uri: str) -> dict[str, Any]:
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    settings = ConversationStoreSettings(
+        kafka_bootstrap_servers=bootstrap, mongodb_uri=mongo_uri, mongodb_database=name,
+        topic_prefix=f"{name}.", topic_partitions=3, port=0, group_id=f"{name}.store")
+    await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
+    inbound_events, outbound_events = backlog(args.conversations, args.inbound, args.outbound)
+    total = len(inbound_events) + len(outbound_events)
+    producer = make_producer(settings)
+    await producer.start()
+    client = make_client(settings)
+    db = client[name]
+    try:
+        await publish(producer, settings.topic(WHATSAPP_INBOUND), inbound_events)
+        await publish(producer, settings.topic(OUTBOUND_TOPIC), outbound_events)
+        expected_read = args.conversations * args.outbound
+        store = StoreService(settings)
+        started = time.perf_counter()
+        await store.start()
+        task = asyncio.create_task(store.run())
+
+        async def caught_up() -> bool:
+            return bool(await db.messages.count_documents({"status": "read"}) >= expected_read)
+
+        await wait_until(caught_up)
+        store_seconds = time.perf_counter() - started
+        lags = []
+        for burst in range(args.bursts):
+            now = datetime.now(UTC)
+            events = [inbound(i, 1000 + burst, 100000 + burst, now=now)
+                      for i in range(args.burst_size)]
+            sent = time.perf_counter()
+            await publish(producer, settings.topic(WHATSAPP_INBOUND), events)
+            wanted = {f"{e.conversation_id}/{e.payload.wamid}" for e in events}
+
+            async def arrived(wanted: set[str] = wanted) -> bool:
+                found = await db.messages.count_documents({"_id": {"$in": sorted(wanted)}})
+                return bool(found == len(wanted))
+
+            await wait_until(arrived, 60)
+            lags.append(time.perf_counter() - sent)
+        store.stop()
+        await task
+        await store.close()
+        conversations = await db.conversations.find({}).to_list(None)
+        messages = await db.messages.find({}).to_list(None)
+        started = time.perf_counter()
+        await db.raw_conversations.insert_many(conversations, ordered=False)
+        await db.raw_messages.insert_many(messages, ordered=False)
+        raw_seconds = time.perf_counter() - started
+        return {
+            "benchmark": "conversation_store",
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "events": total,
+            "conversations": len(conversations),
+            "messages": len(messages),
+            "store_seconds": round(store_seconds, 3),
+            "events_folded_per_second": round(total / store_seconds, 1),
+            "raw_insert_seconds": round(raw_seconds, 3),
+            "raw_documents_per_second": round((len(conversations) + len(messages)) / raw_seconds,
+                                              1),
+            "ratio_raw_over_store": round(raw_seconds / store_seconds, 3),
+            "goal_ratio": 0.5,
+            "end_to_end_lag_seconds": {"bursts": args.bursts, "burst_size": args.burst_size,
+                                       "p50": round(median(lags), 4),
+                                       "max": round(max(lags), 4)},
+        }
+    finally:
+        await producer.stop()
+        await client.drop_database(name)
+        await client.close()
+
+
+OUTBOUND_TOPIC = INBOX_OUTBOUND
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--inbound", type=int, default=10)
+    parser.add_argument("--outbound", type=int, default=5)
+    parser.add_argument("--bursts", type=int, default=10)
+    parser.add_argument("--burst-size", type=int, default=20)
+    args = parser.parse_args()
+    with local_stack() as stack:
+        result = asyncio.run(run(args, stack.kafka_bootstrap_servers, stack.mongodb_uri))
+    text = json.dumps(result, indent=2)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"conversation_store-{stamp}.json").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""conversation_store: folds inbound, outbound and command events into MongoDB conversations."""

@@ -1,0 +1,1 @@
+"""The store's adapters: MongoDB (load and save threads) and Kafka (intake, notices)."""

@@ -1,0 +1,139 @@
+"""Conversation-level rules of the fold: list fields, window, unread, reopen. Pure.
+
+Every rule compares times instead of trusting arrival order, because a conversation's events come
+from three topics (inbound, outbound, commands) whose relative order in one poll is arbitrary:
+a resolve and a customer message, an assignment and another, settle by their own times.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.conversation_store.documents import Conversation, Message, UnreadEntry, ms
+from shared.events import MessageAccepted, MessageReceived
+from shared.events.base import Event
+from shared.phone import InvalidPhoneNumber, digits_of, split_conversation_id
+from shared.window import window_expires_at
+
+if TYPE_CHECKING:
+    from services.conversation_store.projection import Thread
+
+UNREAD_KEPT = 100
+
+
+def ensure_conversation(thread: Thread, event: Event, number_id: str | None) -> Conversation:
+    """The thread's conversation, or a new one named after the conversation id."""
+    if thread.conversation is not None:
+        return thread.conversation
+    business_number, customer = split_conversation_id(thread.id)
+    at = ms(event.occurred_at)
+    return Conversation(
+        id=thread.id,
+        tenant_id=event.tenant_id,
+        business_phone_number_id=number_id or business_number,
+        customer_wa_id=customer,
+        customer_wa_ids=[customer],
+        search_keys=_search_keys(None, [customer]),
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def add_number(conversation: Conversation, raw: str | None) -> Conversation:
+    """Remember another spelling of the customer's number (for search by number)."""
+    try:
+        number = digits_of(raw) if raw else None
+    except InvalidPhoneNumber:
+        number = None
+    if number is None or number in conversation.customer_wa_ids:
+        return conversation
+    numbers = [*conversation.customer_wa_ids, number]
+    return conversation.model_copy(update={
+        "customer_wa_ids": numbers,
+        "search_keys": _search_keys(conversation.contact_name, numbers),
+    })
+
+
+def on_customer_activity(conversation: Conversation, event: MessageReceived) -> Conversation:
+    """Any customer message (reactions too): window, profile name, number spellings."""
+    p = event.payload
+    sent_at = ms(p.sent_at)
+    conversation = add_number(conversation, p.from_wa_id)
+    if p.customer is not None:
+        conversation = add_number(conversation, p.customer.wa_id)
+    updates: dict[str, object] = {}
+    last_inbound = conversation.last_inbound_at
+    if last_inbound is None or sent_at > last_inbound:
+        updates["last_inbound_at"] = sent_at
+        updates["window_expires_at"] = window_expires_at(sent_at)
+    name = p.customer.name if p.customer else None
+    named_at = conversation.contact_name_at
+    if name and (named_at is None or sent_at >= named_at):
+        updates["contact_name"] = name
+        updates["contact_name_at"] = sent_at
+        updates["search_keys"] = _search_keys(name, conversation.customer_wa_ids)
+    if p.business_display_number and not conversation.business_display_number:
+        updates["business_display_number"] = p.business_display_number
+    return conversation.model_copy(update=updates) if updates else conversation
+
+
+def on_inbound_message(
+    conversation: Conversation, event: MessageReceived, message: Message
+) -> Conversation:
+    """A new customer message: activity, last message, one more unread, reopen if resolved."""
+    conversation = on_customer_activity(conversation, event)
+    conversation = _last_message(conversation, message)
+    received_at = ms(event.occurred_at)
+    unread = [*conversation.fold.unread, UnreadEntry(wamid=event.payload.wamid, at=received_at)]
+    updates: dict[str, object] = {
+        "unread_count": conversation.unread_count + 1,
+        "fold": conversation.fold.model_copy(update={"unread": unread[-UNREAD_KEPT:]}),
+    }
+    changed_at = conversation.status_changed_at
+    if conversation.status == "resolved" and (changed_at is None or received_at > changed_at):
+        updates.update(status="open", status_changed_at=received_at, status_changed_by=None)
+    return conversation.model_copy(update=updates)
+
+
+def on_agent_send(
+    conversation: Conversation, event: MessageAccepted, message: Message
+) -> Conversation:
+    """A message the Cloud API accepted: last message, and who replied last (agents only)."""
+    conversation = _last_message(conversation, message)
+    at = ms(event.accepted_at)
+    last = conversation.last_agent_reply_at
+    if event.actor_id and event.campaign_id is None and (last is None or at >= last):
+        conversation = conversation.model_copy(
+            update={"last_agent_reply_at": at, "last_agent_id": event.actor_id})
+    return conversation
+
+
+def _last_message(conversation: Conversation, message: Message) -> Conversation:
+    current = conversation.last_message_sort_key
+    if not message.visible or message.sort_key is None or (
+        current is not None and message.sort_key <= current
+    ):
+        return conversation
+    return conversation.model_copy(update={
+        "last_message_id": message.id,
+        "last_message_preview": message.preview[:200],
+        "last_message_at": message.sent_at,
+        "last_message_direction": message.direction,
+        "last_message_sort_key": message.sort_key,
+        "last_activity_at": message.sent_at,
+    })
+
+
+def _search_keys(name: str | None, numbers: list[str]) -> list[str]:
+    """Lowercased name from each word on ("ana maria" -> "ana maria", "maria") and the numbers,
+    so an anchored prefix match finds a contact by any word of the name or by number."""
+    keys: list[str] = []
+    words = (name or "").lower().split()
+    for i in range(len(words)):
+        key = " ".join(words[i:])
+        if key not in keys:
+            keys.append(key)
+    for number in numbers:
+        if number not in keys:
+            keys.append(number)
+    return keys

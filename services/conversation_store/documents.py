@@ -1,0 +1,202 @@
+"""The documents the store writes: one ``conversations`` document per thread, one ``messages`` per
+message. docs/data-model.md describes them for readers (inbox_api); this module is the definition.
+
+Both carry a ``fold`` sub-document: bookkeeping the fold needs to stay idempotent (positions
+applied, unread wamids, reaction clocks). Readers ignore it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.base import JsonObject
+
+ConversationStatus = Literal["open", "resolved"]
+Direction = Literal["inbound", "outbound"]
+
+
+class Doc(BaseModel):
+    """Immutable, ``_id`` aliased; datetimes stay ``datetime`` so BSON stores them as dates."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    def to_document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+
+class UnreadEntry(Doc):
+    """An inbound message the agents have not read yet, with when it reached us."""
+
+    wamid: str
+    at: datetime
+
+
+class ConversationFold(Doc):
+    """What the fold remembers so a replayed or duplicated event changes nothing."""
+
+    # "{source}:{partition}" -> last offset applied to this conversation (in/out/cmd topics).
+    positions: dict[str, int] = Field(default_factory=dict)
+    # The most recent unread inbound messages, oldest first (capped; the count is exact anyway).
+    unread: list[UnreadEntry] = Field(default_factory=list)
+    # Ids of recently applied commands: a re-published command with a new event id is a duplicate.
+    commands: list[str] = Field(default_factory=list)
+
+
+class Conversation(Doc):
+    """One thread: a tenant's business number and one customer."""
+
+    id: str = Field(alias="_id")
+    tenant_id: str
+    business_phone_number_id: str
+    business_display_number: str | None = None
+    customer_wa_id: str
+    # Every spelling of the customer's number seen (Brazil's 9th digit, Mexico's 521, ...).
+    customer_wa_ids: list[str] = Field(default_factory=list)
+    contact_name: str | None = None
+    contact_name_at: datetime | None = None
+    # Lowercased name words and number spellings, for prefix search.
+    search_keys: list[str] = Field(default_factory=list)
+    last_message_id: str | None = None
+    last_message_preview: str = ""
+    last_message_at: datetime | None = None
+    last_message_direction: Direction | None = None
+    last_message_sort_key: str | None = None
+    # The list's sort key: the time of the latest message (None until a message is shown).
+    last_activity_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    window_expires_at: datetime | None = None
+    unread_count: int = 0
+    last_read_at: datetime | None = None
+    last_read_by: str | None = None
+    status: ConversationStatus = "open"
+    status_changed_at: datetime | None = None
+    status_changed_by: str | None = None
+    assignee_id: str | None = None
+    assigned_at: datetime | None = None
+    assigned_by: str | None = None
+    last_agent_reply_at: datetime | None = None
+    last_agent_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    fold: ConversationFold = Field(default_factory=ConversationFold)
+
+
+class ErrorInfo(Doc):
+    """Why a message failed or was refused; ``source`` says who said so."""
+
+    source: Literal["meta", "policy", "sender"]
+    code: int | None = None
+    title: str | None = None
+    message: str | None = None
+    details: str | None = None
+    href: str | None = None
+    # For policy refusals: the machine reason and the hint for the agent.
+    reason: str | None = None
+    hint: str | None = None
+
+
+class StatusEntry(Doc):
+    """One status the message went through, with when (WhatsApp's time for Meta's statuses)."""
+
+    status: str
+    at: datetime
+    error: ErrorInfo | None = None
+
+
+class Reaction(Doc):
+    """A current reaction on a message; ``by`` is the customer or the business."""
+
+    by: Literal["customer", "business"]
+    emoji: str
+    at: datetime
+    wamid: str | None = None
+    actor_id: str | None = None
+
+
+class ReplyTo(Doc):
+    """What a message refers to: a quoted message, a forward, a product."""
+
+    wamid: str | None = None
+    from_number: str | None = None
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: JsonObject | None = None
+
+
+class MessageFold(Doc):
+    """The reaction clock per reactor: a late, older reaction (or removal) never wins."""
+
+    reaction_at: dict[str, datetime] = Field(default_factory=dict)
+
+
+class Message(Doc):
+    """One message of a thread, inbound or outbound, or a stub holding what came before it."""
+
+    id: str = Field(alias="_id")
+    tenant_id: str
+    conversation_id: str
+    business_phone_number_id: str
+    direction: Direction
+    wamid: str | None = None
+    command_id: str | None = None
+    message_type: str = "unknown"
+    content: JsonObject = Field(default_factory=dict)
+    preview: str = ""
+    # WhatsApp's time (inbound timestamp; for outbound, when the Cloud API accepted it).
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    # Thread order: WhatsApp's time, then arrival, then the id. None for stubs.
+    sort_key: str | None = None
+    # False for stubs and reaction carriers: the thread query shows visible messages only.
+    visible: bool = True
+    # A placeholder: a status, reaction or edit arrived before the message itself.
+    stub: bool = False
+    status: str | None = None
+    status_at: datetime | None = None
+    statuses: list[StatusEntry] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+    # Outbound: what the sender did (accepted, refused, failed, unknown).
+    outcome: str | None = None
+    # Outbound templates under pacing: accepted, held_for_quality_assessment, paused.
+    pacing: str | None = None
+    reply_to: ReplyTo | None = None
+    reactions: list[Reaction] = Field(default_factory=list)
+    edited: bool = False
+    deleted: bool = False
+    actor_id: str | None = None
+    campaign_id: str | None = None
+    reference: str | None = None
+    referral: JsonObject | None = None
+    errors: list[ErrorInfo] = Field(default_factory=list)
+    pricing: JsonObject | None = None
+    version: int = 0
+    fold: MessageFold = Field(default_factory=MessageFold)
+
+
+def ms(value: datetime) -> datetime:
+    """UTC at millisecond precision: what BSON keeps, so a reloaded time compares equal."""
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def epoch_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def sort_key(sent_at: datetime, received_at: datetime, tiebreak: str) -> str:
+    """Lexicographic = chronological: WhatsApp's time, then our arrival time, then the id."""
+    return f"{epoch_ms(sent_at):014d}.{epoch_ms(received_at):014d}.{tiebreak}"
+
+
+def message_id(conversation_id: str, wamid: str) -> str:
+    """The ``_id`` of a message known by its wamid (inbound messages, stubs)."""
+    return f"{conversation_id}/{wamid}"
+
+
+def command_message_id(conversation_id: str, command_id: str) -> str:
+    """The ``_id`` of an outbound message: its command id, stable whatever the outcome."""
+    return f"{conversation_id}/cmd:{command_id}"

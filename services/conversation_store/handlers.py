@@ -1,0 +1,205 @@
+"""The shell around the fold: one batch in, one write and one notice per changed conversation out.
+
+parse (BatchConsumer) -> group by conversation -> load -> fold (pure) -> save -> publish.
+BatchConsumer commits the batch's offsets only after this returns.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Protocol, Union, get_args
+
+from pydantic import Field, TypeAdapter
+
+from services.conversation_store import metrics
+from services.conversation_store.changes import ThreadChange, diff, notice
+from services.conversation_store.documents import command_message_id, message_id
+from services.conversation_store.projection import Position, Thread, fold
+from shared.events import (
+    AssignConversation,
+    ConversationChanged,
+    InboundEvent,
+    InboxCommand,
+    MarkRead,
+    MessageAccepted,
+    MessageReceived,
+    MessageStatusChanged,
+    OutboundEvent,
+    OutboundResult,
+    SetConversationStatus,
+)
+from shared.events.base import Event
+from shared.kafka import PoisonRecord, Received
+from shared.phone import InvalidPhoneNumber, conversation_id, split_conversation_id
+
+log = logging.getLogger(__name__)
+
+
+def _members(annotated: Any) -> tuple[Any, ...]:
+    return get_args(get_args(annotated)[0])
+
+
+# One decoder for the three topics: every event type has its own ``type`` literal.
+STORE_EVENTS: TypeAdapter[Event] = TypeAdapter(
+    Annotated[  # type: ignore[arg-type]
+        Union[  # built from the three contract unions, so a new event type is decoded too
+            (*_members(InboundEvent), *_members(OutboundEvent), *_members(InboxCommand))
+        ],
+        Field(discriminator="type"),
+    ]
+)
+
+
+class WriteConflict(Exception):
+    """The database holds a document the fold did not see (another writer): reload and refold."""
+
+
+@dataclass(slots=True)
+class Wanted:
+    """The message documents one conversation's events need: by ``_id`` and by wamid."""
+
+    ids: set[str] = field(default_factory=set)
+    wamids: set[str] = field(default_factory=set)
+
+
+class ThreadRepository(Protocol):
+    """Loads and saves threads; the only code that talks to the database."""
+
+    async def load(self, wanted: Mapping[str, Wanted]) -> dict[str, Thread]:
+        """Each wanted conversation with the messages it names (missing ones are absent)."""
+
+    async def save(self, changes: Sequence[ThreadChange]) -> None:
+        """Write conversations first, then their messages. Raises WriteConflict."""
+
+
+class NoticePublisher(Protocol):
+    async def publish(self, notices: Sequence[ConversationChanged]) -> None:
+        """Publish and wait for the broker's acknowledgement."""
+
+
+Steps = dict[str, list[tuple[Event, Position]]]
+
+
+class StoreHandler:
+    """The BatchConsumer handler of conversation_store."""
+
+    def __init__(
+        self,
+        repository: ThreadRepository,
+        publisher: NoticePublisher,
+        sources: Mapping[str, str],
+        clock: Callable[[], datetime],
+        attempts: int = 3,
+    ) -> None:
+        self.repository = repository
+        self.publisher = publisher
+        self.sources = sources  # real topic name -> position source ("in", "out", "cmd")
+        self.clock = clock
+        self.attempts = attempts
+
+    async def __call__(self, batch: list[Received[Event]]) -> None:
+        steps = self.steps(batch)
+        if not steps:
+            return
+        for attempt in range(1, self.attempts + 1):
+            loaded = await self.repository.load({cid: wanted(cid, s) for cid, s in steps.items()})
+            started = time.perf_counter()
+            folded = {cid: fold(loaded[cid], s) for cid, s in steps.items()}
+            changes = [c for cid in steps if (c := diff(loaded[cid], folded[cid]))]
+            metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
+            try:
+                started = time.perf_counter()
+                await self.repository.save(changes)
+                metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
+                break
+            except WriteConflict:
+                metrics.CONFLICTS.inc()
+                log.warning("write conflict; reloading", extra={"attempt": attempt})
+                if attempt == self.attempts:
+                    raise
+        now = self.clock()
+        written = {c.conversation.id for c in changes}
+        notices = [notice(c.conversation, c.message_ids, now) for c in changes]
+        # A replayed event may mean the last attempt wrote but never announced: announce again.
+        notices += [notice(t.conversation, [], now) for cid, t in folded.items()
+                    if t.replayed and t.conversation is not None and cid not in written]
+        await self.publisher.publish(notices)
+        self._observe(batch, changes, now)
+
+    def steps(self, batch: Sequence[Received[Event]]) -> Steps:
+        """The batch's relevant events per conversation, each partition in offset order, the
+        partitions merged by event time (their relative order in a poll means nothing)."""
+        lanes: dict[str, dict[tuple[str, int], list[tuple[Event, Position]]]] = {}
+        for received in batch:
+            cid = self.conversation_of(received)
+            if cid is None:
+                continue
+            source = self.sources.get(received.topic, received.topic)
+            position = Position(source, received.partition, received.offset)
+            lanes.setdefault(cid, {}).setdefault((source, received.partition), []).append(
+                (received.event, position))
+        return {
+            cid: list(heapq.merge(*by_lane.values(), key=lambda s: s[0].occurred_at))
+            for cid, by_lane in lanes.items()
+        }
+
+    @staticmethod
+    def conversation_of(received: Received[Event]) -> str | None:
+        event = received.event
+        try:
+            if isinstance(event, MessageReceived):
+                p = event.payload
+                cid = event.conversation_id or conversation_id(p.business_phone_number_id,
+                                                               p.from_wa_id)
+            elif isinstance(event, MessageStatusChanged):
+                s = event.payload
+                cid = event.conversation_id or conversation_id(s.business_phone_number_id,
+                                                               s.recipient_wa_id)
+            elif isinstance(event, OutboundResult | MarkRead | AssignConversation
+                            | SetConversationStatus):
+                cid = event.conversation_id
+            else:
+                return None  # sends, templates, account updates: not the store's business
+            split_conversation_id(cid)
+        except (InvalidPhoneNumber, ValueError) as exc:
+            raise PoisonRecord(f"no conversation for this event: {exc}") from None
+        return cid
+
+    @staticmethod
+    def _observe(batch: Sequence[Received[Event]], changes: Sequence[ThreadChange],
+                 now: datetime) -> None:
+        for received in batch:
+            event = received.event
+            kind = getattr(event, "type", type(event).__name__)
+            metrics.EVENTS_FOLDED.labels(kind).inc()
+            metrics.END_TO_END_SECONDS.observe(
+                max(0.0, (now - event.occurred_at).total_seconds()))
+        metrics.CONVERSATIONS_CHANGED.inc(len(changes))
+
+
+def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:
+    """Which message documents of conversation ``cid`` folding these events may read."""
+    need = Wanted()
+    for event, _ in steps:
+        if isinstance(event, MessageReceived):
+            p = event.payload
+            need.ids.add(message_id(cid, p.wamid))
+            target = p.content.get("message_id")
+            if isinstance(target, str):
+                need.wamids.add(target)
+            if p.context is not None and p.context.message_id:
+                need.wamids.add(p.context.message_id)
+        elif isinstance(event, MessageStatusChanged):
+            need.wamids.add(event.payload.wamid)
+        elif isinstance(event, OutboundResult):
+            need.ids.add(command_message_id(cid, event.command_id))
+            if isinstance(event, MessageAccepted):
+                need.wamids.add(event.wamid)
+                if event.content.reaction_to_wamid:
+                    need.wamids.add(event.content.reaction_to_wamid)
+    return need

@@ -1,0 +1,125 @@
+"""Composition root: settings, clients, wiring, ops endpoints, signals, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from services.conversation_store.adapters.kafka import (
+    SOURCES,
+    KafkaNoticePublisher,
+    OwnershipGuard,
+    check_copartitioned,
+    make_store_consumer,
+    source_names,
+)
+from services.conversation_store.adapters.mongo import MongoThreadRepository
+from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
+from services.conversation_store.settings import ConversationStoreSettings
+from shared.config import load_settings
+from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
+from shared.infra import check_infra
+from shared.kafka import BatchConsumer, ensure_topics, make_producer
+from shared.logging import configure_logging
+from shared.mongo import database, make_client
+from shared.ops import ops_app, serve_ops
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreService:
+    """The running store: start it, run it until :meth:`stop`, then close it."""
+
+    def __init__(
+        self, settings: ConversationStoreSettings, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.runner: BatchConsumer[Any] | None = None
+        self._closers: list[Callable[[], Any]] = []
+        self.ops_port: int | None = None
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
+        settings = self.settings
+        await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
+        client = make_client(settings, app_name="conversation_store")
+        self._closers.append(client.close)
+        repository = MongoThreadRepository(database(client, settings))
+        await repository.ensure_indexes()
+        producer = make_producer(settings)
+        await producer.start()
+        self._closers.append(producer.stop)
+        topics = [settings.topic(t) for t in SOURCES]
+        await check_copartitioned(producer, topics)
+        consumer = make_store_consumer(settings, settings.group_id, settings.max_batch)
+        await consumer.start()
+        self._closers.append(consumer.stop)
+        handler = StoreHandler(repository, KafkaNoticePublisher(producer, settings),
+                               source_names(settings), self.clock, settings.fold_attempts)
+        guard = OwnershipGuard(consumer, handler)
+        consumer.subscribe(topics, listener=guard)
+        self.runner = BatchConsumer(
+            consumer, producer, STORE_EVENTS, guard.handle, group=settings.group_id,
+            max_records=settings.max_batch, poll_timeout_ms=settings.poll_timeout_ms,
+        )
+        runner = self.runner
+        server, task = await serve_ops(ops_app(lambda: runner.healthy and not runner.stopping),
+                                       settings.host, settings.port)
+        self._closers.append(lambda: _stop_server(server, task))
+        log.info("conversation_store started",
+                 extra={"group": settings.group_id, "topics": topics})
+
+    async def run(self) -> None:
+        assert self.runner is not None, "start() first"
+        await self.runner.run()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, and make :meth:`run` return."""
+        if self.runner is not None:
+            self.runner.stop()
+
+    async def close(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.warning("error while closing", exc_info=True)
+        self._closers.clear()
+
+
+async def _stop_server(server: Any, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await task
+
+
+async def main() -> None:
+    settings = load_settings(ConversationStoreSettings)
+    configure_logging("conversation_store", settings.log_level)
+    await check_infra(settings)
+    service = StoreService(settings)
+    try:
+        await service.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        await service.run()
+        log.info("conversation_store stopped: last batch committed")
+    finally:
+        await service.close()

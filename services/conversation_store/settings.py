@@ -1,0 +1,24 @@
+"""conversation_store's settings (environment prefix ``CONVERSATION_STORE_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import ServiceSettings
+
+
+class ConversationStoreSettings(ServiceSettings):
+    """Infrastructure (shared names) plus the consumer's own knobs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONVERSATION_STORE_", extra="ignore", populate_by_name=True
+    )
+
+    # The ops side port (/healthz, /readyz, /metrics); 0 picks a free one.
+    port: int = Field(default=8082, ge=0, le=65535)
+    group_id: str = "conversation-store"
+    max_batch: int = Field(default=500, ge=1, le=5000)
+    poll_timeout_ms: int = Field(default=200, ge=10, le=10000)
+    # Reload-and-refold attempts after a write conflict before the batch fails.
+    fold_attempts: int = Field(default=3, ge=1, le=20)

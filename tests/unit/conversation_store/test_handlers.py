@@ -1,0 +1,51 @@
+"""The shell: decoding the three topics, grouping, poison records, notices."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
+from shared.events import InboundEvent, InboxCommand, OutboundEvent, SendText
+from shared.kafka import PoisonRecord, Received
+from tests.unit.conversation_store.builders import CID, NUMBER_ID, TENANT, accepted, at, received
+from tests.unit.conversation_store.fakes import Feeder
+
+
+def test_one_decoder_knows_every_type_of_the_three_topics():
+    for union in (InboundEvent, OutboundEvent, InboxCommand):
+        for member in get_args(get_args(union)[0]):
+            literal = member.model_fields["type"].default
+            assert literal in STORE_EVENTS.json_schema()["discriminator"]["mapping"]
+
+
+def test_decodes_an_outbound_event_by_its_type():
+    event = accepted("c1", "w1", 0)
+    assert STORE_EVENTS.validate_json(event.to_bytes()) == event
+
+
+def test_an_unaddressable_customer_number_is_a_poison_record():
+    event = received("w1", 0, from_wa_id="12").model_copy(update={"conversation_id": None})
+    with pytest.raises(PoisonRecord):
+        StoreHandler.conversation_of(Received(event, "in", 0, 0, None, b""))
+
+
+async def test_sends_are_left_to_the_sender():
+    store = Feeder()
+    send = SendText(occurred_at=at(0), tenant_id=TENANT, conversation_id=CID, command_id="c1",
+                    business_phone_number_id=NUMBER_ID, customer_wa_id="5511987654321",
+                    text="hi")
+    await store.feed(send)
+    assert store.repository.conversations == {}
+    assert store.publisher.published == []
+
+
+async def test_one_notice_per_changed_conversation_with_touched_messages():
+    store = Feeder()
+    await store.feed(received("w1", 0), received("w2", 1), batch=2)
+    [notice] = store.publisher.published
+    assert notice.conversation_id == CID
+    assert notice.summary.unread_count == 2
+    assert notice.message_ids == [f"{CID}/w1", f"{CID}/w2"]
+    assert notice.summary.version == 1
