@@ -31,6 +31,7 @@ SERVICES: list[tuple[str, str, dict[str, str]]] = [
             "WEBHOOK_INGEST_PORT": str(WEBHOOK_PORT),
         },
     ),
+    ("conversation_store", "services.conversation_store", {"CONVERSATION_STORE_PORT": "8082"}),
 ]
 
 
