@@ -32,6 +32,8 @@ SERVICES: list[tuple[str, str, dict[str, str]]] = [
         },
     ),
     ("conversation_store", "services.conversation_store", {"CONVERSATION_STORE_PORT": "8082"}),
+    # Stands in for Meta's Cloud API and plays the customer: http://127.0.0.1:8090/_sandbox/
+    ("sandbox", "sandbox", {"SANDBOX_PORT": "8090"}),
 ]
 
 

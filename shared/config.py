@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 
 class ConfigError(ValueError):
@@ -86,3 +86,5 @@ def load_settings(cls: type[S]) -> S:
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except SettingsError as exc:  # e.g. a JSON-typed variable that is not JSON
+        raise ConfigError(f"invalid configuration: {str(exc).splitlines()[0]}") from None

@@ -1,0 +1,1 @@
+"""A local stand-in for Meta's WhatsApp Cloud API: never deployed to production."""

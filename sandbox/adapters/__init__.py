@@ -1,0 +1,1 @@
+"""The sandbox's outbound I/O: webhook POSTs."""

@@ -1,0 +1,113 @@
+"""The simulated customer: an inbound message as Meta's webhook carries it. Pure: no I/O.
+
+The control API takes a type and (part of) its object; what is left out gets a plausible default
+(a media id and MIME type, a button reply, ...) so ``{"type": "image"}`` alone is a valid photo.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Raw = dict[str, Any]
+
+# Customer messages that do not open (or restart) the customer-service window.
+NOT_FROM_THE_CUSTOMER = frozenset({"system"})
+
+_MIME = {"image": "image/jpeg", "video": "video/mp4", "audio": "audio/ogg; codecs=opus",
+         "document": "application/pdf", "sticker": "image/webp"}
+
+
+class CustomerMessage(BaseModel):
+    """Control API body: what the simulated customer sends to a business number."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    phone_number_id: str = Field(min_length=1)
+    from_wa_id: str = Field(alias="from", min_length=1)
+    type: str = Field(default="text", min_length=1, max_length=40)
+    content: Raw | list[Any] | str | None = None
+    name: str | None = "Sandbox Customer"
+    context: Raw | None = None
+    referral: Raw | None = None
+
+
+class InvalidCustomerMessage(ValueError):
+    """The control request cannot become a message (e.g. a reaction without its message_id)."""
+
+
+def opens_window(message_type: str) -> bool:
+    return message_type not in NOT_FROM_THE_CUSTOMER
+
+
+def inbound_message(request: CustomerMessage, wamid: str, timestamp: int) -> Raw:
+    """One ``messages[]`` element of Meta's webhook."""
+    kind = request.type
+    message: Raw = {"from": request.from_wa_id, "id": wamid, "timestamp": str(timestamp),
+                    "type": kind}
+    if request.context is not None:
+        message["context"] = dict(request.context)
+    message[kind] = _content(kind, request.content, wamid)
+    if request.referral is not None:
+        message["referral"] = dict(request.referral)
+    return message
+
+
+def _content(kind: str, given: Raw | list[Any] | str | None, wamid: str) -> Any:
+    if kind == "contacts":
+        if given is None:
+            return [{"name": {"formatted_name": "Jane Doe", "first_name": "Jane"},
+                     "phones": [{"phone": "+1 555 0100", "type": "CELL"}]}]
+        if not isinstance(given, list):
+            raise InvalidCustomerMessage("contacts content must be a list")
+        return given
+    if isinstance(given, list):
+        raise InvalidCustomerMessage(f"{kind} content must be an object")
+    if isinstance(given, str):
+        if kind != "text":
+            raise InvalidCustomerMessage(f"{kind} content must be an object")
+        given = {"body": given}
+    obj: Raw = dict(given or {})
+    defaults = _defaults(kind, wamid)
+    if kind == "reaction" and not obj.get("message_id"):
+        raise InvalidCustomerMessage("a reaction needs content.message_id (the wamid it is on)")
+    if kind == "location" and ("latitude" in obj) != ("longitude" in obj):
+        raise InvalidCustomerMessage("a location needs both latitude and longitude")
+    return {**defaults, **obj}
+
+
+def _defaults(kind: str, wamid: str) -> Raw:
+    if kind in _MIME:
+        media_id = str(int(hashlib.sha256(wamid.encode()).hexdigest()[:15], 16))
+        out: Raw = {"mime_type": _MIME[kind],
+                    "sha256": base64.b64encode(hashlib.sha256(media_id.encode()).digest())
+                    .decode(),
+                    "id": media_id}
+        if kind == "document":
+            out["filename"] = "document.pdf"
+        if kind == "audio":
+            out["voice"] = True
+        return out
+    match kind:
+        case "text":
+            return {"body": "Hello"}
+        case "location":
+            return {"latitude": 37.483307, "longitude": -122.148981}
+        case "interactive":
+            return {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}
+        case "button":
+            return {"text": "Yes", "payload": "YES"}
+        case "order":
+            return {"catalog_id": "1000000000000", "text": "",
+                    "product_items": [{"product_retailer_id": "sku-1", "quantity": 1,
+                                       "item_price": 9.99, "currency": "USD"}]}
+        case "system":
+            return {"body": "The customer changed their number.", "wa_id": "",
+                    "type": "user_changed_number"}
+        case "unsupported":
+            return {"type": "unknown"}
+        case _:
+            return {}

@@ -1,0 +1,347 @@
+"""The sandbox's use cases: answer send requests as Meta would, and play the customer.
+
+``send`` is the hot path (the sender benchmark drives it at 1,000+ requests/s): everything it
+touches is in memory, and the status webhooks it causes are only scheduled here, posted in
+batches by the :class:`WebhookDispatcher`'s background task.
+
+Order of checks (as Meta's): the number exists -> the token -> an injected fault -> the body is
+JSON -> the number's throughput (130429) -> the request's shape (100, 131008, 131009) -> for a
+message: not to itself (131021), the pair limit (131056, if on), then the template (132xxx) or
+the customer-service window (131047).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import os
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from sandbox import metrics
+from sandbox.catalog import Catalog
+from sandbox.clock import OffsetClock
+from sandbox.customer import CustomerMessage, inbound_message, opens_window
+from sandbox.dispatcher import WebhookDispatcher
+from sandbox.errors import CloudApiError, bad_token, unknown_number
+from sandbox.faults import DEFAULT_FAILED_STATUS_CODE, Fault, FaultBook
+from sandbox.records import InboundResult, ReceivedLog
+from sandbox.requests import Outgoing, parse_send
+from sandbox.rules import NumberRates, PairRates, check_template, check_window
+from sandbox.statuses import Behaviour, plan
+from sandbox.webhooks import message_payload, pricing, status_item
+from shared.channels import Channel
+from shared.phone import InvalidPhoneNumber, canonical_wa_id
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+READ_OK = orjson.dumps({"success": True})
+GATEWAY_TIMEOUT = 504
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer of the send endpoint."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class ControlError(Exception):
+    """A control API request that cannot be served; ``status_code`` says how (404, 400)."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The fixed rule settings (the changeable ones are in :class:`Behaviour`)."""
+
+    window: timedelta = timedelta(hours=24)
+    retry_after_seconds: int = 1
+
+
+ClientGone = Callable[[], Awaitable[None]]
+
+
+class Sandbox:
+    """State and rules of the fake Cloud API; one instance per app."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        dispatcher: WebhookDispatcher,
+        *,
+        clock: OffsetClock,
+        behaviour: Behaviour,
+        limits: Limits,
+        rates: NumberRates,
+        pair_rates: PairRates,
+        received: ReceivedLog,
+        monotonic: Callable[[], float],
+        rng: random.Random,
+    ) -> None:
+        self.catalog = catalog
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.behaviour = behaviour
+        self.limits = limits
+        self.rates = rates
+        self.pair_rates = pair_rates
+        self.received = received
+        self.faults = FaultBook()
+        self._monotonic = monotonic
+        self._rng = rng
+        # (phone_number_id, canonical customer number) -> time of the customer's last message.
+        self._last_inbound: dict[tuple[str, str], datetime] = {}
+        self._run = base64.b32encode(os.urandom(5)).decode()
+        self._seq = itertools.count(1)
+        self.outcomes: Counter[str] = Counter()
+        self.accepted_by_number: Counter[str] = Counter()
+
+    # -- the send endpoint -------------------------------------------------------------------
+
+    async def send(self, phone_number_id: str, authorization: str | None, raw: bytes,
+                   client_gone: ClientGone | None = None) -> Reply:
+        """Answer ``POST /{version}/{phone_number_id}/messages``."""
+        channel = self.catalog.channel(phone_number_id)
+        if channel is None:
+            return self._refused(phone_number_id, raw, unknown_number(phone_number_id))
+        if not _token_matches(channel, authorization):
+            return self._refused(phone_number_id, raw, bad_token())
+        try:
+            body: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return self._refused(phone_number_id, raw,
+                                 CloudApiError(100, "The request body is not valid JSON."))
+        fault = self.faults.take(phone_number_id)
+        if fault is not None:
+            return await self._faulty(channel, raw, body, fault, client_gone)
+        return self._answer(channel, raw, body)
+
+    def _answer(self, channel: Channel, raw: bytes, body: Any, fault: Fault | None = None,
+                failed_code: int | None = None) -> Reply:
+        try:
+            reply, wamid = self._process(channel, body, failed_code)
+        except CloudApiError as error:
+            return self._refused(channel.phone_number_id, raw, error, fault)
+        self.received.add(channel.phone_number_id, self.clock(), raw, reply.status, wamid,
+                          fault=fault.kind if fault else None)
+        return reply
+
+    def _process(self, channel: Channel, body: Any,
+                 failed_code: int | None) -> tuple[Reply, str | None]:
+        number = channel.phone_number_id
+        if not self.rates.allow(number, channel.throughput_mps, self._monotonic()):
+            raise self.rates.refused(channel.throughput_mps, self.limits.retry_after_seconds)
+        request = parse_send(body)
+        if request.is_read:
+            self.outcomes["read"] += 1
+            metrics.REQUESTS.labels("read").inc()
+            return Reply(200, READ_OK, JSON_HEADERS), None
+        now = self.clock()
+        category = self._check_rules(channel, request, now)
+        wamid = self._wamid()
+        self._schedule_statuses(channel, request, wamid, now, category, failed_code)
+        self.outcomes["accepted"] += 1
+        self.accepted_by_number[number] += 1
+        metrics.ACCEPTED.inc()
+        return Reply(200, _accepted_body(request, wamid), JSON_HEADERS), wamid
+
+    def _check_rules(self, channel: Channel, request: Outgoing, now: datetime) -> str | None:
+        """Meta's send-time rules; the template's category when it is a template."""
+        if request.wa_id == channel.display_phone_number:
+            raise CloudApiError(131021, "Recipient phone number is the sender's own number.")
+        if self.behaviour.pair_rate_limit and not request.group:
+            self.pair_rates.check(channel.phone_number_id, request.wa_id, self._monotonic())
+        if request.template is not None:
+            ref = request.template
+            spec = self.catalog.template(channel.waba_id, ref.name, ref.language)
+            return check_template(spec, ref).category
+        if not request.group:
+            key = (channel.phone_number_id, _canonical(request.wa_id))
+            check_window(self._last_inbound.get(key), now, self.limits.window)
+        return None
+
+    def _schedule_statuses(self, channel: Channel, request: Outgoing, wamid: str,
+                           now: datetime, category: str | None, failed_code: int | None) -> None:
+        if not self.dispatcher.enabled:
+            return
+        base = now.timestamp()
+        price = pricing(category)
+        for planned in plan(self.behaviour, self._rng, failed=failed_code is not None):
+            item = status_item(
+                wamid, planned.status, int(base + planned.happens_after), request.wa_id,
+                pricing=price if planned.status in ("sent", "delivered") else None,
+                error_code=failed_code if planned.status == "failed" else None,
+                callback_data=request.callback_data,
+            )
+            if self.dispatcher.schedule(channel, item, planned.arrives_after):
+                metrics.STATUSES.labels(planned.status).inc()
+
+    def _refused(self, phone_number_id: str, raw: bytes, error: CloudApiError,
+                 fault: Fault | None = None) -> Reply:
+        self.outcomes[str(error.code)] += 1
+        metrics.REQUESTS.labels(str(error.code)).inc()
+        self.received.add(phone_number_id, self.clock(), raw, error.http_status,
+                          error_code=error.code, fault=fault.kind if fault else None)
+        return Reply(error.http_status, error.body(), JSON_HEADERS + error.headers())
+
+    async def _faulty(self, channel: Channel, raw: bytes, body: Any, fault: Fault,
+                      client_gone: ClientGone | None) -> Reply:
+        number = channel.phone_number_id
+        match fault.kind:
+            case "slow":
+                await self._pause(fault.delay, client_gone)
+                return self._answer(channel, raw, body, fault)
+            case "status_failed":
+                return self._answer(channel, raw, body, fault,
+                                    failed_code=fault.code or DEFAULT_FAILED_STATUS_CODE)
+            case "timeout":
+                wamid = None
+                if fault.accept:
+                    try:
+                        _, wamid = self._process(channel, body, None)
+                    except CloudApiError:
+                        wamid = None
+                await self._pause(fault.delay, client_gone)
+                error = CloudApiError(2, "Sandbox: injected timeout.",
+                                      http_status=GATEWAY_TIMEOUT)
+                self.outcomes["timeout"] += 1
+                self.received.add(number, self.clock(), raw, GATEWAY_TIMEOUT, wamid,
+                                  error_code=None if wamid else error.code, fault=fault.kind)
+                return Reply(GATEWAY_TIMEOUT, error.body(), JSON_HEADERS)
+            case _:
+                return self._refused(number, raw, _fault_error(fault, self.limits), fault)
+
+    async def _pause(self, seconds: float, client_gone: ClientGone | None) -> None:
+        """Sleep, but stop as soon as the client hangs up (a timed-out client has)."""
+        if client_gone is None:
+            await asyncio.sleep(seconds)
+            return
+        gone = asyncio.ensure_future(client_gone())
+        try:
+            await asyncio.wait({gone}, timeout=seconds)
+        finally:
+            gone.cancel()
+
+    def _wamid(self) -> str:
+        token = f"{self._run}{next(self._seq):010d}".encode()
+        return "wamid.HBgL" + base64.b64encode(token).decode()
+
+    # -- the simulated customer -----------------------------------------------------------------
+
+    async def customer_sends(self, request: CustomerMessage) -> InboundResult:
+        """Post the customer's message as a signed webhook; it (re)opens the window."""
+        channel = self.catalog.channel(request.phone_number_id)
+        if channel is None:
+            raise ControlError(404, f"unknown phone_number_id {request.phone_number_id!r}")
+        now = self.clock()
+        timestamp = int(now.timestamp())
+        wamid = self._wamid()
+        try:
+            message = inbound_message(request, wamid, timestamp)
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        if opens_window(request.type):
+            key = (channel.phone_number_id, _canonical(request.from_wa_id))
+            # Meta's timestamp has whole seconds; the window counts from that same instant.
+            self._last_inbound[key] = datetime.fromtimestamp(timestamp, UTC)
+        payload = message_payload(channel, message, request.name)
+        metrics.CUSTOMER_MESSAGES.labels(request.type).inc()
+        status = await self.dispatcher.post_now(orjson.dumps(payload))
+        return InboundResult(wamid=wamid, phone_number_id=channel.phone_number_id,
+                             from_wa_id=request.from_wa_id,
+                             timestamp=datetime.fromtimestamp(timestamp, UTC),
+                             webhook_status=status, payload=payload)
+
+    def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
+        return self._last_inbound.get((phone_number_id, _canonical(wa_id)))
+
+    # -- control --------------------------------------------------------------------------------
+
+    def add_fault(self, phone_number_id: str, fault: Fault) -> None:
+        if self.catalog.channel(phone_number_id) is None:
+            raise ControlError(404, f"unknown phone_number_id {phone_number_id!r}")
+        self.faults.add(phone_number_id, fault)
+
+    def configure(self, changes: dict[str, Any]) -> Behaviour:
+        try:
+            self.behaviour = Behaviour.model_validate({**self.behaviour.model_dump(), **changes})
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        return self.behaviour
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "received": self.received.total,
+            "outcomes": dict(self.outcomes),
+            "accepted_by_number": dict(self.accepted_by_number),
+            "webhooks": {"enabled": self.dispatcher.enabled, "pending": self.dispatcher.pending,
+                         "posted": self.dispatcher.posted,
+                         "failed_posts": self.dispatcher.failed_posts,
+                         "dropped": self.dispatcher.dropped},
+            "faults_pending": {n: sum(f.count for f in fs)
+                               for n, fs in self.faults.pending().items()},
+            "clock_offset_seconds": self.clock.offset.total_seconds(),
+        }
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.faults.clear()
+        self._last_inbound.clear()
+        self.rates.clear()
+        self.pair_rates.clear()
+        self.clock.reset()
+        self.dispatcher.clear()
+        self.outcomes.clear()
+        self.accepted_by_number.clear()
+
+
+def _fault_error(fault: Fault, limits: Limits) -> CloudApiError:
+    details = f"Sandbox: injected {fault.kind}."
+    match fault.kind:
+        case "server_error":
+            return CloudApiError(fault.code or 1, details, http_status=fault.http_status or 500)
+        case "unknown_error":
+            return CloudApiError(131000, details, http_status=fault.http_status)
+        case "rate_limit":
+            return CloudApiError(130429, details, http_status=fault.http_status,
+                                 retry_after=limits.retry_after_seconds)
+        case _:
+            assert fault.code is not None
+            retry_after = limits.retry_after_seconds if fault.code in (130429, 131056) else None
+            return CloudApiError(fault.code, details, http_status=fault.http_status,
+                                 retry_after=retry_after)
+
+
+def _accepted_body(request: Outgoing, wamid: str) -> bytes:
+    message: dict[str, str] = {"id": wamid}
+    if request.is_template:
+        message["message_status"] = "accepted"
+    return orjson.dumps({"messaging_product": "whatsapp",
+                         "contacts": [{"input": request.to, "wa_id": request.wa_id}],
+                         "messages": [message]})
+
+
+def _token_matches(channel: Channel, authorization: str | None) -> bool:
+    if authorization is None or not authorization.startswith(("Bearer ", "bearer ")):
+        return False
+    return authorization[7:].strip() == channel.access_token.get_secret_value()
+
+
+def _canonical(number: str) -> str:
+    try:
+        return canonical_wa_id(number)
+    except InvalidPhoneNumber:
+        return number

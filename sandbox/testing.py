@@ -1,0 +1,256 @@
+"""The sandbox for tests and benchmarks: run it in-process, and drive it through its control API.
+
+::
+
+    from sandbox.testing import running_sandbox
+
+    async with running_sandbox(channels=[channel], webhook_url=ingest_url,
+                               app_secret="app-secret-for-tests") as sandbox:
+        sender_base_url = sandbox.base_url          # POST {base_url}/v25.0/{id}/messages
+        await sandbox.customer_says(channel.phone_number_id, "16505551234", "hi")
+        await sandbox.inject_fault(channel.phone_number_id, "server_error", count=2)
+        ...
+        assert len(await sandbox.received(channel.phone_number_id, accepted_only=True)) == 1
+        await sandbox.advance_clock(timedelta(hours=24, seconds=1))
+
+:class:`SandboxClient` also works against a sandbox started elsewhere (``./dev run``):
+``async with SandboxClient.connect("http://127.0.0.1:8090") as sandbox: ...``.
+The signatures here are stable: other services' tests are written against them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+
+from sandbox.catalog import TemplateSpec, demo_channel, demo_templates
+from sandbox.faults import Fault, FaultKind
+from sandbox.records import InboundResult, ReceivedRequest
+from sandbox.settings import SandboxSettings
+from shared.channels import Channel
+
+GRAPH_VERSION = "v25.0"
+CONTROL = "/_sandbox"
+DEFAULT_APP_SECRET = "sandbox-app-secret"
+
+
+class SandboxClient:
+    """The sandbox's control API, typed. ``base_url`` is what a Cloud API client points at."""
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = http
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, base_url: str, timeout: float = 30.0) -> AsyncIterator[SandboxClient]:
+        """A client for a sandbox that is already running (e.g. under ``./dev run``)."""
+        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
+            yield cls(base_url, http)
+
+    @property
+    def cloud_api_base_url(self) -> str:
+        """``{base_url}/v25.0``: a Cloud API base URL, version included (sends go to
+        ``{cloud_api_base_url}/{phone_number_id}/messages``)."""
+        return f"{self.base_url}/{GRAPH_VERSION}"
+
+    def messages_url(self, phone_number_id: str, version: str = GRAPH_VERSION) -> str:
+        """The send endpoint of a business number."""
+        return f"{self.base_url}/{version}/{phone_number_id}/messages"
+
+    # -- the simulated customer ------------------------------------------------------------
+
+    async def customer_says(
+        self,
+        phone_number_id: str,
+        wa_id: str,
+        text: str = "Hello",
+        *,
+        name: str | None = "Sandbox Customer",
+        reply_to: str | None = None,
+    ) -> InboundResult:
+        """The customer sends a text (``reply_to``: the wamid it quotes); opens the window."""
+        context = {"id": reply_to} if reply_to else None
+        return await self.customer_sends(phone_number_id, wa_id, "text", {"body": text},
+                                         name=name, context=context)
+
+    async def customer_sends(
+        self,
+        phone_number_id: str,
+        wa_id: str,
+        message_type: str,
+        content: dict[str, Any] | list[Any] | None = None,
+        *,
+        name: str | None = "Sandbox Customer",
+        context: dict[str, Any] | None = None,
+        referral: dict[str, Any] | None = None,
+    ) -> InboundResult:
+        """The customer sends any message type (``image``, ``location``, ``reaction``,
+        ``interactive``, ``button``, ``contacts``, ``order``, ``system``, ...); ``content`` is
+        the type's object as in Meta's webhook, with sensible defaults for what is left out.
+        The webhook is POSTed before this returns (see ``webhook_status``)."""
+        body: dict[str, Any] = {"phone_number_id": phone_number_id, "from": wa_id,
+                                "type": message_type, "name": name}
+        if content is not None:
+            body["content"] = content
+        if context is not None:
+            body["context"] = context
+        if referral is not None:
+            body["referral"] = referral
+        data = await self._call("POST", "/customer-messages", json=body)
+        return InboundResult.model_validate(data)
+
+    # -- what the business sent --------------------------------------------------------------
+
+    async def received(
+        self, phone_number_id: str | None = None, *, accepted_only: bool = False,
+        after_seq: int = 0,
+    ) -> list[ReceivedRequest]:
+        """Send requests the sandbox received, oldest first, with its answer to each."""
+        params: dict[str, Any] = {"accepted_only": accepted_only, "after_seq": after_seq}
+        if phone_number_id is not None:
+            params["phone_number_id"] = phone_number_id
+        data = await self._call("GET", "/received", params=params)
+        return [ReceivedRequest.model_validate(item) for item in data["items"]]
+
+    async def accepted(self, phone_number_id: str | None = None) -> list[ReceivedRequest]:
+        """Only the requests answered with a wamid (what "was sent")."""
+        return await self.received(phone_number_id, accepted_only=True)
+
+    # -- faults, clock, catalog, behaviour ------------------------------------------------------
+
+    async def inject_fault(
+        self,
+        phone_number_id: str,
+        kind: FaultKind,
+        count: int = 1,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        seconds: float | None = None,
+        accept: bool = False,
+    ) -> None:
+        """The next ``count`` requests to the number answer with this fault (see sandbox.faults)."""
+        fault = Fault(kind=kind, count=count, code=code, http_status=http_status,
+                      seconds=seconds, accept=accept)
+        await self._call("POST", f"/faults/{phone_number_id}",
+                         json=fault.model_dump(exclude_none=True))
+
+    async def clear_faults(self, phone_number_id: str | None = None) -> None:
+        path = "/faults" if phone_number_id is None else f"/faults/{phone_number_id}"
+        await self._call("DELETE", path)
+
+    async def advance_clock(self, by: timedelta | float) -> datetime:
+        """Move the sandbox's clock forward (or back, if negative); returns its new now."""
+        seconds = by.total_seconds() if isinstance(by, timedelta) else float(by)
+        data = await self._call("POST", "/clock/advance", json={"seconds": seconds})
+        return datetime.fromisoformat(data["now"])
+
+    async def now(self) -> datetime:
+        data = await self._call("GET", "/clock")
+        return datetime.fromisoformat(data["now"])
+
+    async def channels(self) -> list[Channel]:
+        data = await self._call("GET", "/channels")
+        return [Channel.model_validate(item) for item in data]
+
+    async def templates(self) -> list[TemplateSpec]:
+        data = await self._call("GET", "/templates")
+        return [TemplateSpec.model_validate(item) for item in data]
+
+    async def put_channel(self, channel: Channel) -> None:
+        """Add a business number, or replace the one with the same phone_number_id."""
+        await self._call("PUT", "/channels", json=channel.to_document())
+
+    async def put_template(self, template: TemplateSpec) -> None:
+        """Add a template, or replace it (e.g. to make it PAUSED or DISABLED)."""
+        await self._call("PUT", "/templates", json=template.model_dump(mode="json"))
+
+    async def configure(self, **behaviour: Any) -> dict[str, Any]:
+        """Change status-webhook behaviour at run time (any of ``sent_delay_seconds``,
+        ``delivered_delay_seconds``, ``read_delay_seconds``, ``delay_jitter``,
+        ``send_read_status``, ``out_of_order_probability``, ``duplicate_probability``,
+        ``pair_rate_limit``); returns the whole behaviour now in force."""
+        data: dict[str, Any] = await self._call("PATCH", "/behaviour", json=behaviour)
+        return data
+
+    async def stats(self) -> dict[str, Any]:
+        """Counters: requests by outcome, webhooks posted/failed/dropped, statuses pending."""
+        data: dict[str, Any] = await self._call("GET", "/stats")
+        return data
+
+    async def wait_webhooks_idle(self, timeout: float = 20.0) -> None:
+        """Wait until every scheduled status webhook has been posted (or given up)."""
+        await self._call("POST", "/webhooks/wait-idle", json={"timeout": timeout},
+                         timeout=timeout + 5)
+
+    async def reset(self) -> None:
+        """Forget received requests, customers' windows, faults, rate state and clock offset."""
+        await self._call("POST", "/reset")
+
+    async def _call(self, method: str, path: str, timeout: float | None = None,
+                    **kwargs: Any) -> Any:
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        response = await self._http.request(method, f"{self.base_url}{CONTROL}{path}",
+                                            **kwargs, **extra)
+        if response.status_code >= 400:
+            raise SandboxControlError(f"{method} {CONTROL}{path}: HTTP {response.status_code}: "
+                                      f"{response.text[:500]}")
+        return response.json() if response.content else None
+
+
+class SandboxControlError(RuntimeError):
+    """The control API refused a call (a bad argument, an unknown number)."""
+
+
+@asynccontextmanager
+async def running_sandbox(
+    *,
+    channels: Sequence[Channel] | None = None,
+    templates: Sequence[TemplateSpec] | None = None,
+    webhook_url: str | None = None,
+    app_secret: str = DEFAULT_APP_SECRET,
+    clock: Callable[[], datetime] | None = None,
+    **settings: Any,
+) -> AsyncIterator[SandboxClient]:
+    """The sandbox under uvicorn on a free loopback port, in this event loop, and its client.
+
+    ``channels``/``templates`` default to the demo ones (``sandbox.catalog``); ``webhook_url``
+    None posts no webhooks; ``settings`` are any other :class:`SandboxSettings` fields
+    (e.g. ``read_delay_seconds=0.05``). ``clock`` replaces the wall clock under the offset.
+    """
+    from sandbox.main import SHUTDOWN_GRACE_SECONDS, create_app  # the composition root
+
+    config = SandboxSettings(
+        channels=list(channels) if channels is not None else [demo_channel()],
+        templates=list(templates) if templates is not None else demo_templates(),
+        webhook_url=webhook_url,
+        app_secret=app_secret,
+        host="127.0.0.1",
+        port=0,
+        **settings,
+    )
+    app = create_app(config, clock=clock) if clock is not None else create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
+                                           access_log=False, lifespan="on",
+                                           timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("the sandbox did not start")
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            yield SandboxClient(base_url, http)
+    finally:
+        server.should_exit = True
+        await task
