@@ -9,6 +9,10 @@ Failure handling, by kind:
   retry the batch, forever;
 - any other handler error: retry the batch a few times, then the records one by one; those still
   failing go to the DLQ with the error.
+
+A handler that finishes records after it returns (outbound_sender hands each record to a
+per-conversation queue) passes a :class:`Progress`: the loop then commits what it says is finished
+instead of the whole poll, also between polls, and lets it drain before the last commit.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -160,6 +164,17 @@ class PoisonRecord(Exception):
 BatchHandler = Callable[[list[Received[T]]], Awaitable[None]]
 
 
+class Progress(Protocol):
+    """For handlers that finish records after they return: what may be committed."""
+
+    def committable(self, polled: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Given the next offsets of the latest poll (empty between polls), the positions to
+        commit now: only partitions whose committable position changed."""
+
+    async def drain(self) -> None:
+        """On stop: finish or abandon the work in hand, before the last commit."""
+
+
 class BatchConsumer(Generic[T]):
     """Poll, decode, handle a batch, commit; dead-letter what cannot be processed; stop cleanly."""
 
@@ -177,6 +192,7 @@ class BatchConsumer(Generic[T]):
         poll_timeout_ms: int = 200,
         attempts_before_bisect: int = 3,
         max_backoff_seconds: float = 5.0,
+        progress: Progress | None = None,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
@@ -189,6 +205,7 @@ class BatchConsumer(Generic[T]):
         self.poll_timeout_ms = poll_timeout_ms
         self.attempts_before_bisect = attempts_before_bisect
         self.max_backoff_seconds = max_backoff_seconds
+        self.progress = progress
         self._stopping = asyncio.Event()
         self.healthy = True  # False while retrying a dependency failure
         self.batches_handled = 0
@@ -207,6 +224,8 @@ class BatchConsumer(Generic[T]):
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_records
             )
             if not polled:
+                if self.progress is not None:
+                    await self._commit(self.progress.committable({}))
                 continue
             started = time.perf_counter()
             batch: list[Received[T]] = []
@@ -219,8 +238,11 @@ class BatchConsumer(Generic[T]):
                     ends[tp] = record.offset + 1
             if batch:
                 await self._handle(batch)
-            await self._commit(ends)
+            await self._commit(ends if self.progress is None else self.progress.committable(ends))
             self._report(ends, batch, time.perf_counter() - started)
+        if self.progress is not None:
+            await self.progress.drain()
+            await self._commit(self.progress.committable({}))
 
     async def _decode(self, record: Any) -> Received[T] | None:
         try:
@@ -304,6 +326,10 @@ class BatchConsumer(Generic[T]):
         except KafkaError:
             # A rebalance took the partitions: the new owner re-reads from the last commit.
             log.warning("offset commit failed; records will be redelivered", exc_info=True)
+
+    async def dead_letter(self, received: Received[T], error: str) -> None:
+        """Send a record to its DLQ with the error (for handlers that finish records later)."""
+        await self._dead_letter_received(received, error)
 
     async def _dead_letter_received(self, received: Received[T], error: str) -> None:
         await self._dead_letter(

@@ -41,6 +41,8 @@ def ensure_conversation(thread: Thread, event: Event, number_id: str | None) -> 
 
 def add_number(conversation: Conversation, raw: str | None) -> Conversation:
     """Remember another spelling of the customer's number (for search by number)."""
+    if raw in conversation.customer_wa_ids:
+        return conversation  # the usual case: a spelling already known (canonical digits)
     try:
         number = digits_of(raw) if raw else None
     except InvalidPhoneNumber:
@@ -71,7 +73,8 @@ def on_customer_activity(conversation: Conversation, event: MessageReceived) -> 
     if name and (named_at is None or sent_at >= named_at):
         updates["contact_name"] = name
         updates["contact_name_at"] = sent_at
-        updates["search_keys"] = _search_keys(name, conversation.customer_wa_ids)
+        if name != conversation.contact_name:
+            updates["search_keys"] = _search_keys(name, conversation.customer_wa_ids)
     if p.business_display_number and not conversation.business_display_number:
         updates["business_display_number"] = p.business_display_number
     return conversation.model_copy(update=updates) if updates else conversation

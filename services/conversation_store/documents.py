@@ -179,6 +179,8 @@ class Message(Doc):
 
 def ms(value: datetime) -> datetime:
     """UTC at millisecond precision: what BSON keeps, so a reloaded time compares equal."""
+    if value.tzinfo is UTC and value.microsecond % 1000 == 0:
+        return value  # already normalised (the fold calls this often)
     value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 

@@ -18,8 +18,10 @@ from services.conversation_store.adapters.kafka import (
     source_names,
 )
 from services.conversation_store.adapters.mongo import MongoThreadRepository
+from services.conversation_store.cache import CachingRepository
 from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
 from services.conversation_store.settings import ConversationStoreSettings
+from services.conversation_store.templates import TemplateStatusFold, folding_templates
 from shared.config import load_settings
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
 from shared.infra import check_infra
@@ -46,6 +48,7 @@ class StoreService:
         self.runner: BatchConsumer[Any] | None = None
         self._closers: list[Callable[[], Any]] = []
         self.ops_port: int | None = None
+        self._stop_requested = False
 
     async def start(self) -> None:
         try:
@@ -59,8 +62,11 @@ class StoreService:
         await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
         client = make_client(settings, app_name="conversation_store")
         self._closers.append(client.close)
-        repository = MongoThreadRepository(database(client, settings))
+        repository = MongoThreadRepository(database(client, settings), settings.write_chunk)
+        templates = TemplateStatusFold(database(client, settings))
+        await templates.ensure_indexes()
         await repository.ensure_indexes()
+        cache = CachingRepository(repository, settings.cache_messages)
         producer = make_producer(settings)
         await producer.start()
         self._closers.append(producer.stop)
@@ -69,14 +75,17 @@ class StoreService:
         consumer = make_store_consumer(settings, settings.group_id, settings.max_batch)
         await consumer.start()
         self._closers.append(consumer.stop)
-        handler = StoreHandler(repository, KafkaNoticePublisher(producer, settings),
+        handler = StoreHandler(cache, KafkaNoticePublisher(producer, settings),
                                source_names(settings), self.clock, settings.fold_attempts)
-        guard = OwnershipGuard(consumer, handler)
+        guard = OwnershipGuard(consumer, handler, on_rebalance=cache.forget)
         consumer.subscribe(topics, listener=guard)
         self.runner = BatchConsumer(
-            consumer, producer, STORE_EVENTS, guard.handle, group=settings.group_id,
+            consumer, producer, STORE_EVENTS, folding_templates(templates, guard.handle),
+            group=settings.group_id,
             max_records=settings.max_batch, poll_timeout_ms=settings.poll_timeout_ms,
         )
+        if self._stop_requested:  # SIGTERM during start-up: run() returns at once
+            self.runner.stop()
         runner = self.runner
         server, task = await serve_ops(ops_app(lambda: runner.healthy and not runner.stopping),
                                        settings.host, settings.port)
@@ -89,7 +98,9 @@ class StoreService:
         await self.runner.run()
 
     def stop(self) -> None:
-        """Finish the batch in hand, commit it, and make :meth:`run` return."""
+        """Finish the batch in hand, commit it, and make :meth:`run` return (at once when it is
+        called during :meth:`start`)."""
+        self._stop_requested = True
         if self.runner is not None:
             self.runner.stop()
 
@@ -114,11 +125,11 @@ async def main() -> None:
     configure_logging("conversation_store", settings.log_level)
     await check_infra(settings)
     service = StoreService(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.stop)
     try:
         await service.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, service.stop)
         await service.run()
         log.info("conversation_store stopped: last batch committed")
     finally:

@@ -92,30 +92,40 @@ class Step:
     fresh: bool
 
 
-def apply(thread: Thread, event: Event, position: Position) -> Thread:
-    """Fold one event into the thread."""
-    conversation = thread.conversation
-    fresh = conversation is None or position.offset > conversation.fold.positions.get(
-        position.key, -1
-    )
-    folded = _fold(event, thread, Step(event, position, fresh))
-    if folded is thread:
-        return replace(thread, replayed=True) if not fresh else thread
-    if not fresh:
-        return replace(folded, replayed=True)
-    assert folded.conversation is not None  # every change goes through ensure_conversation
-    record = folded.conversation
-    positions = {**record.fold.positions, position.key: position.offset}
-    record = record.model_copy(update={
-        "fold": record.fold.model_copy(update={"positions": positions}),
-        "updated_at": max(record.updated_at, ms(event.occurred_at)),
-    })
-    return replace(folded, conversation=record)
-
-
 def fold(thread: Thread, steps: Iterable[tuple[Event, Position]]) -> Thread:
+    """Fold the events, in order, into the thread.
+
+    A position is fresh when it is past the last one the conversation applied for its source
+    partition. The conversation's ``fold.positions`` and ``updated_at`` are set once at the end
+    (no rule reads them), from the fresh events that changed something."""
+    loaded = thread.conversation.fold.positions if thread.conversation is not None else {}
+    advanced: dict[str, int] = {}
+    latest: datetime | None = None
     for event, position in steps:
-        thread = apply(thread, event, position)
+        key = position.key
+        fresh = thread.conversation is None or position.offset > advanced.get(
+            key, loaded.get(key, -1))
+        folded = _fold(event, thread, Step(event, position, fresh))
+        if folded is thread:
+            if not fresh:
+                thread = replace(thread, replayed=True)
+            continue
+        if not fresh:
+            thread = replace(folded, replayed=True)
+            continue
+        advanced[key] = position.offset
+        at = ms(event.occurred_at)
+        latest = at if latest is None or at > latest else latest
+        thread = folded
+    if advanced:
+        record = thread.conversation
+        assert record is not None  # every change goes through ensure_conversation
+        assert latest is not None
+        thread = replace(thread, conversation=record.model_copy(update={
+            "fold": record.fold.model_copy(
+                update={"positions": {**record.fold.positions, **advanced}}),
+            "updated_at": max(record.updated_at, latest),
+        }))
     return thread
 
 

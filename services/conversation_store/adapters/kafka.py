@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -64,9 +64,16 @@ class OwnershipGuard(ConsumerRebalanceListener):  # type: ignore[misc]
     """Holds a rebalance until the batch in hand is written, and drops records of partitions
     this member no longer owns (their next owner re-reads them from the last commit)."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, handler: StoreHandler) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: StoreHandler,
+        on_rebalance: Callable[[], None] = lambda: None,
+    ) -> None:
         self.consumer = consumer
         self.handler = handler
+        # Drops what this member cached about conversations it may no longer own.
+        self.on_rebalance = on_rebalance
         self.lock = asyncio.Lock()
 
     async def handle(self, batch: list[Received[Event]]) -> None:
@@ -81,9 +88,11 @@ class OwnershipGuard(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         async with self.lock:
-            pass
+            self.on_rebalance()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        async with self.lock:
+            self.on_rebalance()
         log.info("partitions assigned", extra={"partitions": sorted(str(tp) for tp in assigned)})
 
 

@@ -1,17 +1,25 @@
-"""Loads and saves threads in MongoDB: two queries in, two bulk writes out, per batch.
+"""Loads and saves threads in MongoDB.
 
-Writes filter on ``_id`` alone and new documents are inserted, never upserted: these are the only
-shapes FerretDB v1 (the local stand-in) executes without scanning the collection in Go. Bulk
-writes are cut into chunks of at most ``MAX_OPS`` operations, because FerretDB v1 deadlocks on an
-update or delete command of 100 statements or more.
+A load is at most three queries, and only for what the thread cache cannot answer: conversations
+by ``_id $in``, the messages they name by ``_id $in``, and those they name by ``wamid $in``. A
+conversation without a document has no messages (conversations are written first), so its
+messages are not looked up at all.
+
+Writes are ``bulk_write``s that filter on ``_id`` alone (absorbed stubs go in one ``_id $in``
+delete), and new documents are inserted, never upserted. These are the shapes FerretDB v1 (the
+local stand-in) runs as SQLite index operations, with devstack's patches (docs/infrastructure.md);
+a ``wamid`` filter is still a scan there, which is why it is asked only for conversations the
+cache has not seen since start-up. Writes go in chunks of ``write_chunk`` operations (an
+unpatched FerretDB v1 hangs on an update command of 100 statements or more).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, InsertOne, ReplaceOne
+from pymongo import ASCENDING, DESCENDING, DeleteMany, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -24,7 +32,8 @@ from shared.mongo import Document, ensure_indexes
 
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"
-MAX_OPS = 50
+WRITE_CHUNK = 1000
+IN_CHUNK = 1000  # values per $in
 DUPLICATE_KEY = 11000
 
 # Each index names the query it serves (docs/data-model.md).
@@ -65,10 +74,11 @@ def conversation_document(conversation: Conversation) -> Document:
 class MongoThreadRepository:
     """The store's only database code."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], write_chunk: int = WRITE_CHUNK) -> None:
         self.conversations: AsyncCollection[Document] = db[CONVERSATIONS]
         self.messages: AsyncCollection[Document] = db[MESSAGES]
         self.db = db
+        self.write_chunk = write_chunk
 
     async def ensure_indexes(self) -> None:
         """Create the missing indexes only: FerretDB v1 panics when asked to re-create an
@@ -80,24 +90,22 @@ class MongoThreadRepository:
         await ensure_indexes(self.db, missing)
 
     async def load(self, wanted: Mapping[str, Wanted]) -> dict[str, Thread]:
-        ids = sorted({i for w in wanted.values() for i in w.ids})
-        wamids = sorted({w for need in wanted.values() for w in need.wamids})
         conversations = {
             doc["_id"]: Conversation.model_validate(doc)
-            async for doc in self.conversations.find({"_id": {"$in": sorted(wanted)}})
+            for doc in await _find(self.conversations, "_id", sorted(wanted))
         }
+        # Conversations are written before their messages: one without a document has none.
+        present = [cid for cid in wanted if cid in conversations]
+        ids = sorted({i for cid in present for i in wanted[cid].ids})
+        wamids = sorted({w for cid in present for w in wanted[cid].wamids})
+        by_id, by_wamid = await asyncio.gather(
+            _find(self.messages, "_id", ids), _find(self.messages, "wamid", wamids))
         messages: dict[str, dict[str, Message]] = {cid: {} for cid in wanted}
-        clauses: list[dict[str, Any]] = []
-        if ids:
-            clauses.append({"_id": {"$in": ids}})
-        if wamids:
-            clauses.append({"wamid": {"$in": wamids}})
-        if clauses:
-            query = clauses[0] if len(clauses) == 1 else {"$or": clauses}
-            async for doc in self.messages.find(query):
-                # A wamid may also exist in another conversation (two of our numbers talking).
-                if doc.get("conversation_id") in messages:
-                    messages[doc["conversation_id"]][doc["_id"]] = Message.model_validate(doc)
+        for doc in [*by_id, *by_wamid]:
+            # A wamid may also exist in another conversation (two of our numbers talking).
+            cid = doc.get("conversation_id")
+            if isinstance(cid, str) and cid in conversations:
+                messages[cid][doc["_id"]] = Message.model_validate(doc)
         return {
             cid: Thread(id=cid, conversation=conversations.get(cid), messages=messages[cid])
             for cid in wanted
@@ -111,19 +119,31 @@ class MongoThreadRepository:
             else ReplaceOne({"_id": c.conversation.id}, conversation_document(c.conversation))
             for c in changes
         ]
-        await _bulk(self.conversations, conversation_ops)
+        await _bulk(self.conversations, conversation_ops, self.write_chunk)
         message_ops: list[Any] = []
         for change in changes:
             message_ops += [InsertOne(m.to_document()) for m in change.inserts]
             message_ops += [ReplaceOne({"_id": m.id}, m.to_document()) for m in change.replaces]
-            message_ops += [DeleteOne({"_id": mid}) for mid in change.deletes]
-        await _bulk(self.messages, message_ops)
+        deletes = sorted(mid for change in changes for mid in change.deletes)
+        message_ops += [DeleteMany({"_id": {"$in": deletes[start:start + IN_CHUNK]}})
+                        for start in range(0, len(deletes), IN_CHUNK)]
+        await _bulk(self.messages, message_ops, self.write_chunk)
 
 
-async def _bulk(collection: AsyncCollection[Document], ops: Sequence[Any]) -> None:
-    for start in range(0, len(ops), MAX_OPS):
+async def _find(
+    collection: AsyncCollection[Document], field: str, values: Sequence[str]
+) -> list[Document]:
+    """The documents whose ``field`` is one of ``values``, in ``$in`` queries of bounded size."""
+    chunks = [values[start:start + IN_CHUNK] for start in range(0, len(values), IN_CHUNK)]
+    found = await asyncio.gather(
+        *(collection.find({field: {"$in": list(chunk)}}).to_list(None) for chunk in chunks))
+    return [doc for docs in found for doc in docs]
+
+
+async def _bulk(collection: AsyncCollection[Document], ops: Sequence[Any], chunk: int) -> None:
+    for start in range(0, len(ops), chunk):
         try:
-            await collection.bulk_write(list(ops[start:start + MAX_OPS]), ordered=False)
+            await collection.bulk_write(list(ops[start:start + chunk]), ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if errors and all(e.get("code") == DUPLICATE_KEY for e in errors):

@@ -72,7 +72,9 @@ async def send(producer: Any, settings: InfraSettings, events: list[Event]) -> N
     await publish(producer, settings.topic(INBOX_OUTBOUND), outbound)
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 25.0) -> None:
+async def wait_for(
+    check: Callable[[], Awaitable[bool]], timeout: float = 25.0, every: float = 0.25
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -80,7 +82,7 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 25.0) 
                 return
         except Exception:
             pass  # the database may be down on purpose
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(every)
     raise AssertionError("condition not reached in time")
 
 
@@ -196,13 +198,15 @@ async def test_killed_mid_stream_and_restarted_ends_with_the_same_documents(
     settings: InfraSettings, producer: Any, db: Any, tmp_path: Any
 ):
     events = stream(10, 8)
+    first, rest = events[:100], events[100:]
     log = (tmp_path / "store.log").open("wb")
     process = _spawn(settings, log)
     try:
-        await send(producer, settings, events)
-        await wait_for(lambda: _has_messages(db))
+        await send(producer, settings, first)
+        await wait_for(lambda: _has_messages(db), every=0.005)  # then kill it mid-batches
         process.send_signal(signal.SIGKILL)
         process.wait(10)
+        await send(producer, settings, rest)
         process = _spawn(settings, log)
 
         async def done() -> bool:
@@ -217,3 +221,13 @@ async def test_killed_mid_stream_and_restarted_ends_with_the_same_documents(
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+async def test_a_stop_during_start_up_makes_run_return_at_once(settings: InfraSettings):
+    store = StoreService(store_settings(settings))
+    store.stop()  # SIGTERM while still starting (a rollout that changed its mind)
+    try:
+        await store.start()
+        await asyncio.wait_for(store.run(), 10)
+    finally:
+        await store.close()

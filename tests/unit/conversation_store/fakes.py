@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
+
 from services.conversation_store.adapters.mongo import conversation_document
+from services.conversation_store.cache import CachingRepository
 from services.conversation_store.changes import ThreadChange
 from services.conversation_store.documents import Conversation, Message
 from services.conversation_store.handlers import StoreHandler, Wanted, WriteConflict
@@ -19,6 +23,14 @@ from tests.unit.conversation_store.builders import T0
 TOPICS = {"whatsapp.inbound.v1": "in", "inbox.outbound.v1": "out", "inbox.commands.v1": "cmd"}
 
 
+def stored(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as the database gives it back: through BSON, datetimes tz-aware."""
+    return bson.decode(bson.encode(doc), codec_options=STORED)
+
+
+STORED: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
+
+
 class FakeRepository:
     """Documents in dicts, stored as the Mongo adapter would store them."""
 
@@ -28,8 +40,10 @@ class FakeRepository:
         self.fail_messages_once = False  # simulate a crash between the two writes
         self.conflict_once = False
         self.saves = 0
+        self.loads: list[dict[str, Wanted]] = []  # what each load asked for
 
     async def load(self, wanted: Mapping[str, Wanted]) -> dict[str, Thread]:
+        self.loads.append(dict(wanted))
         threads = {}
         for cid, need in wanted.items():
             messages = {
@@ -48,13 +62,14 @@ class FakeRepository:
             raise WriteConflict("simulated")
         self.saves += 1
         for change in changes:
-            self.conversations[change.conversation.id] = conversation_document(change.conversation)
+            self.conversations[change.conversation.id] = stored(
+                conversation_document(change.conversation))
         if self.fail_messages_once:
             self.fail_messages_once = False
             raise ConnectionError("database went away between the two writes")
         for change in changes:
             for message in [*change.inserts, *change.replaces]:
-                self.messages[message.id] = message.to_document()
+                self.messages[message.id] = stored(message.to_document())
             for mid in change.deletes:
                 del self.messages[mid]
 
@@ -79,12 +94,17 @@ class FakePublisher:
 
 
 class Feeder:
-    """Gives events offsets per topic (one partition each), as a broker would."""
+    """Gives events offsets per topic (one partition each), as a broker would.
 
-    def __init__(self) -> None:
+    ``repository`` is the fake database; the handler reads it through the thread cache unless
+    ``cached`` is False."""
+
+    def __init__(self, cached: bool = True) -> None:
         self.repository = FakeRepository()
+        self.cache = CachingRepository(self.repository)
         self.publisher = FakePublisher()
-        self.handler = StoreHandler(self.repository, self.publisher, TOPICS, lambda: T0)
+        self.handler = StoreHandler(self.cache if cached else self.repository, self.publisher,
+                                    TOPICS, lambda: T0)
         self.offsets: dict[str, int] = {}
         self.log: list[Received[Event]] = []
 

@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 
 from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
-from shared.events import InboundEvent, InboxCommand, OutboundEvent, SendText
+from shared.events import InboundEvent, InboxCommand, MessageReceived, OutboundEvent, SendText
 from shared.kafka import PoisonRecord, Received
 from tests.unit.conversation_store.builders import CID, NUMBER_ID, TENANT, accepted, at, received
 from tests.unit.conversation_store.fakes import Feeder
@@ -49,3 +49,51 @@ async def test_one_notice_per_changed_conversation_with_touched_messages():
     assert notice.summary.unread_count == 2
     assert notice.message_ids == [f"{CID}/w1", f"{CID}/w2"]
     assert notice.summary.version == 1
+
+
+def _in(event: MessageReceived, i: int) -> MessageReceived:
+    """The event moved to conversation ``i`` (another customer of the same number)."""
+    return event.model_copy(update={"conversation_id": f"{CID}{i}"})
+
+
+async def test_a_batch_in_several_groups_writes_each_conversation_once():
+    store = Feeder()
+    store.handler.group_events = 2  # two events per group: one conversation each here
+    events = [_in(e, i) for i in range(3) for e in (received("w1", 0), received("w2", 1))]
+
+    await store.feed(*events, batch=len(events))
+
+    assert store.repository.saves == 3
+    assert sorted(store.repository.conversations) == [f"{CID}{i}" for i in range(3)]
+    assert all(store.repository.conversation(f"{CID}{i}").version == 1 for i in range(3))
+    assert sorted(n.conversation_id for n in store.publisher.published) == [
+        f"{CID}{i}" for i in range(3)]
+
+
+async def test_a_group_that_conflicts_is_refolded_while_the_others_stand():
+    store = Feeder()
+    store.handler.group_events = 1
+    await store.feed(_in(received("w1", 0), 0))
+    store.repository.conflict_once = True
+
+    await store.feed(_in(received("w2", 1), 0), _in(received("w1", 0), 1), batch=2)
+
+    assert store.repository.conversation(f"{CID}0").unread_count == 2
+    assert store.repository.conversation(f"{CID}0").version == 2
+    assert store.repository.conversation(f"{CID}1").version == 1
+    assert len(store.publisher.published) == 3
+
+
+async def test_a_failed_group_fails_the_batch_and_the_replay_completes_it():
+    store = Feeder()
+    store.handler.group_events = 1
+    store.repository.fail_messages_once = True
+    events = [_in(received("w1", 0), i) for i in range(3)]
+
+    with pytest.raises(ConnectionError):
+        await store.feed(*events, batch=3)
+    await store.replay(store.log)
+
+    for i in range(3):
+        assert store.repository.conversation(f"{CID}{i}").unread_count == 1
+        assert f"{CID}{i}/w1" in store.repository.messages

@@ -26,9 +26,10 @@ from tests.unit.conversation_store.builders import (
 from tests.unit.conversation_store.fakes import Feeder
 
 
-@pytest.fixture
-def store() -> Feeder:
-    return Feeder()
+@pytest.fixture(params=["cached", "uncached"])
+def store(request: pytest.FixtureRequest) -> Feeder:
+    """Every scenario runs twice: through the thread cache, and reading the database each time."""
+    return Feeder(cached=request.param == "cached")
 
 
 class TestInboundMessage:
