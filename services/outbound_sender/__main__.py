@@ -1,0 +1,8 @@
+"""``python -m services.outbound_sender`` runs the sender until SIGTERM or SIGINT."""
+
+from services.outbound_sender.main import main, use_uvloop
+from shared.ops import run_main
+
+if __name__ == "__main__":
+    use_uvloop()
+    run_main(main)

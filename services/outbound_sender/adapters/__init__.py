@@ -1,0 +1,1 @@
+"""The adapters: Cloud API over httpx, MongoDB, Kafka."""

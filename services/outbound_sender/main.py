@@ -1,0 +1,237 @@
+"""Composition root: settings, clients, wiring, ops endpoints, signals, shutdown.
+
+Shutdown (SIGTERM or SIGINT): stop polling; calls in flight finish and their outcomes are
+recorded and published; sends still waiting (for a token, a retry time) are dropped unfinished;
+the offsets of everything finished are committed; then the clients close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.outbound_sender.adapters.cloud_api import HttpCloudApi
+from services.outbound_sender.adapters.http_transport import LeanTransport
+from services.outbound_sender.adapters.kafka import (
+    KafkaInboundCatchUp,
+    KafkaResultPublisher,
+    command_topics,
+    make_sender_consumer,
+)
+from services.outbound_sender.adapters.mongo import (
+    MongoChannels,
+    MongoLedger,
+    MongoTemplates,
+    MongoWindows,
+)
+from services.outbound_sender.handlers import CommandPipeline
+from services.outbound_sender.rate import Pacers
+from services.outbound_sender.retry import RetryPolicy
+from services.outbound_sender.service import SendConfig, SendService
+from services.outbound_sender.settings import SANDBOX_BASE_URL, OutboundSenderSettings
+from shared.channels import ChannelDirectory
+from shared.config import load_settings
+from shared.events import INBOX_COMMANDS_ADAPTER, InboxCommand
+from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_OUTBOUND
+from shared.infra import check_infra
+from shared.kafka import BatchConsumer, ensure_topics, make_producer
+from shared.logging import configure_logging
+from shared.mongo import database, make_client
+from shared.ops import InfraUnavailable, ops_app, serve_ops
+
+log = logging.getLogger(__name__)
+
+SERVICE = "outbound_sender"
+# Connections per transport: httpcore's pool work per request grows with the square of its
+# connections, so many small pools beat one big one (see HttpCloudApi).
+CONNECTIONS_PER_TRANSPORT = 4
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SenderService:
+    """The running sender: start it, run it until :meth:`stop`, then close it."""
+
+    def __init__(
+        self,
+        settings: OutboundSenderSettings,
+        clock: Callable[[], datetime] = utc_now,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport  # tests: an in-process Cloud API
+        self.runner: BatchConsumer[InboxCommand] | None = None
+        self.pipeline: CommandPipeline | None = None
+        self.ops_port: int | None = None
+        self._closers: list[Callable[[], Any]] = []
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
+        settings = self.settings
+        await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
+        client = make_client(settings, app_name=SERVICE)
+        self._closers.append(client.close)
+        db = database(client, settings)
+        ledger = MongoLedger(db, settings.ledger_retention, self.clock)
+        await ledger.ensure_indexes()
+        channels = MongoChannels(db, ChannelDirectory())
+        try:
+            await channels.load()
+        except Exception as exc:
+            raise InfraUnavailable(
+                f"cannot load the channel directory from MongoDB: {type(exc).__name__}") from exc
+        refresher = asyncio.create_task(channels.keep_fresh(settings.channels_refresh_seconds))
+        self._closers.append(refresher.cancel)
+
+        producer = make_producer(settings)
+        await producer.start()
+        self._closers.append(producer.stop)
+        catch_up = KafkaInboundCatchUp(settings, producer, settings.store_group_id)
+        await catch_up.start()
+        self._closers.append(catch_up.close)
+        shards = math.ceil(settings.max_connections / CONNECTIONS_PER_TRANSPORT)
+        tls = httpx.create_ssl_context()  # one for every pool (loading CAs takes ~30 ms)
+        limits = httpx.Limits(max_connections=CONNECTIONS_PER_TRANSPORT,
+                              max_keepalive_connections=CONNECTIONS_PER_TRANSPORT,
+                              keepalive_expiry=settings.keepalive_seconds)
+        transports: list[httpx.AsyncBaseTransport] = (
+            [self.transport] if self.transport is not None
+            else [LeanTransport(limits, tls) for _ in range(shards)])
+        cloud = HttpCloudApi(
+            str(settings.cloud_api_base_url), transports, self.clock,
+            connections_per_transport=CONNECTIONS_PER_TRANSPORT,
+            timeout=httpx.Timeout(settings.call_deadline_seconds,
+                                  connect=settings.connect_timeout_seconds,
+                                  pool=settings.connect_timeout_seconds))
+        if self.transport is None:
+            self._closers.append(cloud.aclose)
+
+        service = SendService(
+            channels=channels,
+            windows=MongoWindows(db),
+            templates=MongoTemplates(db, settings.template_cache_seconds),
+            catch_up=catch_up,
+            ledger=ledger,
+            cloud=cloud,
+            pacers=Pacers(settings.burst_seconds, time.monotonic, asyncio.sleep,
+                          settings.throughput_share),
+            publisher=KafkaResultPublisher(producer, settings.topic(INBOX_OUTBOUND)),
+            config=SendConfig(
+                owner=settings.instance_id,
+                call_deadline_seconds=settings.call_deadline_seconds,
+                lease_margin_seconds=settings.lease_margin_seconds,
+                window_recheck_seconds=settings.window_recheck_seconds,
+                max_in_flight=shards * CONNECTIONS_PER_TRANSPORT,
+                retry=RetryPolicy(max_attempts=settings.max_attempts,
+                                  pair_limit_max_attempts=settings.pair_limit_max_attempts,
+                                  base_seconds=settings.backoff_base_seconds,
+                                  max_seconds=settings.backoff_max_seconds),
+            ),
+            clock=self.clock,
+        )
+        consumer = make_sender_consumer(settings, settings.group_id, settings.max_batch)
+        await consumer.start()
+        self._closers.append(consumer.stop)
+        pipeline = CommandPipeline(consumer, service, max_buffered=settings.max_buffered,
+                                   drain_seconds=settings.drain_seconds)
+        consumer.subscribe(command_topics(settings), listener=pipeline)
+        runner: BatchConsumer[InboxCommand] = BatchConsumer(
+            consumer, producer, INBOX_COMMANDS_ADAPTER, pipeline, group=settings.group_id,
+            max_records=settings.max_batch, poll_timeout_ms=settings.poll_timeout_ms,
+            progress=pipeline,
+        )
+        pipeline.dead_letter = runner.dead_letter
+        self.runner, self.pipeline = runner, pipeline
+
+        server, task = await serve_ops(
+            ops_app(lambda: runner.healthy and pipeline.healthy and not runner.stopping),
+            settings.host, settings.port)
+        self._closers.append(lambda: _stop_server(server, task))
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+            await asyncio.sleep(0.01)
+        sockets = [s for srv in getattr(server, "servers", []) for s in srv.sockets]
+        self.ops_port = sockets[0].getsockname()[1] if sockets else None
+        if str(settings.cloud_api_base_url).rstrip("/") == SANDBOX_BASE_URL:
+            log.warning("sending to the local WhatsApp sandbox, not Meta "
+                        "(set OUTBOUND_SENDER_CLOUD_API_BASE_URL for the real Cloud API)")
+        log.info("outbound_sender started", extra={
+            "group": settings.group_id, "cloud_api": str(settings.cloud_api_base_url),
+            "ops_port": self.ops_port})
+
+    async def run(self) -> None:
+        assert self.runner is not None, "start() first"
+        await self.runner.run()
+
+    def stop(self) -> None:
+        """Stop polling; :meth:`run` returns once calls in flight are recorded and committed."""
+        if self.runner is not None:
+            self.runner.stop()
+
+    async def close(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.warning("error while closing", exc_info=True)
+        self._closers.clear()
+
+
+async def _stop_server(server: Any, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await task
+
+
+def tune_gc() -> None:
+    """Keep the garbage collector off the send path: each send allocates many short-lived
+    objects (freed by reference counting anyway) that set off young collections every few
+    hundred sends, and each full collection walks every long-lived start-up object."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
+def use_uvloop() -> None:
+    """Run on uvloop when it is installed (a faster event loop); a no-op otherwise."""
+    if importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+async def main() -> None:
+    settings = load_settings(OutboundSenderSettings)
+    configure_logging(SERVICE, settings.log_level)
+    await check_infra(settings)
+    service = SenderService(settings)
+    try:
+        await service.start()
+        tune_gc()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        await service.run()
+        log.info("outbound_sender stopped: calls in flight recorded, offsets committed")
+    finally:
+        await service.close()

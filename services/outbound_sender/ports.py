@@ -1,0 +1,35 @@
+"""The sender's small ports (besides :class:`~services.outbound_sender.cloud.CloudApi` and
+:class:`~services.outbound_sender.ledger.Ledger`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shared.channels import Channel
+
+
+class ChannelLookup(Protocol):
+    async def find(self, phone_number_id: str) -> Channel | None:
+        """The channel of a business number, or None when no tenant configured it."""
+
+
+class ConversationWindows(Protocol):
+    async def last_inbound_at(self, conversation_id: str) -> datetime | None:
+        """The customer's latest message time as conversation_store recorded it (None: never)."""
+
+
+class TemplateStatuses(Protocol):
+    async def status(self, waba_id: str, name: str, language: str) -> str | None:
+        """Meta's status of a template (``APPROVED``, ``PAUSED``, ...), None when unknown."""
+
+
+class InboundCatchUp(Protocol):
+    async def wait(self, conversation_id: str, timeout: float) -> bool:
+        """Wait until conversation_store has stored every inbound event of this conversation
+        that Kafka held when called; False if that did not happen within ``timeout``."""
+
+
+class ResultPublisher(Protocol):
+    async def publish(self, key: bytes, value: bytes) -> None:
+        """Publish one outbound result and wait for the broker's acknowledgement."""

@@ -1,0 +1,71 @@
+"""Request bodies in Meta's shapes (shared/whatsapp-cloud-api.md §5)."""
+
+from services.outbound_sender.payloads import content_of, mark_read_body, message_body
+from shared.events import MarkRead, React, SendMedia, TemplateComponent
+from tests.unit.outbound_sender.fakes import CID, CUSTOMER, NUMBER, T0, TENANT, template, text
+
+COMMON = {"occurred_at": T0, "tenant_id": TENANT, "conversation_id": CID,
+          "business_phone_number_id": NUMBER, "customer_wa_id": CUSTOMER}
+
+
+class TestMessageBodies:
+    def test_text_goes_to_the_plus_number(self):
+        body = message_body(text(body="Hi there"))
+        assert body == {"messaging_product": "whatsapp", "recipient_type": "individual",
+                        "to": f"+{CUSTOMER}", "type": "text",
+                        "text": {"body": "Hi there", "preview_url": False}}
+
+    def test_reply_quotes_and_reference_echoes(self):
+        command = text().model_copy(update={"reply_to_wamid": "wamid.Q", "reference": "ref-7"})
+        body = message_body(command)
+        assert body["context"] == {"message_id": "wamid.Q"}
+        assert body["biz_opaque_callback_data"] == "ref-7"
+
+    def test_template_with_components(self):
+        command = template().model_copy(update={"components": [
+            TemplateComponent(type="body", parameters=[{"type": "text", "text": "Ana"}]),
+            TemplateComponent(type="button", sub_type="quick_reply", index=0,
+                              parameters=[{"type": "payload", "payload": "YES"}]),
+        ]})
+        assert message_body(command)["template"] == {
+            "name": "welcome", "language": {"code": "en_US"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
+                {"type": "button", "sub_type": "quick_reply", "index": "0",
+                 "parameters": [{"type": "payload", "payload": "YES"}]},
+            ]}
+
+    def test_media_by_id_preferred_caption_only_where_allowed(self):
+        image = SendMedia(**COMMON, command_id="m1", media_type="image", media_id="42",
+                          link="https://x/y.png", caption="look")
+        assert message_body(image)["image"] == {"id": "42", "caption": "look"}
+        audio = SendMedia(**COMMON, command_id="m2", media_type="audio",
+                          link="https://x/a.ogg", caption="ignored")
+        assert message_body(audio)["audio"] == {"link": "https://x/a.ogg"}
+        doc = SendMedia(**COMMON, command_id="m3", media_type="document", media_id="7",
+                        filename="invoice.pdf")
+        assert message_body(doc)["document"] == {"id": "7", "filename": "invoice.pdf"}
+
+    def test_reaction_is_never_a_contextual_reply(self):
+        react = React(**COMMON, command_id="r1", message_wamid="wamid.A", emoji="👍",
+                      reply_to_wamid="wamid.B")
+        body = message_body(react)
+        assert body["reaction"] == {"message_id": "wamid.A", "emoji": "👍"}
+        assert "context" not in body
+
+    def test_mark_read(self):
+        read = MarkRead(occurred_at=T0, tenant_id=TENANT, conversation_id=CID, command_id="r",
+                        business_phone_number_id=NUMBER, message_wamid="wamid.IN")
+        assert mark_read_body(read) == {"messaging_product": "whatsapp", "status": "read",
+                                        "message_id": "wamid.IN"}
+        assert mark_read_body(read.model_copy(update={"message_wamid": None})) is None
+
+
+class TestContent:
+    def test_what_the_thread_shows(self):
+        assert content_of(text(body="yo")).text == "yo"
+        shown = content_of(template())
+        assert (shown.kind, shown.template_name, shown.text) == ("template", "welcome",
+                                                                 "Welcome!")
+        react = React(**COMMON, command_id="r1", message_wamid="wamid.A", emoji="👍")
+        assert content_of(react).reaction_to_wamid == "wamid.A"
