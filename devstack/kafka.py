@@ -138,8 +138,8 @@ class KafkaServer:
                     f"-Dlog4j.configuration=file:{self.data_dir}/log4j.properties",
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_id,
+                    # One token: a random id may start with "-" and read as an option.
+                    f"--cluster-id={cluster_id}",
                     "-c",
                     str(config),
                 ],

@@ -32,9 +32,46 @@ SERVICES: list[tuple[str, str, dict[str, str]]] = [
         },
     ),
     ("conversation_store", "services.conversation_store", {"CONVERSATION_STORE_PORT": "8082"}),
+    ("outbound_sender", "services.outbound_sender", {"OUTBOUND_SENDER_PORT": "8083"}),
     # Stands in for Meta's Cloud API and plays the customer: http://127.0.0.1:8090/_sandbox/
     ("sandbox", "sandbox", {"SANDBOX_PORT": "8090"}),
 ]
+
+
+def seed_demo(mongodb_uri: str, database: str = "inbox") -> None:
+    """The sandbox's demo business number and approved templates, so the local inbox can send."""
+    from pymongo import MongoClient
+
+    from sandbox.catalog import demo_channel, demo_templates
+    from shared.channels import CHANNELS_COLLECTION
+    from shared.templates import TEMPLATES_COLLECTION, template_doc_id
+
+    channel = demo_channel()
+    client: MongoClient[dict[str, object]] = MongoClient(mongodb_uri, tz_aware=True)
+    try:
+        db = client[database]
+        db[CHANNELS_COLLECTION].replace_one(
+            {"_id": channel.phone_number_id}, channel.to_document(), upsert=True
+        )
+        for template in demo_templates():
+            doc_id = template_doc_id(channel.waba_id, template.name, template.language)
+            db[TEMPLATES_COLLECTION].update_one(
+                {"_id": doc_id},
+                {
+                    "$set": {"status": "APPROVED", "category": template.category},
+                    "$setOnInsert": {
+                        "tenant_id": channel.tenant_id,
+                        "waba_id": channel.waba_id,
+                        "template_id": doc_id,
+                        "name": template.name,
+                        "language": template.language,
+                        "components": [{"type": "BODY", "text": template.body_text}],
+                    },
+                },
+                upsert=True,
+            )
+    finally:
+        client.close()
 
 
 def main() -> int:
@@ -48,6 +85,7 @@ def main() -> int:
             from devstack.__main__ import _create_topics
 
             _create_topics(stack.kafka_bootstrap_servers, 6)
+            seed_demo(stack.mongodb_uri)
             env = {**os.environ, **stack.env()}
             running: list[ManagedProcess] = []
             for name, module, extra in SERVICES:
