@@ -96,3 +96,30 @@ def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         pass
+
+
+async def stop_ops(server: EmbeddedServer, task: asyncio.Task[None]) -> None:
+    """Stop an ops server started by :func:`serve_ops` and wait for it."""
+    server.should_exit = True
+    await task
+
+
+class Closers:
+    """What a service opened, closed last-opened first at shutdown; one failure (logged) does
+    not keep the rest open."""
+
+    def __init__(self) -> None:
+        self._items: list[Callable[[], Any]] = []
+
+    def add(self, close: Callable[[], Any]) -> None:
+        self._items.append(close)
+
+    async def close_all(self) -> None:
+        for close in reversed(self._items):
+            try:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.warning("error while closing", exc_info=True)
+        self._items.clear()

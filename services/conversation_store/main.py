@@ -28,7 +28,7 @@ from shared.infra import check_infra
 from shared.kafka import BatchConsumer, ensure_topics, make_producer
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
-from shared.ops import ops_app, serve_ops
+from shared.ops import Closers, ops_app, serve_ops, stop_ops
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class StoreService:
         self.settings = settings
         self.clock = clock
         self.runner: BatchConsumer[Any] | None = None
-        self._closers: list[Callable[[], Any]] = []
+        self._closers = Closers()
         self.ops_port: int | None = None
         self._stop_requested = False
 
@@ -61,7 +61,7 @@ class StoreService:
         settings = self.settings
         await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
         client = make_client(settings, app_name="conversation_store")
-        self._closers.append(client.close)
+        self._closers.add(client.close)
         repository = MongoThreadRepository(database(client, settings), settings.write_chunk)
         templates = TemplateStatusFold(database(client, settings))
         await templates.ensure_indexes()
@@ -69,12 +69,12 @@ class StoreService:
         cache = CachingRepository(repository, settings.cache_messages)
         producer = make_producer(settings)
         await producer.start()
-        self._closers.append(producer.stop)
+        self._closers.add(producer.stop)
         topics = [settings.topic(t) for t in SOURCES]
         await check_copartitioned(producer, topics)
         consumer = make_store_consumer(settings, settings.group_id, settings.max_batch)
         await consumer.start()
-        self._closers.append(consumer.stop)
+        self._closers.add(consumer.stop)
         handler = StoreHandler(cache, KafkaNoticePublisher(producer, settings),
                                source_names(settings), self.clock, settings.fold_attempts)
         guard = OwnershipGuard(consumer, handler, on_rebalance=cache.forget)
@@ -89,7 +89,7 @@ class StoreService:
         runner = self.runner
         server, task = await serve_ops(ops_app(lambda: runner.healthy and not runner.stopping),
                                        settings.host, settings.port)
-        self._closers.append(lambda: _stop_server(server, task))
+        self._closers.add(lambda: stop_ops(server, task))
         log.info("conversation_store started",
                  extra={"group": settings.group_id, "topics": topics})
 
@@ -105,19 +105,7 @@ class StoreService:
             self.runner.stop()
 
     async def close(self) -> None:
-        for close in reversed(self._closers):
-            try:
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                log.warning("error while closing", exc_info=True)
-        self._closers.clear()
-
-
-async def _stop_server(server: Any, task: asyncio.Task[None]) -> None:
-    server.should_exit = True
-    await task
+        await self._closers.close_all()
 
 
 async def main() -> None:

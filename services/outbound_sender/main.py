@@ -16,7 +16,6 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
@@ -47,7 +46,7 @@ from shared.infra import check_infra
 from shared.kafka import BatchConsumer, ensure_topics, make_producer
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
-from shared.ops import InfraUnavailable, ops_app, serve_ops
+from shared.ops import Closers, InfraUnavailable, ops_app, serve_ops, stop_ops
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class SenderService:
         self.runner: BatchConsumer[InboxCommand] | None = None
         self.pipeline: CommandPipeline | None = None
         self.ops_port: int | None = None
-        self._closers: list[Callable[[], Any]] = []
+        self._closers = Closers()
 
     async def start(self) -> None:
         try:
@@ -90,7 +89,7 @@ class SenderService:
         settings = self.settings
         await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
         client = make_client(settings, app_name=SERVICE)
-        self._closers.append(client.close)
+        self._closers.add(client.close)
         db = database(client, settings)
         ledger = MongoLedger(db, settings.ledger_retention, self.clock)
         await ledger.ensure_indexes()
@@ -101,14 +100,14 @@ class SenderService:
             raise InfraUnavailable(
                 f"cannot load the channel directory from MongoDB: {type(exc).__name__}") from exc
         refresher = asyncio.create_task(channels.keep_fresh(settings.channels_refresh_seconds))
-        self._closers.append(refresher.cancel)
+        self._closers.add(refresher.cancel)
 
         producer = make_producer(settings)
         await producer.start()
-        self._closers.append(producer.stop)
+        self._closers.add(producer.stop)
         catch_up = KafkaInboundCatchUp(settings, producer, settings.store_group_id)
         await catch_up.start()
-        self._closers.append(catch_up.close)
+        self._closers.add(catch_up.close)
         shards = math.ceil(settings.max_connections / CONNECTIONS_PER_TRANSPORT)
         tls = httpx.create_ssl_context()  # one for every pool (loading CAs takes ~30 ms)
         limits = httpx.Limits(max_connections=CONNECTIONS_PER_TRANSPORT,
@@ -124,7 +123,7 @@ class SenderService:
                                   connect=settings.connect_timeout_seconds,
                                   pool=settings.connect_timeout_seconds))
         if self.transport is None:
-            self._closers.append(cloud.aclose)
+            self._closers.add(cloud.aclose)
 
         service = SendService(
             channels=channels,
@@ -151,7 +150,7 @@ class SenderService:
         )
         consumer = make_sender_consumer(settings, settings.group_id, settings.max_batch)
         await consumer.start()
-        self._closers.append(consumer.stop)
+        self._closers.add(consumer.stop)
         pipeline = CommandPipeline(consumer, service, max_buffered=settings.max_buffered,
                                    drain_seconds=settings.drain_seconds)
         consumer.subscribe(command_topics(settings), listener=pipeline)
@@ -166,7 +165,7 @@ class SenderService:
         server, task = await serve_ops(
             ops_app(lambda: runner.healthy and pipeline.healthy and not runner.stopping),
             settings.host, settings.port)
-        self._closers.append(lambda: _stop_server(server, task))
+        self._closers.add(lambda: stop_ops(server, task))
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.01)
         sockets = [s for srv in getattr(server, "servers", []) for s in srv.sockets]
@@ -188,19 +187,7 @@ class SenderService:
             self.runner.stop()
 
     async def close(self) -> None:
-        for close in reversed(self._closers):
-            try:
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                log.warning("error while closing", exc_info=True)
-        self._closers.clear()
-
-
-async def _stop_server(server: Any, task: asyncio.Task[None]) -> None:
-    server.should_exit = True
-    await task
+        await self._closers.close_all()
 
 
 def tune_gc() -> None:
