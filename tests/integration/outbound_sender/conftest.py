@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,6 +27,7 @@ from shared.events.topics import INBOX_COMMANDS, INBOX_OUTBOUND
 from shared.kafka import publish
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 from tests.integration.kafka_tools import read_topic
+from tests.integration.serving import served
 
 APP_SECRET = "outbound-sender-tests-secret"
 CHANNEL = Channel(phone_number_id="100000000000021", display_phone_number="15550002121",
@@ -148,20 +148,8 @@ async def webhook_ingest(settings: InfraSettings) -> AsyncIterator[str]:
     config = WebhookIngestSettings(**{
         **settings.model_dump(), "app_secrets": APP_SECRET, "verify_token": "verify",
         "publish_timeout_seconds": 5.0, "host": "127.0.0.1", "port": 0})
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=0,
-                                           log_config=None, access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise RuntimeError("webhook_ingest did not start")
-        await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with served(create_app(config)) as port:
         yield f"http://127.0.0.1:{port}/webhook"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -17,6 +15,7 @@ from services.webhook_ingest.main import create_app
 from services.webhook_ingest.settings import WebhookIngestSettings
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.config import InfraSettings
+from tests.integration.serving import served
 
 APP_SECRET = "sandbox-integration-secret"
 CHANNEL = Channel(phone_number_id="100000000000011", display_phone_number="15550001212",
@@ -44,20 +43,8 @@ async def webhook_ingest(settings: InfraSettings, port: int = 0) -> AsyncIterato
     config = WebhookIngestSettings(**{
         **settings.model_dump(), "app_secrets": APP_SECRET, "verify_token": "verify",
         "publish_timeout_seconds": 5.0, "host": "127.0.0.1", "port": port})
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise RuntimeError("webhook_ingest did not start")
-        await asyncio.sleep(0.05)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with served(create_app(config), port) as bound:
         yield f"http://127.0.0.1:{bound}/webhook"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

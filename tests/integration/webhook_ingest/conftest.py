@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.webhook_ingest.main import create_app
@@ -17,6 +15,7 @@ from services.webhook_ingest.settings import WebhookIngestSettings
 from services.webhook_ingest.signature import sign
 from shared.channels import CHANNELS_COLLECTION
 from shared.config import InfraSettings
+from tests.integration.serving import served
 from tests.unit.webhook_ingest import corpus
 
 
@@ -37,22 +36,11 @@ def ingest_settings(settings: InfraSettings, **overrides: Any) -> WebhookIngestS
 @asynccontextmanager
 async def serving(settings: WebhookIngestSettings) -> AsyncIterator[httpx.AsyncClient]:
     """The app under uvicorn (real socket, real lifespan) and a client pointed at it."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_config=None,
-                            access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise RuntimeError("webhook_ingest did not start")
-        await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        served(create_app(settings)) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
