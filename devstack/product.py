@@ -1,16 +1,23 @@
-"""``./dev run``: the whole inbox on this machine: infrastructure first, then every service.
+"""``./dev run``: the whole inbox on this machine: infrastructure first, then every service, the
+WhatsApp sandbox, and a demo tenant with a few customers who have written in.
 
-Services are added here as they land. Ctrl-C stops everything, services first, then the stack.
+It prints the inbox's address with a one-click sign-in link. Ctrl-C stops everything, services
+first, then the stack.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+from devstack.demo import customers_write_in, seed
 from devstack.paths import CACHE_DIR, SetupError
 from devstack.process import ManagedProcess
 from devstack.stack import local_stack
@@ -19,6 +26,9 @@ from devstack.stack import local_stack
 APP_SECRET = "sandbox-app-secret"
 VERIFY_TOKEN = "sandbox-verify-token"
 WEBHOOK_PORT = 8080
+INBOX_PORT = 8081
+SANDBOX_PORT = 8090
+READY_TIMEOUT_SECONDS = 90.0
 
 # (name, module, extra environment); each runs as ``python -m <module>``.
 SERVICES: list[tuple[str, str, dict[str, str]]] = [
@@ -34,44 +44,42 @@ SERVICES: list[tuple[str, str, dict[str, str]]] = [
     ("conversation_store", "services.conversation_store", {"CONVERSATION_STORE_PORT": "8082"}),
     ("outbound_sender", "services.outbound_sender", {"OUTBOUND_SENDER_PORT": "8083"}),
     # Stands in for Meta's Cloud API and plays the customer: http://127.0.0.1:8090/_sandbox/
-    ("sandbox", "sandbox", {"SANDBOX_PORT": "8090"}),
+    ("sandbox", "sandbox", {"SANDBOX_PORT": str(SANDBOX_PORT)}),
+    # The agents' API and web inbox: http://127.0.0.1:8081/
+    ("inbox_api", "services.inbox_api", {"INBOX_API_PORT": str(INBOX_PORT)}),
 ]
+# Where each service answers /readyz (the consumers on their ops ports).
+READY_URLS = {
+    "webhook_ingest": f"http://127.0.0.1:{WEBHOOK_PORT}/readyz",
+    "conversation_store": "http://127.0.0.1:8082/readyz",
+    "outbound_sender": "http://127.0.0.1:8083/readyz",
+    "sandbox": f"http://127.0.0.1:{SANDBOX_PORT}/healthz",
+    "inbox_api": f"http://127.0.0.1:{INBOX_PORT}/readyz",
+}
 
 
-def seed_demo(mongodb_uri: str, database: str = "inbox") -> None:
-    """The sandbox's demo business number and approved templates, so the local inbox can send."""
-    from pymongo import MongoClient
-
-    from sandbox.catalog import demo_channel, demo_templates
-    from shared.channels import CHANNELS_COLLECTION
-    from shared.templates import TEMPLATES_COLLECTION, template_doc_id
-
-    channel = demo_channel()
-    client: MongoClient[dict[str, object]] = MongoClient(mongodb_uri, tz_aware=True)
+def _ready(url: str) -> bool:
     try:
-        db = client[database]
-        db[CHANNELS_COLLECTION].replace_one(
-            {"_id": channel.phone_number_id}, channel.to_document(), upsert=True
-        )
-        for template in demo_templates():
-            doc_id = template_doc_id(channel.waba_id, template.name, template.language)
-            db[TEMPLATES_COLLECTION].update_one(
-                {"_id": doc_id},
-                {
-                    "$set": {"status": "APPROVED", "category": template.category},
-                    "$setOnInsert": {
-                        "tenant_id": channel.tenant_id,
-                        "waba_id": channel.waba_id,
-                        "template_id": doc_id,
-                        "name": template.name,
-                        "language": template.language,
-                        "components": [{"type": "BODY", "text": template.body_text}],
-                    },
-                },
-                upsert=True,
-            )
-    finally:
-        client.close()
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_ready(running: list[ManagedProcess], stop: threading.Event) -> str | None:
+    """Wait until every service answers ready; the name of one that died or never did."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = {p.name: p for p in running}
+    while pending and not stop.is_set():
+        for name, process in list(pending.items()):
+            if not process.alive():
+                return name
+            if _ready(READY_URLS[name]):
+                del pending[name]
+        if time.monotonic() > deadline:
+            return next(iter(pending))
+        stop.wait(0.3)
+    return None
 
 
 def main() -> int:
@@ -85,7 +93,8 @@ def main() -> int:
             from devstack.__main__ import _create_topics
 
             _create_topics(stack.kafka_bootstrap_servers, 6)
-            seed_demo(stack.mongodb_uri)
+            demo = asyncio.run(seed(stack.mongodb_uri, "inbox", CACHE_DIR / "demo-agent-key"))
+            key = demo.key
             env = {**os.environ, **stack.env()}
             running: list[ManagedProcess] = []
             for name, module, extra in SERVICES:
@@ -94,15 +103,29 @@ def main() -> int:
                 process.start()
                 running.append(process)
             print(f"inbox: infrastructure ready (Kafka {stack.kafka_bootstrap_servers}, "
-                  f"MongoDB {stack.mongodb_uri}); services: "
-                  f"{', '.join(n for n, _, _ in SERVICES) or 'none yet'}; logs in {logs}",
-                  flush=True)
-            print("inbox: Ctrl-C stops everything", flush=True)
+                  f"MongoDB {stack.mongodb_uri}); starting "
+                  f"{', '.join(n for n, _, _ in SERVICES)}; logs in {logs}", flush=True)
+            failed = wait_ready(running, stop)
+            if failed is not None:
+                process = next(p for p in running if p.name == failed)
+                print(f"inbox: error: {failed} did not become ready; the end of its log "
+                      f"({process.log_file}):\n{process.log_tail()}", file=sys.stderr)
+                stop.set()
+            elif not stop.is_set():
+                if not demo.has_conversations:
+                    asyncio.run(customers_write_in(f"http://127.0.0.1:{SANDBOX_PORT}"))
+                print(f"""
+inbox: ready.
+  web inbox      http://127.0.0.1:{INBOX_PORT}/#key={key}
+                 (or sign in at http://127.0.0.1:{INBOX_PORT}/ with the agent key {key})
+  play customer  http://127.0.0.1:{SANDBOX_PORT}/_sandbox/
+  API docs       http://127.0.0.1:{INBOX_PORT}/api/docs
+inbox: Ctrl-C stops everything""", flush=True)
             stop.wait()
             print("inbox: stopping", flush=True)
             for process in reversed(running):
                 process.stop()
-        return 0
+        return 1 if failed is not None else 0
     except SetupError as exc:
         print(f"inbox: error: {exc}", file=sys.stderr)
         return 2

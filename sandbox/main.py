@@ -31,6 +31,7 @@ from sandbox.dispatcher import DispatchOptions, WebhookDispatcher, WebhookTransp
 from sandbox.records import ReceivedLog
 from sandbox.routers.control import control_router
 from sandbox.routers.graph import SandboxApp
+from sandbox.routers.media import media_router
 from sandbox.routers.page import page_router
 from sandbox.rules import NumberRates, PairRates
 from sandbox.service import ControlError, Limits, Sandbox
@@ -140,6 +141,7 @@ def create_app(
     api.include_router(control_router())
     api.include_router(page_router())
     api.include_router(ops_router(readiness))
+    api.include_router(media_router())  # last: its paths are two bare segments
     return SandboxApp(api)
 
 

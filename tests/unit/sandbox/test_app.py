@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -418,3 +420,25 @@ class TestCustomer:
         assert response.status_code == 400
         response = await harness.http.patch("/_sandbox/behaviour", json={"nope": 1})
         assert response.status_code == 400
+
+
+class TestMedia:
+    async def test_metadata_points_at_bytes_that_match_it(self, harness: Harness) -> None:
+        info = await harness.http.get("/v25.0/123456789", headers=AUTH)
+        assert info.status_code == 200
+        meta = info.json()
+        assert meta["id"] == "123456789"
+        assert meta["mime_type"] == "image/png"
+        download = await harness.http.get(meta["url"], headers=AUTH)
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "image/png"
+        assert download.content.startswith(b"\x89PNG")
+        assert len(download.content) == meta["file_size"]
+        digest = base64.b64encode(hashlib.sha256(download.content).digest()).decode()
+        assert digest == meta["sha256"]
+
+    async def test_a_wrong_token_is_metas_oauth_error(self, harness: Harness) -> None:
+        for url in ("/v25.0/123", "/v25.0/_download/123"):
+            response = await harness.http.get(url, headers={"Authorization": "Bearer nope"})
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == 190

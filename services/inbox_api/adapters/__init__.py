@@ -1,0 +1,1 @@
+"""Adapters: MongoDB queries, Kafka commands and changes, the Cloud API media proxy."""

@@ -1,0 +1,186 @@
+"""Every MongoDB query inbox_api makes. Reads conversations, messages, templates and channels
+(written by other services); owns api_keys and sessions.
+
+Queries stay within what FerretDB v1 runs well: find with equality, ranges, ``$in``, anchored
+``$regex``, sort and limit on the indexes docs/data-model.md lists. Every query filters on
+``tenant_id`` first: that is both the index prefix and the tenant wall.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.inbox_api.cursors import ListPosition
+from shared.channels import CHANNELS_COLLECTION, Channel
+from shared.templates import TEMPLATES_COLLECTION, template_doc_id
+
+Document = dict[str, Any]
+ListFilter = Literal["all", "open", "resolved", "unread", "mine", "unassigned"]
+
+API_KEYS = "api_keys"
+SESSIONS = "sessions"
+CONVERSATIONS = "conversations"
+MESSAGES = "messages"
+# Message-text search scans a tenant's recent messages; bounded so a search stays cheap.
+TEXT_SEARCH_SCAN = 2000
+
+INDEXES: dict[str, list[IndexModel]] = {
+    API_KEYS: [IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)],
+                          name="tenant_agent")],
+    SESSIONS: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
+}
+
+
+class MongoInboxRepository:
+    """The API's reads, and its credentials' writes."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+
+    async def ensure_indexes(self) -> None:
+        for collection, models in INDEXES.items():
+            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
+            missing = [m for m in models if m.document["name"] not in existing]
+            if missing:
+                await self.db[collection].create_indexes(missing)
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    async def api_key(self, key_hash: str) -> Document | None:
+        return await self.db[API_KEYS].find_one({"_id": key_hash})
+
+    async def add_api_key(self, doc: Document) -> None:
+        await self.db[API_KEYS].insert_one(doc)
+
+    async def revoke_api_key(self, key_hash: str, at: datetime) -> bool:
+        result = await self.db[API_KEYS].update_one(
+            {"_id": key_hash, "revoked_at": None}, {"$set": {"revoked_at": at}})
+        return result.modified_count == 1
+
+    async def session(self, token_hash: str) -> Document | None:
+        return await self.db[SESSIONS].find_one({"_id": token_hash})
+
+    async def add_session(self, doc: Document) -> None:
+        await self.db[SESSIONS].insert_one(doc)
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.db[SESSIONS].delete_one({"_id": token_hash})
+
+    # -- channels and templates ----------------------------------------------------------------
+
+    async def channel(self, phone_number_id: str) -> Channel | None:
+        doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
+        return Channel.model_validate(doc) if doc else None
+
+    async def upsert_channel(self, channel: Channel) -> None:
+        await self.db[CHANNELS_COLLECTION].replace_one(
+            {"_id": channel.phone_number_id}, channel.to_document(), upsert=True)
+
+    async def template(self, waba_id: str, name: str, language: str) -> Document | None:
+        return await self.db[TEMPLATES_COLLECTION].find_one(
+            {"_id": template_doc_id(waba_id, name, language)})
+
+    async def templates(self, tenant_id: str, status: str | None) -> list[Document]:
+        query: Document = {"tenant_id": tenant_id}
+        if status:
+            query["status"] = status.upper()
+        cursor = self.db[TEMPLATES_COLLECTION].find(query).sort("name", ASCENDING).limit(500)
+        return await cursor.to_list(None)
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
+        return await self.db[CONVERSATIONS].find_one(
+            {"_id": conversation_id, "tenant_id": tenant_id}, {"fold": 0})
+
+    async def conversations(self, tenant_id: str, *, filter: ListFilter, agent_id: str,
+                            q: str | None, after: ListPosition | None,
+                            limit: int) -> list[Document]:
+        """A page of the list, newest activity first (``limit`` + 1 asked by the caller to
+        learn whether there is a next page)."""
+        query: Document = {"tenant_id": tenant_id}
+        if filter in ("open", "resolved"):
+            query["status"] = filter
+        elif filter == "unread":
+            query["has_unread"] = True
+        elif filter == "mine":
+            query["assignee_id"] = agent_id
+        elif filter == "unassigned":
+            query["assignee_id"] = None
+        clauses: list[Document] = []
+        if q:
+            clauses.append({"$or": await self._search(tenant_id, q)})
+        if after is not None:
+            clauses.append({"$or": [
+                {"last_activity_at": {"$lt": after.last_activity_at}},
+                {"last_activity_at": after.last_activity_at,
+                 "_id": {"$lt": after.conversation_id}},
+            ]})
+        if len(clauses) == 1:
+            query.update(clauses[0])
+        elif clauses:
+            query["$and"] = clauses
+        cursor = (self.db[CONVERSATIONS].find(query, {"fold": 0})
+                  .sort([("last_activity_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
+        return await cursor.to_list(None)
+
+    async def _search(self, tenant_id: str, q: str) -> list[Document]:
+        """Name-word or number prefix (indexed ``search_keys``), or a message's text."""
+        text = q.strip().lower()
+        prefixes = {text}
+        digits = re.sub(r"[\s()+-]", "", text)
+        if digits.isdigit():
+            prefixes.add(digits)
+        ors: list[Document] = [{"search_keys": {"$regex": f"^{re.escape(p)}"}} for p in prefixes]
+        ids = await self._conversations_with_text(tenant_id, text)
+        if ids:
+            ors.append({"_id": {"$in": ids}})
+        return ors
+
+    async def _conversations_with_text(self, tenant_id: str, text: str) -> list[str]:
+        cursor = self.db[MESSAGES].find(
+            {"tenant_id": tenant_id, "visible": True,
+             "preview": {"$regex": re.escape(text), "$options": "i"}},
+            {"conversation_id": 1}).limit(TEXT_SEARCH_SCAN)
+        return sorted({doc["conversation_id"] async for doc in cursor})
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    async def thread(self, tenant_id: str, conversation_id: str, before: str | None,
+                     limit: int) -> list[Document]:
+        """Visible messages, newest first, older than ``before`` (a sort key)."""
+        query: Document = {"tenant_id": tenant_id, "conversation_id": conversation_id,
+                           "visible": True}
+        if before is not None:
+            query["sort_key"] = {"$lt": before}
+        cursor = (self.db[MESSAGES].find(query, {"fold": 0}).sort("sort_key", DESCENDING)
+                  .limit(limit))
+        return await cursor.to_list(None)
+
+    async def previews(self, tenant_id: str, conversation_id: str,
+                       wamids: Sequence[str]) -> dict[str, str]:
+        """Previews of quoted messages by wamid (for reply context)."""
+        if not wamids:
+            return {}
+        cursor = self.db[MESSAGES].find(
+            {"wamid": {"$in": list(wamids)}, "tenant_id": tenant_id,
+             "conversation_id": conversation_id, "stub": {"$ne": True}},
+            {"wamid": 1, "preview": 1})
+        return {doc["wamid"]: doc.get("preview") or "" async for doc in cursor}
+
+    async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
+        """The business number whose message carries this media (the token to fetch it with)."""
+        doc = await self.db[MESSAGES].find_one(
+            {"tenant_id": tenant_id, "$or": [{"content.id": media_id},
+                                             {"content.media.id": media_id}]},
+            {"business_phone_number_id": 1})
+        return doc.get("business_phone_number_id") if doc else None

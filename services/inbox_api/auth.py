@@ -1,0 +1,62 @@
+"""Credentials, pure: API key format, hashing, and who a credential says the caller is.
+
+Keys look like ``wai_<43 url-safe chars>`` (32 random bytes). Only their SHA-256 is stored, so a
+leaked database holds no usable key; the digest is also the lookup key, which keeps comparison
+exact. Session tokens (the browser cookie) follow the same rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+KEY_PREFIX = "wai_"
+_KEY_SHAPE = re.compile(r"^wai_[A-Za-z0-9_-]{43}$")
+_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+
+Kind = Literal["agent", "service"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The caller: one tenant, one agent (or service) identity."""
+
+    tenant_id: str
+    agent_id: str
+    display_name: str
+    kind: Kind
+    key_hash: str
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def looks_like_key(value: str) -> bool:
+    return bool(_KEY_SHAPE.match(value))
+
+
+def digest(secret: str) -> str:
+    """The stored form of a key or session token (hex SHA-256)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(stored: str, presented: str) -> bool:
+    """Constant-time comparison of a stored digest with the digest of what was presented."""
+    return hmac.compare_digest(stored.encode(), digest(presented).encode())
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+    if not authorization:
+        return None
+    match = _BEARER.match(authorization)
+    return match.group(1) if match else None

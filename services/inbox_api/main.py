@@ -1,0 +1,166 @@
+"""Composition root of inbox_api: settings, clients, lifespan, routes, and the web inbox.
+
+Start-up: MongoDB (indexes of api_keys and sessions), the topics, the idempotent producer, the
+change feed (every partition of inbox.conversations.v1, from the end) and the httpx client of
+the media proxy. Shutdown: stream clients are told to leave first (an open event stream would
+otherwise hold uvicorn's graceful shutdown), then everything closes, last opened first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.inbox_api.adapters.cloud_api import CloudApiMedia
+from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
+from services.inbox_api.adapters.mongo import MongoInboxRepository
+from services.inbox_api.commands import InboxCommands
+from services.inbox_api.deps import State
+from services.inbox_api.errors import install_error_handlers
+from services.inbox_api.routers import commands, conversations, media, session, stream, templates
+from services.inbox_api.service import InboxQueries
+from services.inbox_api.settings import InboxApiSettings
+from services.inbox_api.stream import StreamHub
+from shared.config import load_settings
+from shared.events.topics import INBOX_COMMANDS, INBOX_CONVERSATIONS
+from shared.infra import check_infra
+from shared.kafka import ensure_topics, make_producer
+from shared.logging import configure_logging
+from shared.mongo import database, make_client
+from shared.ops import Closers, InfraUnavailable, ops_router
+
+log = logging.getLogger(__name__)
+
+SERVICE = "inbox_api"
+API_PREFIX = "/api/v1"
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Readiness:
+    """Ready while MongoDB answers and the producer reaches a broker."""
+
+    def __init__(self) -> None:
+        self.repository: MongoInboxRepository | None = None
+        self.publisher: KafkaCommandPublisher | None = None
+
+    async def __call__(self) -> bool:
+        if self.repository is None or self.publisher is None:
+            return False
+        try:
+            await asyncio.wait_for(self.repository.ping(), 2.0)
+        except Exception:
+            return False
+        return await self.publisher.is_ready()
+
+
+def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_now,
+               cloud_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The ASGI app; every client is created in its lifespan, none at import or here."""
+    readiness = _Readiness()
+    hub = StreamHub(settings.stream_buffer_size, settings.stream_client_queue)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        closers = Closers()
+        try:
+            state = await _open(settings, clock, cloud_transport, hub, readiness, closers)
+        except BaseException:
+            await closers.close_all()
+            raise
+        log.info("inbox_api started", extra={"port": settings.port})
+        try:
+            yield state
+        finally:
+            readiness.repository = readiness.publisher = None
+            hub.close()
+            await closers.close_all()
+            log.info("inbox_api stopped")
+
+    app = FastAPI(title="WhatsApp Inbox API", version="1", lifespan=lifespan,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs",
+                  redoc_url=None,
+                  description="The agents' API: conversations, threads, commands, live "
+                              "updates. See docs/inbox-api.md.")
+    app.state.hub = hub
+    install_error_handlers(app)
+    for module in (session, conversations, commands, templates, stream, media):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ops_router(readiness))
+    if WEB_DIR.is_dir():
+        # Last: everything not matched above is the web inbox's files.
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
+
+
+async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
+                cloud_transport: httpx.AsyncBaseTransport | None, hub: StreamHub,
+                readiness: _Readiness, closers: Closers) -> State:
+    client = make_client(settings, app_name=SERVICE)
+    closers.add(client.close)
+    repository = MongoInboxRepository(database(client, settings))
+    try:
+        await repository.ensure_indexes()
+    except Exception as exc:
+        raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
+    await ensure_topics(settings, [INBOX_COMMANDS, INBOX_CONVERSATIONS])
+    producer = make_producer(settings)
+    closers.add(producer.stop)
+    await producer.start()
+    publisher = KafkaCommandPublisher(producer, settings)
+    feed = ChangeFeed(settings)
+    closers.add(feed.close)
+    hub.start_at(await feed.start(producer))
+    feed_task = asyncio.create_task(feed.run(hub.add))
+
+    async def stop_feed() -> None:
+        feed.stop()
+        await asyncio.gather(feed_task, return_exceptions=True)
+
+    closers.add(stop_feed)
+    http = httpx.AsyncClient(transport=cloud_transport,
+                             timeout=httpx.Timeout(settings.media_timeout_seconds, connect=5.0),
+                             follow_redirects=True)
+    closers.add(http.aclose)
+    readiness.repository, readiness.publisher = repository, publisher
+    return State(settings=settings, queries=InboxQueries(repository, clock),
+                 commands=InboxCommands(repository, publisher, clock), hub=hub,
+                 media=CloudApiMedia(http, str(settings.cloud_api_base_url)))
+
+
+class InboxServer(uvicorn.Server):
+    """uvicorn that ends open event streams first, so a graceful shutdown does not wait on them."""
+
+    def __init__(self, config: uvicorn.Config, hub: StreamHub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        self.hub.close()
+        await super().shutdown(sockets)
+
+
+async def main() -> None:
+    settings = load_settings(InboxApiSettings)
+    configure_logging(SERVICE, settings.log_level)
+    await check_infra(settings)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                            access_log=False, lifespan="on", timeout_graceful_shutdown=10)
+    server = InboxServer(config, app.state.hub)
+    await server.serve()
+    if not server.started:
+        raise InfraUnavailable("inbox_api failed to start; see the log above")

@@ -1,0 +1,1 @@
+"""HTTP routes under /api/v1, thin: validate, call the service, map the result."""

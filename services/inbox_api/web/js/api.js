@@ -1,0 +1,77 @@
+// The inbox API client (docs/inbox-api.md). The session cookie carries the credential.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `Request failed (${status})`);
+    this.status = status;
+    this.code = (body && body.error) || 'http_error';
+    this.detail = (body && body.detail) || this.message;
+    this.hint = body && body.hint;
+    this.reason = body && body.reason;
+    this.field = body && body.field;
+  }
+}
+
+const listeners = new Set();
+export function onUnauthorized(fn) { listeners.add(fn); }
+
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function request(method, path, { body, headers = {}, quiet401 = false } = {}) {
+  const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}`, init);
+  } catch {
+    throw new ApiError(0, { error: 'network', detail: 'The inbox server cannot be reached. Check your connection.' });
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    if (response.status === 401 && !quiet401) listeners.forEach((fn) => fn(error));
+    throw error;
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  signIn: (apiKey) => request('POST', '/session', { body: { api_key: apiKey }, quiet401: true }),
+  signOut: () => request('DELETE', '/session', { quiet401: true }),
+  me: () => request('GET', '/me', { quiet401: true }),
+  conversations: ({ filter, q, cursor, limit = 50 }) => {
+    const params = new URLSearchParams({ filter, limit: String(limit) });
+    if (q) params.set('q', q);
+    if (cursor) params.set('cursor', cursor);
+    return request('GET', `/conversations?${params}`);
+  },
+  conversation: (id) => request('GET', `/conversations/${enc(id)}`),
+  messages: (id, before, limit = 50) => {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (before) params.set('before', before);
+    return request('GET', `/conversations/${enc(id)}/messages?${params}`);
+  },
+  send: (id, body, key) =>
+    request('POST', `/conversations/${enc(id)}/messages`, { body, headers: { 'Idempotency-Key': key } }),
+  markRead: (id) =>
+    request('POST', `/conversations/${enc(id)}/read`, { body: { message_id: null }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  setStatus: (id, status) =>
+    request('POST', `/conversations/${enc(id)}/status`, { body: { status }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  assign: (id, assigneeId) =>
+    request('POST', `/conversations/${enc(id)}/assignee`, { body: { assignee_id: assigneeId }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  react: (id, messageId, emoji) =>
+    request('POST', `/conversations/${enc(id)}/reactions`, { body: { message_id: messageId, emoji }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  templates: () => request('GET', '/templates?status=APPROVED'),
+};

@@ -1,0 +1,232 @@
+// The composer: a free-form reply inside the window, approved templates outside it.
+import { fill, h, icon } from './dom.js';
+import { contactName, secondsAgo, templateParts, windowState } from './format.js';
+
+// The option value names one template: name and language together are its identity.
+const templateValue = (t) => `${t.name}:${t.language}`;
+
+export class Composer {
+  constructor({ loadTemplates, send, confirmSend, me }) {
+    this.loadTemplates = loadTemplates;
+    this.sendCommand = send;
+    this.confirmSend = confirmSend;
+    this.me = me;
+    this.drafts = new Map();
+    this.conversation = null;
+    this.forceTemplate = false;
+    this.busy = false;
+    this.el = h('footer', { class: 'composer', 'data-testid': 'composer' });
+  }
+
+  // Re-render only when the mode changes, so typing is never interrupted by live updates.
+  update(conversation) {
+    const switched = !this.conversation || this.conversation.id !== conversation.id;
+    if (switched) {
+      this.saveDraft();
+      this.textarea = null; // its text belongs to the previous conversation
+      this.forceTemplate = false;
+      this.template = null;
+      this.values = {};
+    }
+    this.conversation = conversation;
+    const mode = this.mode();
+    if (switched || mode !== this.renderedMode) this.render();
+  }
+
+  mode() {
+    const w = windowState(this.conversation.window);
+    if (w.state === 'none' || w.state === 'closed') return `template-${w.state}`;
+    return this.forceTemplate ? 'template-choice' : 'text';
+  }
+
+  saveDraft() {
+    if (this.conversation && this.textarea) this.drafts.set(this.conversation.id, this.textarea.value);
+  }
+
+  render() {
+    this.saveDraft();
+    this.textarea = null;
+    const mode = this.mode();
+    this.renderedMode = mode;
+    this.error = h('div', { class: 'composer-error', role: 'alert', hidden: true, 'data-testid': 'composer-error' });
+    if (mode === 'text') fill(this.el, this.error, this.textForm());
+    else fill(this.el, this.notice(mode), this.error, this.templateForm(mode));
+    this.el.dataset.mode = mode;
+  }
+
+  notice(mode) {
+    const name = contactName(this.conversation);
+    if (mode === 'template-none') {
+      return h('div', { class: 'composer-notice', 'data-testid': 'window-notice' }, icon('lock'),
+        h('div', {}, h('strong', {}, `${name} hasn't written to you yet.`),
+          h('p', {}, 'WhatsApp only allows an approved template as the first message. Free-form replies open once the customer answers.')));
+    }
+    if (mode === 'template-closed') {
+      const w = windowState(this.conversation.window);
+      return h('div', { class: 'composer-notice', 'data-testid': 'window-notice' }, icon('lock'),
+        h('div', {}, h('strong', {}, `${w.long}.`),
+          h('p', {}, `${name}'s last message is more than 24 hours old, so WhatsApp only accepts an approved template until they write again.`)));
+    }
+    return null;
+  }
+
+  showError(error) {
+    fill(this.error, icon('alert'), h('div', {},
+      h('strong', {}, error.detail || 'The message could not be sent.'),
+      error.hint ? h('p', {}, error.hint) : null));
+    this.error.hidden = false;
+  }
+
+  clearError() { if (this.error) this.error.hidden = true; }
+
+  textForm() {
+    const textarea = h('textarea', {
+      class: 'composer-input', rows: 1, placeholder: 'Type a reply', 'aria-label': `Reply to ${contactName(this.conversation)}`,
+      'data-testid': 'composer-input', enterkeyhint: 'send',
+    });
+    textarea.value = this.drafts.get(this.conversation.id) || '';
+    this.textarea = textarea;
+    const grow = () => { textarea.style.height = 'auto'; textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`; };
+    textarea.addEventListener('input', () => { grow(); this.clearError(); });
+    textarea.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    const sendButton = h('button', { type: 'submit', class: 'btn-send', 'aria-label': 'Send reply', 'data-testid': 'send-button' }, icon('send'));
+    const form = h('form', { class: 'composer-form', onsubmit: (event) => { event.preventDefault(); this.sendText(); } },
+      h('button', { type: 'button', class: 'btn-icon', title: 'Send a template', 'aria-label': 'Send a template instead', onclick: () => { this.saveDraft(); this.forceTemplate = true; this.render(); this.el.querySelector('select')?.focus(); } }, icon('template')),
+      textarea, sendButton);
+    requestAnimationFrame(grow);
+    return form;
+  }
+
+  async guardOtherAgent() {
+    const last = this.conversation.last_agent_reply;
+    if (!last || !last.agent_id || !this.me() || last.agent_id === this.me().agent_id) return true;
+    const seconds = secondsAgo(last.at);
+    if (seconds > 60) return true;
+    return this.confirmSend(`${last.agent_id} replied ${seconds} s ago`,
+      `${last.agent_id} answered ${contactName(this.conversation)} ${seconds} seconds ago. Send yours anyway?`);
+  }
+
+  async sendText() {
+    const text = this.textarea.value.trim();
+    if (!text || this.busy) return;
+    if (!(await this.guardOtherAgent())) return;
+    const ok = await this.submit({ kind: 'text', text, reply_to: null }, text);
+    if (ok) {
+      this.textarea.value = '';
+      this.drafts.delete(this.conversation.id);
+      this.textarea.style.height = 'auto';
+      this.textarea.focus();
+    }
+  }
+
+  async submit(body, previewText) {
+    this.busy = true;
+    this.el.classList.add('is-busy');
+    this.clearError();
+    try {
+      await this.sendCommand(this.conversation, body, previewText);
+      return true;
+    } catch (error) {
+      this.showError(error);
+      return false;
+    } finally {
+      this.busy = false;
+      this.el.classList.remove('is-busy');
+    }
+  }
+
+  templateForm(mode) {
+    const box = h('div', { class: 'template-box', 'data-testid': 'template-composer' });
+    const select = h('select', { class: 'template-select', 'aria-label': 'Approved template', 'data-testid': 'template-select' },
+      h('option', { value: '' }, 'Loading approved templates…'));
+    const fields = h('div', { class: 'template-fields' });
+    const preview = h('div', { class: 'template-preview', 'aria-live': 'polite', 'data-testid': 'template-preview' });
+    const sendButton = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'template-send', disabled: true }, icon('send'), 'Send template');
+    const form = h('form', { class: 'template-form', onsubmit: (event) => { event.preventDefault(); this.sendTemplate(); } },
+      h('div', { class: 'template-head' },
+        h('label', { class: 'field-label' }, 'Approved template', select),
+        mode === 'template-choice' ? h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { this.forceTemplate = false; this.render(); this.textarea?.focus(); } }, 'Back to reply') : null),
+      fields,
+      h('div', { class: 'template-foot' }, preview, sendButton));
+    box.append(form);
+    this.templateUi = { select, fields, preview, sendButton };
+
+    this.loadTemplates().then((templates) => {
+      if (this.templateUi.select !== select) return; // a newer form replaced this one
+      if (!templates.length) {
+        fill(select, h('option', { value: '' }, 'No approved templates'));
+        fill(preview, h('p', { class: 'is-muted' }, 'Ask an admin to submit a template to Meta; only approved ones can be sent.'));
+        return;
+      }
+      this.templates = templates;
+      fill(select, h('option', { value: '' }, 'Choose a template…'),
+        ...templates.map((t) => h('option', { value: templateValue(t) },
+          [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+      select.addEventListener('change', () => this.pickTemplate(templates.find((t) => templateValue(t) === select.value) || null));
+      const again = this.template && templates.find((t) => templateValue(t) === templateValue(this.template));
+      if (again) select.value = templateValue(again);
+      this.pickTemplate(again || null);
+    }).catch((error) => {
+      fill(select, h('option', { value: '' }, 'Templates unavailable'));
+      this.showError(error);
+    });
+    return box;
+  }
+
+  pickTemplate(template) {
+    const { fields, preview, sendButton } = this.templateUi;
+    this.template = template;
+    this.values = {};
+    this.clearError();
+    if (!template) {
+      fields.replaceChildren();
+      fill(preview, h('p', { class: 'is-muted' }, 'Pick a template to preview it.'));
+      sendButton.disabled = true;
+      return;
+    }
+    const params = template.parameters || [];
+    fill(fields, ...params.map((p) => {
+      const input = h('input', { type: 'text', class: 'input', name: p.key, required: true, placeholder: p.example || '', 'data-testid': `template-var-${p.key}`, autocomplete: 'off' });
+      input.addEventListener('input', () => { this.values[p.key] = input.value; this.renderPreview(); });
+      return h('label', { class: 'field-label' }, /^\d+$/.test(p.key) ? `Variable {{${p.key}}}` : p.key.replace(/_/g, ' '), input);
+    }));
+    this.renderPreview();
+  }
+
+  renderPreview() {
+    const { preview, sendButton } = this.templateUi;
+    const template = this.template;
+    const parts = templateParts(template.body_text, this.values);
+    fill(preview, h('span', { class: 'preview-label' }, 'Preview'),
+      h('p', { class: 'preview-bubble' }, parts.map((part) => (part.key
+        ? h('mark', { class: part.empty ? 'slot is-empty' : 'slot' }, part.empty ? `{{${part.key}}}` : part.text)
+        : part.text))));
+    const missing = (template.parameters || []).some((p) => !(this.values[p.key] || '').trim());
+    sendButton.disabled = missing || this.busy;
+  }
+
+  async sendTemplate() {
+    const template = this.template;
+    if (!template || this.busy) return;
+    if (!(await this.guardOtherAgent())) return;
+    const variables = {};
+    for (const p of template.parameters || []) variables[p.key] = this.values[p.key].trim();
+    const rendered = templateParts(template.body_text, variables).map((p) => p.text).join('');
+    const ok = await this.submit({ kind: 'template', template_name: template.name, language: template.language, variables }, rendered);
+    if (ok) {
+      this.forceTemplate = false;
+      this.template = null;
+      this.values = {};
+      this.render();
+    }
+  }
+
+  focus() {
+    (this.el.querySelector('textarea, select'))?.focus();
+  }
+}

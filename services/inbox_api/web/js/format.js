@@ -1,0 +1,125 @@
+// Pure formatting: times, countdowns, numbers, names. No DOM here.
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const parseTime = (iso) => (iso ? new Date(iso) : null);
+
+export function clockTime(date) {
+  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function startOfDay(date) {
+  const d = new Date(date);
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+// "now", "5m", "14:02", "Yesterday", "Mon", "12 Nov", "12 Nov 2025": what chat lists show.
+export function listTime(iso, now = new Date()) {
+  const date = parseTime(iso);
+  if (!date) return '';
+  const diff = now - date;
+  if (diff < MINUTE) return 'now';
+  if (diff < HOUR) return `${Math.floor(diff / MINUTE)}m`;
+  const days = Math.round((startOfDay(now) - startOfDay(date)) / DAY);
+  if (days <= 0) return clockTime(date);
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return date.toLocaleDateString([], { weekday: 'short' });
+  const sameYear = date.getFullYear() === now.getFullYear();
+  return date.toLocaleDateString([], { day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) });
+}
+
+export function dayLabel(date, now = new Date()) {
+  const days = Math.round((startOfDay(now) - startOfDay(date)) / DAY);
+  if (days === 0) return 'Today';
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return date.toLocaleDateString([], { weekday: 'long' });
+  return date.toLocaleDateString([], { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+export function fullTime(iso) {
+  const date = parseTime(iso);
+  return date ? date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' }) : '';
+}
+
+export function duration(ms) {
+  if (ms < MINUTE) return `${Math.max(1, Math.floor(ms / 1000))}s`;
+  const hours = Math.floor(ms / HOUR);
+  const minutes = Math.floor((ms % HOUR) / MINUTE);
+  if (hours >= 48) return `${Math.floor(hours / 24)}d`;
+  return hours ? `${hours}h ${minutes}m` : `${minutes}m`;
+}
+
+// The server decides whether the window is open (its clock is the one that counts); the browser
+// only counts down to expires_at, so a window that runs out while the page is open closes here too.
+export function windowState(window, now = new Date()) {
+  if (!window || !window.expires_at) {
+    return { state: 'none', short: 'No customer message yet', long: 'The customer has not written yet' };
+  }
+  const left = parseTime(window.expires_at) - now;
+  if (!window.open || left <= 0) {
+    const ago = window.open ? -left : null;
+    return { state: 'closed', short: 'Window closed', long: ago !== null ? `Window closed ${duration(ago)} ago` : 'The 24-hour window is closed' };
+  }
+  const text = `${duration(left)} left`;
+  return { state: left < HOUR ? 'ending' : 'open', short: text, long: `Window open · ${text}` };
+}
+
+// Display a WhatsApp id (digits with country code) as +CC groups; good enough without libphonenumber.
+export function formatNumber(waId) {
+  if (!waId) return '';
+  const digits = String(waId).replace(/\D/g, '');
+  if (digits.startsWith('1') && digits.length === 11) {
+    return `+1 ${digits.slice(1, 4)} ${digits.slice(4, 7)} ${digits.slice(7)}`;
+  }
+  if (digits.startsWith('55') && digits.length >= 12) {
+    return `+55 ${digits.slice(2, 4)} ${digits.slice(4, digits.length - 4)}-${digits.slice(-4)}`;
+  }
+  const cc = digits.length > 10 ? digits.slice(0, digits.length - 10) : '';
+  const rest = cc ? digits.slice(cc.length) : digits;
+  return `+${cc ? `${cc} ` : ''}${rest.replace(/(\d{3})(\d{3})(\d+)/, '$1 $2 $3')}`;
+}
+
+export function contactName(conversation) {
+  const customer = conversation.customer || {};
+  return customer.name || formatNumber(customer.wa_id);
+}
+
+export function initials(name) {
+  const words = String(name || '').replace(/[^\p{L}\p{N} ]/gu, '').trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return '#';
+  if (/^\d/.test(words[0])) return '#';
+  return (words[0][0] + (words.length > 1 ? words[words.length - 1][0] : '')).toUpperCase();
+}
+
+export function hue(text) {
+  let hash = 0;
+  for (const ch of String(text)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return hash % 360;
+}
+
+export function renderTemplate(body, values) {
+  return String(body || '').replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, key) => (values[key] ? values[key] : `{{${key}}}`));
+}
+
+export function templateParts(body, values) {
+  // Split the body into text and variable slots so the preview can highlight empty ones.
+  const parts = [];
+  let last = 0;
+  const re = /\{\{\s*([\w.]+)\s*\}\}/g;
+  let match;
+  while ((match = re.exec(body || ''))) {
+    if (match.index > last) parts.push({ text: body.slice(last, match.index) });
+    parts.push({ key: match[1], text: values[match[1]] || '', empty: !values[match[1]] });
+    last = re.lastIndex;
+  }
+  if (last < (body || '').length) parts.push({ text: body.slice(last) });
+  return parts;
+}
+
+export function secondsAgo(iso, now = new Date()) {
+  const date = parseTime(iso);
+  return date ? Math.max(0, Math.round((now - date) / 1000)) : Infinity;
+}

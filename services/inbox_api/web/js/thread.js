@@ -1,0 +1,152 @@
+// The thread: message bubbles, day separators, status ticks, media, quotes, reactions.
+import { fill, h, icon } from './dom.js';
+import { clockTime, dayLabel, fullTime, parseTime } from './format.js';
+
+const STATUS_TEXT = {
+  accepted: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', played: 'Played',
+  failed: 'Not delivered', refused: 'Not sent', unknown: 'Status unknown', received: 'Received',
+};
+
+function statusIcon(message) {
+  const label = STATUS_TEXT[message.status] || message.status;
+  switch (message.status) {
+    case 'sent': return icon('check', label);
+    case 'delivered': return icon('checks', label);
+    case 'read': case 'played': return icon('checks', label);
+    case 'failed': return icon('alert', label);
+    case 'refused': return icon('ban', label);
+    case 'unknown': return icon('question', label);
+    default: return icon('clock', label);
+  }
+}
+
+function history(message) {
+  const rows = (message.statuses || []).map((s) => `${STATUS_TEXT[s.status] || s.status} ${fullTime(s.at)}`);
+  return rows.length ? rows.join('\n') : STATUS_TEXT[message.status] || '';
+}
+
+function mediaBlock(message) {
+  const media = message.media;
+  if (!media) return null;
+  const mime = media.mime_type || '';
+  const kind = message.type;
+  const url = media.url || `/api/v1/media/${encodeURIComponent(media.id)}`;
+  const fileChip = () => h('a', { class: 'file-chip', href: url, target: '_blank', rel: 'noopener', download: media.filename || true },
+    icon('file'), h('span', { class: 'file-name' }, media.filename || (mime ? mime.split('/')[1]?.toUpperCase() + ' file' : 'Attachment')),
+    h('span', { class: 'file-action' }, 'Download'));
+  if (kind === 'image' || kind === 'sticker' || (mime.startsWith('image/') && kind !== 'document')) {
+    const img = h('img', { class: kind === 'sticker' ? 'sticker' : 'media-img', src: url, alt: media.caption || (kind === 'sticker' ? 'Sticker' : 'Image from the conversation'), loading: 'lazy' });
+    // An expired or missing media id should read as a file, not as a broken image.
+    img.addEventListener('error', () => img.replaceWith(h('span', { class: 'media-missing' }, icon('image'), 'Image unavailable')), { once: true });
+    return h('a', { class: 'media-link', href: url, target: '_blank', rel: 'noopener', 'aria-label': 'Open image' }, img);
+  }
+  if (kind === 'video' || mime.startsWith('video/')) return h('video', { class: 'media-video', src: url, controls: true, preload: 'metadata' });
+  if (kind === 'audio' || mime.startsWith('audio/')) return h('audio', { class: 'media-audio', src: url, controls: true, preload: 'none' });
+  return fileChip();
+}
+
+function specialContent(message) {
+  const c = message.content || {};
+  if (message.type === 'location') {
+    const lat = c.latitude ?? c.location?.latitude;
+    const lon = c.longitude ?? c.location?.longitude;
+    const name = c.name || c.location?.name || 'Shared location';
+    const address = c.address || c.location?.address;
+    return h('a', { class: 'file-chip', target: '_blank', rel: 'noopener', href: lat != null ? `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}` : '#' },
+      icon('pin'), h('span', { class: 'file-name' }, name, address ? h('small', {}, address) : null));
+  }
+  if (message.type === 'contacts') {
+    const contacts = Array.isArray(c.contacts) ? c.contacts : Array.isArray(c) ? c : [];
+    return h('span', { class: 'file-chip' }, icon('user'),
+      h('span', { class: 'file-name' }, contacts.map((x) => x.name?.formatted_name || 'Contact').join(', ') || 'Contact card'));
+  }
+  return null;
+}
+
+function bubbleText(message) {
+  if (message.deleted) return h('p', { class: 'text is-deleted' }, icon('ban'), message.direction === 'inbound' ? 'This message was deleted' : 'You deleted this message');
+  const text = message.media ? message.media.caption || (message.text !== message.media.filename ? message.text : '') : message.text;
+  if (!text) {
+    if (message.media || specialContent(message)) return null;
+    if (message.type === 'unsupported') return h('p', { class: 'text is-muted' }, 'This message type is not supported by WhatsApp Cloud API yet.');
+    return h('p', { class: 'text is-muted' }, `(${message.type || 'empty'} message)`);
+  }
+  return h('p', { class: 'text', dir: 'auto' }, text);
+}
+
+function problem(message) {
+  const error = message.error;
+  if (message.status === 'failed') {
+    const what = (error && (error.detail || error.title)) || 'WhatsApp did not deliver this message.';
+    return h('div', { class: 'msg-problem is-failed', 'data-testid': 'message-error' }, icon('alert'),
+      h('span', {}, h('strong', {}, 'Not delivered. '), what, error && error.code ? h('span', { class: 'code' }, ` (error ${error.code})`) : null));
+  }
+  if (message.status === 'refused') {
+    return h('div', { class: 'msg-problem is-refused', 'data-testid': 'message-error' }, icon('ban'),
+      h('span', {}, h('strong', {}, 'Not sent. '), (error && (error.detail || error.reason)) || 'The inbox refused this message.',
+        error && error.hint ? h('span', { class: 'hint' }, ` ${error.hint}`) : null));
+  }
+  if (message.status === 'unknown') {
+    return h('div', { class: 'msg-problem is-unknown' }, icon('question'),
+      h('span', {}, (error && (error.detail || error.title)) || 'The Cloud API did not confirm this message; it may or may not have been sent.'));
+  }
+  return null;
+}
+
+export function messageNode(message, handlers = {}) {
+  const { onQuote } = handlers;
+  const outbound = message.direction === 'outbound';
+  const at = parseTime(message.sent_at);
+  const reactions = message.reactions || [];
+  const byOther = outbound && message.actor_id && handlers.meId && message.actor_id !== handlers.meId;
+  const bubble = h('div', { class: `bubble${message.media && !message.text ? ' is-media' : ''}${message.type === 'template' ? ' is-template' : ''}` },
+    byOther ? h('span', { class: 'bubble-author' }, message.actor_id) : null,
+    message.type === 'template' ? h('span', { class: 'bubble-kind' }, icon('template'), 'Template') : null,
+    message.reply_to ? h('button', { type: 'button', class: 'quote', onclick: () => onQuote && onQuote(message.reply_to.wamid), 'aria-label': `Replying to: ${message.reply_to.preview || 'a message'}` },
+      h('span', { class: 'quote-text' }, message.reply_to.preview || 'Original message')) : null,
+    mediaBlock(message), specialContent(message), bubbleText(message),
+    h('span', { class: 'meta' },
+      message.edited && !message.deleted ? h('span', { class: 'edited' }, 'edited') : null,
+      h('time', { datetime: message.sent_at || '', title: fullTime(message.sent_at) }, at ? clockTime(at) : ''),
+      outbound ? h('span', { class: `ticks tick-${message.status}`, title: history(message), 'data-testid': 'message-status' }, statusIcon(message)) : null),
+    reactions.length ? h('span', { class: 'reactions', 'aria-label': `Reactions: ${reactions.map((r) => r.emoji).join(' ')}` },
+      reactions.map((r) => h('span', { class: 'reaction', title: r.by === 'customer' ? 'Customer' : 'You' }, r.emoji))) : null);
+  return h('li', {
+    class: `msg ${outbound ? 'out' : 'in'}${reactions.length ? ' has-reactions' : ''}`,
+    'data-testid': 'message', dataset: { id: message.id, wamid: message.wamid || '', status: message.status || '', direction: message.direction },
+  }, bubble, outbound ? problem(message) : null);
+}
+
+export function pendingNode(pending) {
+  return h('li', { class: 'msg out is-pending', 'data-testid': 'message', dataset: { status: 'pending', direction: 'outbound' } },
+    h('div', { class: 'bubble' }, h('p', { class: 'text', dir: 'auto' }, pending.text),
+      h('span', { class: 'meta' }, h('time', {}, clockTime(new Date(pending.at))), h('span', { class: 'ticks' }, icon('clock', 'Sending')))));
+}
+
+const signatures = new WeakMap();
+
+// Rebuild only the messages whose data changed; day separators are recomputed each time.
+export function renderMessages(listEl, messages, pending, handlers) {
+  const old = new Map();
+  for (const node of listEl.querySelectorAll(':scope > li.msg[data-id]')) old.set(node.dataset.id, node);
+  const nodes = [];
+  let lastDay = '';
+  const now = new Date();
+  for (const message of messages) {
+    const at = parseTime(message.sent_at);
+    const day = at ? at.toDateString() : lastDay;
+    if (day && day !== lastDay) {
+      nodes.push(h('li', { class: 'day', role: 'separator' }, h('span', {}, dayLabel(at, now))));
+      lastDay = day;
+    }
+    const signature = JSON.stringify(message);
+    let node = old.get(message.id);
+    if (!node || signatures.get(node) !== signature) {
+      node = messageNode(message, handlers);
+      signatures.set(node, signature);
+    }
+    nodes.push(node);
+  }
+  for (const p of pending) nodes.push(pendingNode(p));
+  fill(listEl, ...nodes);
+}

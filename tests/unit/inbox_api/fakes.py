@@ -1,0 +1,227 @@
+"""In-memory stand-ins for inbox_api's ports, and the real app wired on them (no sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+
+from services.inbox_api.auth import digest
+from services.inbox_api.commands import InboxCommands
+from services.inbox_api.cursors import ListPosition
+from services.inbox_api.deps import State
+from services.inbox_api.ports import Document, MediaDownload
+from services.inbox_api.service import InboxQueries
+from services.inbox_api.settings import InboxApiSettings
+from services.inbox_api.stream import StreamHub
+from shared.channels import Channel
+from shared.events.commands import Command
+from shared.templates import template_doc_id
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+ACME = Channel(phone_number_id="1001", tenant_id="acme", waba_id="2001",
+               access_token=SecretStr("acme-token"))
+GLOBEX = Channel(phone_number_id="1002", tenant_id="globex", waba_id="2002",
+                 access_token=SecretStr("globex-token"))
+ACME_KEY = "wai_" + "a" * 43
+GLOBEX_KEY = "wai_" + "g" * 43
+REVOKED_KEY = "wai_" + "r" * 43
+
+
+def conversation(number: str = "1001", customer: str = "16505550123", tenant: str = "acme",
+                 *, minutes_ago: int = 5, last_inbound_minutes_ago: int | None = 5,
+                 **extra: Any) -> Document:
+    inbound = (NOW - timedelta(minutes=last_inbound_minutes_ago)
+               if last_inbound_minutes_ago is not None else None)
+    return {"_id": f"{number}:{customer}", "tenant_id": tenant,
+            "business_phone_number_id": number, "customer_wa_id": customer,
+            "contact_name": "Ana", "search_keys": ["ana", customer],
+            "last_message_id": "m1", "last_message_preview": "hi",
+            "last_message_at": NOW - timedelta(minutes=minutes_ago),
+            "last_message_direction": "inbound",
+            "last_activity_at": NOW - timedelta(minutes=minutes_ago),
+            "last_inbound_at": inbound,
+            "window_expires_at": inbound + timedelta(hours=24) if inbound else None,
+            "unread_count": 1, "has_unread": True, "status": "open", "assignee_id": None,
+            "version": 3, **extra}
+
+
+@dataclass
+class FakeRepository:
+    """The repository port over dicts, with the same tenant filtering as the real one."""
+
+    keys: dict[str, Document] = field(default_factory=dict)
+    sessions: dict[str, Document] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    template_docs: dict[str, Document] = field(default_factory=dict)
+    conversation_docs: dict[str, Document] = field(default_factory=dict)
+    messages: list[Document] = field(default_factory=list)
+
+    async def api_key(self, key_hash: str) -> Document | None:
+        return self.keys.get(key_hash)
+
+    async def add_api_key(self, doc: Document) -> None:
+        self.keys[doc["_id"]] = doc
+
+    async def revoke_api_key(self, key_hash: str, at: datetime) -> bool:
+        doc = self.keys.get(key_hash)
+        if doc is None or doc.get("revoked_at") is not None:
+            return False
+        doc["revoked_at"] = at
+        return True
+
+    async def session(self, token_hash: str) -> Document | None:
+        return self.sessions.get(token_hash)
+
+    async def add_session(self, doc: Document) -> None:
+        self.sessions[doc["_id"]] = doc
+
+    async def delete_session(self, token_hash: str) -> None:
+        self.sessions.pop(token_hash, None)
+
+    async def channel(self, phone_number_id: str) -> Channel | None:
+        return self.channels.get(phone_number_id)
+
+    async def template(self, waba_id: str, name: str, language: str) -> Document | None:
+        return self.template_docs.get(template_doc_id(waba_id, name, language))
+
+    async def templates(self, tenant_id: str, status: str | None) -> list[Document]:
+        return [t for t in self.template_docs.values() if t["tenant_id"] == tenant_id
+                and (status is None or t["status"] == status.upper())]
+
+    async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
+        doc = self.conversation_docs.get(conversation_id)
+        return doc if doc is not None and doc["tenant_id"] == tenant_id else None
+
+    async def conversations(self, tenant_id: str, *, filter: Any, agent_id: str,
+                            q: str | None, after: ListPosition | None,
+                            limit: int) -> list[Document]:
+        docs = [d for d in self.conversation_docs.values() if d["tenant_id"] == tenant_id]
+        if filter in ("open", "resolved"):
+            docs = [d for d in docs if d["status"] == filter]
+        elif filter == "unread":
+            docs = [d for d in docs if d["has_unread"]]
+        elif filter == "mine":
+            docs = [d for d in docs if d["assignee_id"] == agent_id]
+        elif filter == "unassigned":
+            docs = [d for d in docs if d["assignee_id"] is None]
+        if q:
+            docs = [d for d in docs if any(k.startswith(q.lower()) for k in d["search_keys"])]
+        docs.sort(key=lambda d: (d["last_activity_at"], d["_id"]), reverse=True)
+        if after is not None:
+            key = (after.last_activity_at, after.conversation_id)
+            docs = [d for d in docs if (d["last_activity_at"], d["_id"]) < key]
+        return docs[:limit]
+
+    async def thread(self, tenant_id: str, conversation_id: str, before: str | None,
+                     limit: int) -> list[Document]:
+        docs = [m for m in self.messages if m["tenant_id"] == tenant_id
+                and m["conversation_id"] == conversation_id and m["visible"]
+                and (before is None or m["sort_key"] < before)]
+        return sorted(docs, key=lambda m: m["sort_key"], reverse=True)[:limit]
+
+    async def previews(self, tenant_id: str, conversation_id: str,
+                       wamids: Sequence[str]) -> dict[str, str]:
+        return {m["wamid"]: m["preview"] for m in self.messages
+                if m["tenant_id"] == tenant_id and m.get("wamid") in wamids}
+
+    async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
+        for m in self.messages:
+            if m["tenant_id"] == tenant_id and m.get("content", {}).get("id") == media_id:
+                owner: str = m["business_phone_number_id"]
+                return owner
+        return None
+
+
+@dataclass
+class FakePublisher:
+    published: list[Command] = field(default_factory=list)
+
+    async def publish(self, command: Command) -> None:
+        self.published.append(command)
+
+
+class FakeMedia:
+    """Serves b"media:<id>" for every id, remembering which token asked."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    @asynccontextmanager
+    async def download(self, channel: Channel, media_id: str) -> AsyncIterator[MediaDownload]:
+        self.tokens.append(channel.access_token.get_secret_value())
+
+        async def body() -> AsyncIterator[bytes]:
+            yield f"media:{media_id}".encode()
+
+        yield MediaDownload(mime_type="image/png", length=None, body=body())
+
+
+def key_doc(key: str, tenant: str, agent: str, revoked: bool = False) -> Document:
+    return {"_id": digest(key), "tenant_id": tenant, "agent_id": agent,
+            "display_name": agent.title(), "kind": "agent", "created_at": NOW,
+            "revoked_at": NOW if revoked else None}
+
+
+def seeded_repository() -> FakeRepository:
+    repository = FakeRepository()
+    for key, tenant, agent, revoked in ((ACME_KEY, "acme", "ana", False),
+                                        (GLOBEX_KEY, "globex", "gus", False),
+                                        (REVOKED_KEY, "acme", "old", True)):
+        doc = key_doc(key, tenant, agent, revoked)
+        repository.keys[doc["_id"]] = doc
+    repository.channels = {ACME.phone_number_id: ACME, GLOBEX.phone_number_id: GLOBEX}
+    for channel in (ACME, GLOBEX):
+        for name, body, status in (("hello_world", "Hello!", "APPROVED"),
+                                   ("order_update", "Hi {{1}}, order {{2}} shipped.",
+                                    "APPROVED"),
+                                   ("paused_one", "Paused", "PAUSED")):
+            doc_id = template_doc_id(channel.waba_id, name, "en_US")
+            repository.template_docs[doc_id] = {
+                "_id": doc_id, "tenant_id": channel.tenant_id, "waba_id": channel.waba_id,
+                "name": name, "language": "en_US", "status": status, "category": "UTILITY",
+                "components": [{"type": "BODY", "text": body}]}
+    for doc in (conversation(), conversation("1001", "447700900001", minutes_ago=10,
+                                             last_inbound_minutes_ago=25 * 60),
+                conversation("1002", "16505550999", tenant="globex")):
+        repository.conversation_docs[doc["_id"]] = doc
+    return repository
+
+
+@dataclass
+class Wiring:
+    repository: FakeRepository
+    publisher: FakePublisher
+    media: FakeMedia
+    hub: StreamHub
+    state: State
+
+
+def wire(repository: FakeRepository | None = None) -> Wiring:
+    repository = repository or seeded_repository()
+    publisher, media, hub = FakePublisher(), FakeMedia(), StreamHub(100, 10)
+    hub.start_at({0: 0})
+
+    def clock() -> datetime:
+        return NOW
+
+    state = State(settings=InboxApiSettings(), queries=InboxQueries(repository, clock),
+                  commands=InboxCommands(repository, publisher, clock), hub=hub, media=media)
+    return Wiring(repository, publisher, media, hub, state)
+
+
+class WithState:
+    """What uvicorn does with the lifespan state: put it in each request's scope."""
+
+    def __init__(self, app: Any, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope["state"] = dict(self.state)
+        await self.app(scope, receive, send)
