@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -34,9 +35,26 @@ class TemplateSpec(BaseModel):
     # The account that owns it; None means every channel's account.
     waba_id: str | None = None
     template_id: str = ""
+    # Template management (sandbox/template_admin.py): Meta's components as created (a BODY
+    # made of body_text when not given), quality, rejection reason, and edit times.
+    components: list[dict[str, Any]] = Field(default_factory=list)
+    parameter_format: str = "positional"
+    quality: str = "UNKNOWN"
+    rejected_reason: str | None = None
+    edited_at: list[float] = Field(default_factory=list)
+    # A deleted template stays as its account's own copy (so a shared one is hidden for that
+    # account only); Meta keeps a deleted approved name for 30 days.
+    deleted_at: float | None = None
+    previous_status: str | None = None
 
     @model_validator(mode="after")
     def _normalize(self) -> TemplateSpec:
+        if not self.components:
+            object.__setattr__(self, "components", [{"type": "BODY", "text": self.body_text}])
+        elif not self.body_text:
+            body = next((c for c in self.components
+                         if str(c.get("type", "")).upper() == "BODY"), {})
+            object.__setattr__(self, "body_text", str(body.get("text") or ""))
         if self.parameter_count is None:
             names = {m.group(1) for m in _PLACEHOLDER.finditer(self.body_text)}
             object.__setattr__(self, "parameter_count", len(names))
@@ -118,3 +136,15 @@ class Catalog:
 
     def templates(self) -> list[TemplateSpec]:
         return [t for found in self._templates.values() for t in found]
+
+    def account_templates(self, waba_id: str) -> list[TemplateSpec]:
+        """What an account sees: its own templates, and shared ones it has no own copy of."""
+        out: list[TemplateSpec] = []
+        for found in self._templates.values():
+            own = next((t for t in found if t.waba_id == waba_id), None)
+            shared = next((t for t in found if t.waba_id is None), None)
+            shown = own or shared
+            if shown is not None and shown.status != "DELETED":
+                out.append(shown)
+        return sorted(out, key=lambda t: (t.name, t.language))
+

@@ -15,6 +15,7 @@ import heapq
 import itertools
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +52,13 @@ class _Retry:
     attempt: int  # the attempt this will be
 
 
+@dataclass(slots=True)
+class _Call:
+    """Something to do when due (a template review ends), which may schedule webhooks."""
+
+    action: Callable[[], None]
+
+
 @dataclass(frozen=True, slots=True)
 class DispatchOptions:
     batch_max: int = 100
@@ -70,7 +78,7 @@ class WebhookDispatcher:
         self.transport = transport
         self.options = options
         self._rng = rng or random.Random()
-        self._heap: list[tuple[float, int, _Status | _Retry]] = []
+        self._heap: list[tuple[float, int, _Status | _Retry | _Call]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(options.concurrency)
@@ -104,6 +112,20 @@ class WebhookDispatcher:
         heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Status(channel, item)))
         self._wake.set()
         return True
+
+    def schedule_body(self, body: bytes, after: float) -> bool:
+        """Post a whole webhook body (a template update) ``after`` seconds from now, alone."""
+        if self.transport is None:
+            metrics.DROPPED.labels("no_webhook_url").inc()
+            return False
+        heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Retry(body, 1)))
+        self._wake.set()
+        return True
+
+    def schedule_call(self, action: Callable[[], None], after: float) -> None:
+        """Run ``action`` ``after`` seconds from now; ``wait_idle`` waits for it too."""
+        heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Call(action)))
+        self._wake.set()
 
     async def post_now(self, body: bytes) -> int | None:
         """POST a webhook at once (a customer message): its HTTP status, None if unreachable.
@@ -193,6 +215,13 @@ class WebhookDispatcher:
         statuses: list[tuple[Channel, Raw]] = []
         while heap and heap[0][0] <= now and len(statuses) < self.options.batch_max:
             entry = heap[0][2]
+            if isinstance(entry, _Call):
+                heapq.heappop(heap)
+                try:
+                    entry.action()
+                except Exception:
+                    log.exception("scheduled sandbox action failed")
+                continue
             if isinstance(entry, _Retry):
                 if statuses:
                     break  # the retry gets the next slot

@@ -33,10 +33,12 @@ from sandbox.routers.control import control_router
 from sandbox.routers.graph import SandboxApp
 from sandbox.routers.media import media_router
 from sandbox.routers.page import page_router
+from sandbox.routers.templates import templates_router
 from sandbox.rules import NumberRates, PairRates
 from sandbox.service import ControlError, Limits, Sandbox
 from sandbox.settings import SandboxSettings, load
 from sandbox.statuses import Behaviour
+from sandbox.template_admin import TemplateAdmin
 from shared.logging import configure_logging
 from shared.ops import ops_router
 
@@ -49,6 +51,7 @@ GC_YOUNG_THRESHOLD = 20_000
 
 class State(TypedDict):
     sandbox: Sandbox
+    template_admin: TemplateAdmin
 
 
 def behaviour_of(settings: SandboxSettings) -> Behaviour:
@@ -120,6 +123,8 @@ def create_app(
             monotonic=monotonic,
             rng=rng,
         )
+        template_admin = TemplateAdmin(sandbox.catalog, dispatcher, sandbox.clock,
+                                       settings.template_review_seconds)
         dispatcher.start()
         readiness.started = True
         if on_started is not None:
@@ -128,7 +133,7 @@ def create_app(
             "channels": [c.phone_number_id for c in settings.channels],
             "templates": len(settings.templates), "webhook_url": settings.webhook_url})
         try:
-            yield {"sandbox": sandbox}
+            yield {"sandbox": sandbox, "template_admin": template_admin}
         finally:
             readiness.started = False
             await dispatcher.stop(grace_seconds=SHUTDOWN_GRACE_SECONDS)
@@ -140,6 +145,7 @@ def create_app(
     api.add_exception_handler(ControlError, _render_control_error)  # type: ignore[arg-type]
     api.include_router(control_router())
     api.include_router(page_router())
+    api.include_router(templates_router())
     api.include_router(ops_router(readiness))
     api.include_router(media_router())  # last: its paths are two bare segments
     return SandboxApp(api)

@@ -64,6 +64,9 @@ class SandboxSettings(ServiceSettings):
     # Statuses waiting to be posted; beyond this new ones are dropped (and counted).
     webhook_queue_limit: int = Field(default=200_000, ge=100)
 
+    # A created or edited template's review ends (webhook APPROVED / REJECTED) after this long.
+    template_review_seconds: float = Field(default=0.5, ge=0, le=3600)
+
     # Send requests remembered for the control API (oldest forgotten first).
     received_limit: int = Field(default=500_000, ge=100)
 

@@ -172,6 +172,28 @@ class SandboxClient:
         """Add a template, or replace it (e.g. to make it PAUSED or DISABLED)."""
         await self._call("PUT", "/templates", json=template.model_dump(mode="json"))
 
+    async def review_templates(self, *, reject: Sequence[str] = (), reason: str = "NONE",
+                               delay_seconds: float | None = None) -> None:
+        """How the next template reviews end: these names REJECTED (with ``reason``)."""
+        body: dict[str, Any] = {"reject": list(reject), "reason": reason}
+        if delay_seconds is not None:
+            body["delay_seconds"] = delay_seconds
+        await self._call("PUT", "/template-review", json=body)
+
+    async def change_template_status(self, waba_id: str, name: str, event: str,
+                                     language: str = "en_US",
+                                     reason: str | None = None) -> None:
+        """Set a template's status now (PAUSED, DISABLED, REINSTATED, ...); posts the webhook."""
+        await self._call("POST", "/template-status", json={
+            "waba_id": waba_id, "name": name, "language": language, "event": event,
+            "reason": reason})
+
+    async def change_template_quality(self, waba_id: str, name: str, score: str,
+                                      language: str = "en_US") -> None:
+        """Set a template's quality score now; posts ``message_template_quality_update``."""
+        await self._call("POST", "/template-quality", json={
+            "waba_id": waba_id, "name": name, "language": language, "score": score})
+
     async def configure(self, **behaviour: Any) -> dict[str, Any]:
         """Change status-webhook behaviour at run time (any of ``sent_delay_seconds``,
         ``delivered_delay_seconds``, ``read_delay_seconds``, ``delay_jitter``,

@@ -32,6 +32,9 @@ class Channel(BaseModel):
     access_token: SecretStr = SecretStr("")
     # Meta's per-number throughput: 80 messages/s by default, up to 1,000 after the upgrade.
     throughput_mps: int = Field(default=80, ge=1, le=1000)
+    # Meta's messaging limit: unique customers per rolling 24 h the number may start conversations
+    # with (tiers 250 / 2,000 / 10,000 / 100,000; None = unlimited). Campaigns stay within it.
+    messaging_limit: int | None = Field(default=1000, ge=1)
 
     def to_document(self) -> dict[str, Any]:
         doc = self.model_dump(mode="json")

@@ -34,6 +34,8 @@ class RefusalReason(StrEnum):
     FIRST_CONTACT_REQUIRES_TEMPLATE = "first_contact_requires_template"
     WINDOW_EXPIRED = "window_expired"
     TEMPLATE_NOT_APPROVED = "template_not_approved"
+    # The customer asked to stop marketing messages (docs/campaigns.md); the sender decides it.
+    OPTED_OUT = "opted_out"
 
 
 @dataclass(frozen=True, slots=True)

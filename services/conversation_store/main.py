@@ -20,6 +20,7 @@ from services.conversation_store.adapters.kafka import (
 from services.conversation_store.adapters.mongo import MongoThreadRepository
 from services.conversation_store.cache import CachingRepository
 from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
+from services.conversation_store.opt_outs import OptOutFold, folding_opt_outs
 from services.conversation_store.settings import ConversationStoreSettings
 from services.conversation_store.templates import TemplateStatusFold, folding_templates
 from shared.config import load_settings
@@ -80,7 +81,9 @@ class StoreService:
         guard = OwnershipGuard(consumer, handler, on_rebalance=cache.forget)
         consumer.subscribe(topics, listener=guard)
         self.runner = BatchConsumer(
-            consumer, producer, STORE_EVENTS, folding_templates(templates, guard.handle),
+            consumer, producer, STORE_EVENTS, folding_templates(
+                templates, folding_opt_outs(OptOutFold(database(client, settings), self.clock),
+                                            guard.handle)),
             group=settings.group_id,
             max_records=settings.max_batch, poll_timeout_ms=settings.poll_timeout_ms,
         )

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from services.inbox_api.auth import Identity
 from services.inbox_api.errors import InvalidInput, NotFound, SendRefused
+from services.inbox_api.metrics import COMMANDS, REFUSED
 from services.inbox_api.ports import CommandPublisher, Document, InboxRepository
 from services.inbox_api.schemas import (
     AssigneeIn,
@@ -25,7 +26,7 @@ from services.inbox_api.schemas import (
     TextIn,
 )
 from services.inbox_api.service import Clock
-from services.inbox_api.template_variables import TemplateVariablesError, body_text_of, fill
+from services.inbox_api.template_variables import TemplateVariablesError, fill_components
 from shared.channels import Channel
 from shared.events import (
     AssignConversation,
@@ -90,11 +91,14 @@ class InboxCommands:
                                field="customer_wa_id") from None
         cid = conversation_id(channel.phone_number_id, customer)
         existing = await self.repository.conversation(who.tenant_id, cid)
+        variables = body.variables if isinstance(body.variables, dict) else {
+            str(n): v for n, v in enumerate(body.variables, start=1)}
         template = TemplateIn(kind="template", template_name=body.template_name,
-                              language=body.language, variables=body.variables)
+                              language=body.language, variables=variables)
         command = await self._template(
             who, channel, cid, customer, template, command_id_for(who.tenant_id, idempotency_key),
-            existing.get("last_inbound_at") if existing else None, self.clock())
+            existing.get("last_inbound_at") if existing else None, self.clock(),
+            reference=body.reference)
         return await self._publish(command)
 
     async def react(self, who: Identity, conversation_id: str, body: ReactionIn,
@@ -141,7 +145,7 @@ class InboxCommands:
 
     async def _template(self, who: Identity, channel: Channel, cid: str, customer: str,
                         body: TemplateIn, command_id: str, last_inbound_at: datetime | None,
-                        now: datetime) -> SendTemplate:
+                        now: datetime, reference: str | None = None) -> SendTemplate:
         template = await self.repository.template(channel.waba_id, body.template_name,
                                                   body.language)
         if template is not None and template.get("tenant_id") not in (None, who.tenant_id):
@@ -150,7 +154,7 @@ class InboxCommands:
                       template.get("status") if template else None))
         assert template is not None
         try:
-            filled = fill(body_text_of(template.get("components") or []), body.variables)
+            filled = fill_components(template.get("components") or [], body.variables)
         except TemplateVariablesError as exc:
             raise InvalidInput(str(exc), code="template_variables",
                                field=f"variables.{exc.variable}") from None
@@ -159,7 +163,8 @@ class InboxCommands:
                             business_phone_number_id=channel.phone_number_id,
                             customer_wa_id=customer, template_name=body.template_name,
                             language=body.language, components=filled.components,
-                            rendered_text=filled.rendered_text, reference=command_id)
+                            rendered_text=filled.rendered_text,
+                            reference=reference or command_id)
 
     async def _conversation(self, who: Identity, conversation_id: str) -> Document:
         doc = await self.repository.conversation(who.tenant_id, conversation_id)
@@ -175,6 +180,7 @@ class InboxCommands:
 
     async def _publish(self, command: Command) -> CommandAccepted:
         await self.publisher.publish(command)
+        COMMANDS.labels(getattr(command, "type", type(command).__name__)).inc()
         assert command.conversation_id is not None
         return CommandAccepted(command_id=command.command_id,
                                conversation_id=command.conversation_id)
@@ -182,5 +188,6 @@ class InboxCommands:
 
 def _check(decision: object) -> None:
     if isinstance(decision, Refused):
+        REFUSED.labels(decision.reason.value).inc()
         raise SendRefused(decision.message, code=decision.reason.value,
                           reason=decision.reason.value, hint=decision.hint)

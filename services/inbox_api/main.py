@@ -27,7 +27,11 @@ from services.inbox_api.adapters.mongo import MongoInboxRepository
 from services.inbox_api.commands import InboxCommands
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
+from services.inbox_api.metrics import MetricsMiddleware
+from services.inbox_api.routers import agents as agents_router
+from services.inbox_api.routers import campaigns as campaigns_router
 from services.inbox_api.routers import commands, conversations, media, session, stream, templates
+from services.inbox_api.routers import template_admin as template_admin_router
 from services.inbox_api.service import InboxQueries
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.stream import StreamHub
@@ -99,7 +103,12 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
     install_error_handlers(app)
     for module in (session, conversations, commands, templates, stream, media):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(agents_router.router, prefix=API_PREFIX)
+    app.include_router(campaigns_router.router, prefix=API_PREFIX)
+    app.include_router(template_admin_router.router_for(settings, cloud_transport),
+                       prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
+    app.add_middleware(MetricsMiddleware, router_owner=app)
     if WEB_DIR.is_dir():
         # Last: everything not matched above is the web inbox's files.
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -28,11 +28,29 @@ class ErrorOut(BaseModel):
     hint: str | None = None
 
 
+class ChannelOut(ApiModel):
+    """One of the tenant's business numbers (never its access token)."""
+
+    phone_number_id: str
+    display_phone_number: str
+
+
 class Me(ApiModel):
     tenant_id: str
     agent_id: str
     display_name: str
     kind: Literal["agent", "service"]
+    channels: list[ChannelOut]
+
+
+class AgentOut(ApiModel):
+    id: str
+    display_name: str
+    kind: Literal["agent", "service"]
+
+
+class AgentList(ApiModel):
+    items: list[AgentOut]
 
 
 class Customer(ApiModel):
@@ -126,6 +144,8 @@ class MessageOut(ApiModel):
     deleted: bool
     actor_id: str | None
     media: MediaOut | None
+    # Outbound: the sender's reference, echoed on every status (biz_opaque_callback_data).
+    reference: str | None = None
 
 
 class MessagePage(ApiModel):
@@ -193,7 +213,11 @@ class NewConversationIn(ApiModel):
     customer_wa_id: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9][0-9 ()-]*$")
     template_name: TemplateName
     language: Language = "en_US"
-    variables: Variables = Field(default_factory=dict)
+    # By key ({"1": .., "first_name": .., "header.1": ..}) or, for the body, by position.
+    variables: Variables | list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict)
+    # Echoed on every status of the message (Meta's biz_opaque_callback_data).
+    reference: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class ReactionIn(ApiModel):

@@ -18,13 +18,21 @@ from services.inbox_api.cursors import (
 from services.inbox_api.errors import BadRequest, NotFound, Unauthorized
 from services.inbox_api.ports import Document, InboxRepository
 from services.inbox_api.schemas import (
+    AgentList,
     ConversationOut,
     ConversationPage,
+    Me,
     MessagePage,
     TemplateList,
 )
-from services.inbox_api.stream import Change
-from services.inbox_api.views import conversation_view, message_view, template_view
+from services.inbox_api.stream import Change, ReadOnce
+from services.inbox_api.views import (
+    agent_list,
+    channel_view,
+    conversation_view,
+    message_view,
+    template_view,
+)
 from shared.channels import Channel
 
 Clock = Callable[[], datetime]
@@ -47,9 +55,13 @@ class InboxQueries:
         if authorization:
             raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
         if session:
-            doc = await self.repository.session(digest(session))
+            token_hash = digest(session)
+            doc = await self.repository.session(token_hash)
             if doc is not None and doc["expires_at"] > self.clock():
                 return await self._identity(doc["key_hash"])
+            if doc is not None:
+                # Expired: gone for good, whether or not the database's TTL purge came by yet.
+                await self.repository.delete_session(token_hash)
             raise Unauthorized("Your session has expired; sign in again.",
                                code="session_expired")
         raise Unauthorized("Send an API key (Authorization: Bearer wai_...) or sign in.")
@@ -81,6 +93,15 @@ class InboxQueries:
     async def sign_out(self, session: str | None) -> None:
         if session:
             await self.repository.delete_session(digest(session))
+
+    async def me(self, identity: Identity) -> Me:
+        channels = await self.repository.tenant_channels(identity.tenant_id)
+        return Me(tenant_id=identity.tenant_id, agent_id=identity.agent_id,
+                  display_name=identity.display_name, kind=identity.kind,
+                  channels=[channel_view(c) for c in channels])
+
+    async def agents(self, identity: Identity) -> AgentList:
+        return agent_list(await self.repository.agent_keys(identity.tenant_id))
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -147,16 +168,26 @@ class InboxQueries:
         channel = await self.repository.channel(number) if number else None
         return channel if channel is not None and channel.tenant_id == identity.tenant_id else None
 
-    async def render_change(self, tenant_id: str, change: Change) -> dict[str, Any] | None:
-        """A stream event's data: the conversation as now stored, plus the touched messages."""
+    async def render_change(self, tenant_id: str, change: Change,
+                            reads: ReadOnce[dict[str, Any]] | None = None,
+                            ) -> dict[str, Any] | None:
+        """A stream event's data: the conversation as now stored, plus the touched messages.
+        With ``reads``, every client of the replica shares one read per conversation version."""
         if change.tenant_id != tenant_id:
             return None  # the hub filters already; this keeps a bug there from leaking
+        event = change.event
+        if reads is None:
+            data = await self._conversation_data(tenant_id, change)
+        else:
+            key = (tenant_id, event.conversation_id, event.summary.version)
+            data = await reads.get(key, lambda: self._conversation_data(tenant_id, change))
+        return {**data, "message_ids": list(event.message_ids)}
+
+    async def _conversation_data(self, tenant_id: str, change: Change) -> dict[str, Any]:
         doc = await self.repository.conversation(tenant_id, change.event.conversation_id)
         if doc is None:
             doc = _summary_document(change)
-        data = conversation_view(doc, self.clock()).model_dump(mode="json")
-        data["message_ids"] = list(change.event.message_ids)
-        return data
+        return conversation_view(doc, self.clock()).model_dump(mode="json")
 
 
 def _summary_document(change: Change) -> Document:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shared.events import ConversationChanged
 
 ID_PREFIX = "v1."
+T = TypeVar("T")
 
 
 class BadPosition(ValueError):
@@ -82,6 +83,35 @@ class Subscription:
     overflowed: bool = field(default=False)
 
 
+class ReadOnce(Generic[T]):
+    """Shares one read among every client that needs the same thing: a change delivered to N
+    clients of a tenant reads its conversation once per replica, not N times. Keeps the latest
+    ``size`` keys; a failed read is forgotten, so the next client tries again."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._reads: OrderedDict[Hashable, asyncio.Future[T]] = OrderedDict()
+
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        read = self._reads.get(key)
+        if read is None:
+            read = asyncio.ensure_future(load())
+            read.add_done_callback(lambda done: self._settled(key, done))
+            self._reads[key] = read
+            while len(self._reads) > self._size:
+                self._reads.popitem(last=False)
+        # Shielded: one client leaving mid-read must not cancel the read the others wait on.
+        return await asyncio.shield(read)
+
+    def _settled(self, key: Hashable, read: asyncio.Future[T]) -> None:
+        failed = read.cancelled() or read.exception() is not None
+        if failed and self._reads.get(key) is read:
+            del self._reads[key]
+
+    def __len__(self) -> int:
+        return len(self._reads)
+
+
 class StreamHub:
     """The replica's ring buffer and its stream clients, by tenant."""
 
@@ -93,6 +123,8 @@ class StreamHub:
         # Per partition, the oldest offset the ring can still replay from.
         self._floor: dict[int, int] = {}
         self._subscribers: dict[str, set[Subscription]] = {}
+        # The stream data of recent changes, keyed by (tenant, conversation, version).
+        self.reads: ReadOnce[dict[str, Any]] = ReadOnce()
         self.started = False
 
     def start_at(self, position: dict[int, int]) -> None:

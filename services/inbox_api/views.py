@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from services.inbox_api.schemas import (
+    AgentList,
+    AgentOut,
     AgentReply,
+    ChannelOut,
     ConversationOut,
     Customer,
     LastMessage,
@@ -22,6 +25,7 @@ from services.inbox_api.schemas import (
     Window,
 )
 from services.inbox_api.template_variables import body_text_of, parameter_keys
+from shared.channels import Channel
 from shared.window import is_window_open
 
 Doc = Mapping[str, Any]
@@ -83,6 +87,7 @@ def message_view(doc: Doc, quoted_previews: Mapping[str, str] | None = None) -> 
         deleted=bool(doc.get("deleted")),
         actor_id=doc.get("actor_id"),
         media=media_view(message_type, content),
+        reference=doc.get("reference"),
     )
 
 
@@ -128,6 +133,33 @@ def template_view(doc: Doc) -> TemplateOut:
                        body_text=body,
                        parameters=[TemplateParameter(key=k, example=None)
                                    for k in parameter_keys(body)])
+
+
+def agent_list(key_docs: Iterable[Doc]) -> AgentList:
+    """One entry per agent id (an agent may hold several keys): the newest key's name wins,
+    since renaming someone means giving them a new key. Sorted by name, then id."""
+    newest: dict[str, Doc] = {}
+    for doc in key_docs:
+        agent_id = doc.get("agent_id")
+        if not isinstance(agent_id, str) or not agent_id:
+            continue
+        seen = newest.get(agent_id)
+        if seen is None or _created(doc) >= _created(seen):
+            newest[agent_id] = doc
+    agents = [AgentOut(id=agent_id, display_name=_str(doc.get("display_name")) or agent_id,
+                       kind="service" if doc.get("kind") == "service" else "agent")
+              for agent_id, doc in newest.items()]
+    return AgentList(items=sorted(agents, key=lambda a: (a.display_name.casefold(), a.id)))
+
+
+def channel_view(channel: Channel) -> ChannelOut:
+    return ChannelOut(phone_number_id=channel.phone_number_id,
+                      display_phone_number=channel.display_phone_number)
+
+
+def _created(doc: Doc) -> datetime:
+    at = doc.get("created_at")
+    return at if isinstance(at, datetime) else datetime.min.replace(tzinfo=UTC)
 
 
 def _str(value: object) -> str | None:

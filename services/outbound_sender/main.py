@@ -14,11 +14,13 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
+from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
 from services.outbound_sender.adapters.cloud_api import HttpCloudApi
 from services.outbound_sender.adapters.http_transport import LeanTransport
 from services.outbound_sender.adapters.kafka import (
@@ -33,7 +35,9 @@ from services.outbound_sender.adapters.mongo import (
     MongoTemplates,
     MongoWindows,
 )
+from services.outbound_sender.campaign_dispatch import CampaignDispatcher, DispatchConfig
 from services.outbound_sender.handlers import CommandPipeline
+from services.outbound_sender.opt_outs import MongoOptOuts
 from services.outbound_sender.rate import Pacers
 from services.outbound_sender.retry import RetryPolicy
 from services.outbound_sender.service import SendConfig, SendService
@@ -41,9 +45,10 @@ from services.outbound_sender.settings import SANDBOX_BASE_URL, OutboundSenderSe
 from shared.channels import ChannelDirectory
 from shared.config import load_settings
 from shared.events import INBOX_COMMANDS_ADAPTER, InboxCommand
-from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_OUTBOUND
+from shared.events.commands import Command
+from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_COMMANDS, INBOX_OUTBOUND
 from shared.infra import check_infra
-from shared.kafka import BatchConsumer, ensure_topics, make_producer
+from shared.kafka import BatchConsumer, ensure_topics, make_producer, publish
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
 from shared.ops import Closers, InfraUnavailable, ops_app, serve_ops, stop_ops
@@ -125,15 +130,17 @@ class SenderService:
         if self.transport is None:
             self._closers.add(cloud.aclose)
 
+        pacers = Pacers(settings.burst_seconds, time.monotonic, asyncio.sleep,
+                        settings.throughput_share)
         service = SendService(
+            opt_outs=MongoOptOuts(db, settings.template_cache_seconds),
             channels=channels,
             windows=MongoWindows(db),
             templates=MongoTemplates(db, settings.template_cache_seconds),
             catch_up=catch_up,
             ledger=ledger,
             cloud=cloud,
-            pacers=Pacers(settings.burst_seconds, time.monotonic, asyncio.sleep,
-                          settings.throughput_share),
+            pacers=pacers,
             publisher=KafkaResultPublisher(producer, settings.topic(INBOX_OUTBOUND)),
             config=SendConfig(
                 owner=settings.instance_id,
@@ -160,6 +167,8 @@ class SenderService:
             progress=pipeline,
         )
         pipeline.dead_letter = runner.dead_letter
+        if settings.campaigns_enabled:
+            await self._start_campaigns(db, channels, producer, pacers)
         self.runner, self.pipeline = runner, pipeline
 
         server, task = await serve_ops(
@@ -176,6 +185,36 @@ class SenderService:
         log.info("outbound_sender started", extra={
             "group": settings.group_id, "cloud_api": str(settings.cloud_api_base_url),
             "ops_port": self.ops_port})
+
+    async def _start_campaigns(self, db: Any, channels: MongoChannels, producer: Any,
+                               pacers: Pacers) -> None:
+        """The campaign dispatcher (docs/campaigns.md), stopped first at shutdown."""
+        settings = self.settings
+        store = MongoCampaignStore(db)
+        await store.ensure_indexes()
+        topic = settings.topic(INBOX_COMMANDS)
+
+        async def release(commands: Sequence[Command]) -> None:
+            await publish(producer, topic, commands)
+
+        dispatcher = CampaignDispatcher(
+            store, channels, release, lambda number: pacers.waiting().get(number, 0),
+            DispatchConfig(owner=settings.instance_id,
+                           poll_seconds=settings.campaign_poll_seconds,
+                           lease_seconds=settings.campaign_lease_seconds,
+                           lead_seconds=settings.campaign_lead_seconds,
+                           campaign_share=settings.campaign_share,
+                           throughput_share=settings.throughput_share,
+                           max_batch=settings.campaign_max_batch),
+            self.clock)
+        task = asyncio.create_task(dispatcher.run())
+
+        async def stop_dispatcher() -> None:
+            await dispatcher.stop()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        self._closers.add(stop_dispatcher)
 
     async def run(self) -> None:
         assert self.runner is not None, "start() first"

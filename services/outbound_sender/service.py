@@ -50,6 +50,7 @@ from services.outbound_sender.ledger import (
     assess,
     attempt_key,
 )
+from services.outbound_sender.opt_outs import OPTED_OUT_DETAIL, OPTED_OUT_HINT, OptOutCheck
 from services.outbound_sender.payloads import content_of, message_body
 from services.outbound_sender.ports import (
     ChannelLookup,
@@ -123,8 +124,10 @@ class SendService:
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        opt_outs: OptOutCheck | None = None,
     ) -> None:
         self.channels = channels
+        self.opt_outs = opt_outs
         self.windows = windows
         self.templates = templates
         self.catch_up = catch_up
@@ -300,6 +303,10 @@ class SendService:
             status = await self.templates.status(channel.waba_id, command.template_name,
                                                  command.language)
             decision = decide(MessageKind.TEMPLATE, None, self.clock(), status)
+            if (not isinstance(decision, Refused) and self.opt_outs is not None
+                    and await self.opt_outs.blocks(command, channel)):
+                return MessageRefused(**self._fields(command), reason="opted_out",
+                                      detail=OPTED_OUT_DETAIL, hint=OPTED_OUT_HINT)
         else:
             last = await self.windows.last_inbound_at(command.conversation_id)
             decision = decide(MessageKind.FREE_FORM, last, self.clock())

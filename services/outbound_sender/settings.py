@@ -75,3 +75,12 @@ class OutboundSenderSettings(ServiceSettings):
     ledger_retention: timedelta = timedelta(days=14)
     # Shutdown and rebalance wait this long for calls in flight to finish and be recorded.
     drain_seconds: float = Field(default=30.0, ge=0, le=600)
+
+    # Campaigns (docs/campaigns.md): the dispatcher's poll, lease, and how far ahead of the
+    # sender it releases; its share of a number's throughput leaves room for agent replies.
+    campaigns_enabled: bool = True
+    campaign_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    campaign_lease_seconds: float = Field(default=10.0, ge=1, le=600)
+    campaign_lead_seconds: float = Field(default=1.0, gt=0, le=60)
+    campaign_share: float = Field(default=0.9, gt=0, le=1)
+    campaign_max_batch: int = Field(default=500, ge=1, le=5000)

@@ -61,6 +61,8 @@ INDEXES: dict[str, list[IndexModel]] = {
                     ("sort_key", DESCENDING)], name="thread_order"),
         # A message by WhatsApp id: statuses, reactions, quoted replies.
         IndexModel([("wamid", ASCENDING)], name="wamid"),
+        # A tenant's newest messages: the inbox's message-text search reads a bounded window.
+        IndexModel([("tenant_id", ASCENDING), ("sort_key", DESCENDING)], name="tenant_recent"),
     ],
 }
 

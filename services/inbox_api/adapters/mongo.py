@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from services.inbox_api.cursors import ListPosition
 from shared.channels import CHANNELS_COLLECTION, Channel
@@ -27,14 +28,22 @@ API_KEYS = "api_keys"
 SESSIONS = "sessions"
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"
-# Message-text search scans a tenant's recent messages; bounded so a search stays cheap.
+# The agents list reads at most this many keys of a tenant (keys, not people: a few per agent).
+AGENT_KEYS_SCAN = 5000
+# Message-text search reads at most this many of a tenant's newest messages (index
+# ``tenant_recent``) and matches them here: the cost of a search is bounded whatever it asks for.
 TEXT_SEARCH_SCAN = 2000
 
 INDEXES: dict[str, list[IndexModel]] = {
     API_KEYS: [IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)],
                           name="tenant_agent")],
-    SESSIONS: [IndexModel([("expires_at", ASCENDING)], name="expires_at")],
 }
+# Sessions expire by a TTL index where the server has them (MongoDB purges by itself); FerretDB
+# v1.24 refuses the option (NotImplemented), so there a plain index serves the same lookups and
+# expired sessions are deleted when found at use (docs/inbox-api.md, Decisions).
+SESSION_TTL = IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0)
+SESSION_PLAIN = IndexModel([("expires_at", ASCENDING)], name="expires_at")
+NOT_IMPLEMENTED = 238
 
 
 class MongoInboxRepository:
@@ -42,6 +51,7 @@ class MongoInboxRepository:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
+        self.sessions_expire_by_ttl = False
 
     async def ensure_indexes(self) -> None:
         for collection, models in INDEXES.items():
@@ -49,6 +59,25 @@ class MongoInboxRepository:
             missing = [m for m in models if m.document["name"] not in existing]
             if missing:
                 await self.db[collection].create_indexes(missing)
+        self.sessions_expire_by_ttl = await self._ensure_session_expiry()
+
+    async def _ensure_session_expiry(self) -> bool:
+        """The TTL index on sessions if the server accepts one (True), else a plain one."""
+        sessions = self.db[SESSIONS]
+        existing = {ix["name"] async for ix in await sessions.list_indexes()}
+        plain = SESSION_PLAIN.document["name"]
+        if SESSION_TTL.document["name"] not in existing:
+            try:
+                await sessions.create_indexes([SESSION_TTL])
+            except OperationFailure as exc:
+                if exc.code != NOT_IMPLEMENTED:
+                    raise
+                if plain not in existing:
+                    await sessions.create_indexes([SESSION_PLAIN])
+                return False
+        if plain in existing:
+            await sessions.drop_index(plain)  # the TTL index serves the same lookups
+        return True
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -75,11 +104,23 @@ class MongoInboxRepository:
     async def delete_session(self, token_hash: str) -> None:
         await self.db[SESSIONS].delete_one({"_id": token_hash})
 
+    async def agent_keys(self, tenant_id: str) -> list[Document]:
+        """The tenant's usable keys (the index's prefix is tenant_id), by agent id."""
+        cursor = (self.db[API_KEYS].find({"tenant_id": tenant_id, "revoked_at": None},
+                                         {"agent_id": 1, "display_name": 1, "kind": 1,
+                                          "created_at": 1})
+                  .sort("agent_id", ASCENDING).limit(AGENT_KEYS_SCAN))
+        return await cursor.to_list(None)
+
     # -- channels and templates ----------------------------------------------------------------
 
     async def channel(self, phone_number_id: str) -> Channel | None:
         doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
         return Channel.model_validate(doc) if doc else None
+
+    async def tenant_channels(self, tenant_id: str) -> list[Channel]:
+        cursor = self.db[CHANNELS_COLLECTION].find({"tenant_id": tenant_id}).sort("_id", ASCENDING)
+        return [Channel.model_validate(doc) async for doc in cursor]
 
     async def upsert_channel(self, channel: Channel) -> None:
         await self.db[CHANNELS_COLLECTION].replace_one(
@@ -147,11 +188,20 @@ class MongoInboxRepository:
         return ors
 
     async def _conversations_with_text(self, tenant_id: str, text: str) -> list[str]:
-        cursor = self.db[MESSAGES].find(
-            {"tenant_id": tenant_id, "visible": True,
-             "preview": {"$regex": re.escape(text), "$options": "i"}},
-            {"conversation_id": 1}).limit(TEXT_SEARCH_SCAN)
-        return sorted({doc["conversation_id"] async for doc in cursor})
+        """Conversations among the tenant's newest messages whose text contains ``text``.
+
+        A regex in the query would bound the matches, not the reads: a text no message contains
+        would read every message of the tenant. Reading the newest window by index and matching
+        here bounds both (older messages are found through the contact's name or number)."""
+        cursor = (self.db[MESSAGES]
+                  .find({"tenant_id": tenant_id}, {"conversation_id": 1, "preview": 1,
+                                                   "visible": 1})
+                  .sort("sort_key", DESCENDING).limit(TEXT_SEARCH_SCAN))
+        found: set[str] = set()
+        async for doc in cursor:
+            if doc.get("visible") and text in str(doc.get("preview") or "").lower():
+                found.add(doc["conversation_id"])
+        return sorted(found)
 
     # -- messages ---------------------------------------------------------------------------------
 

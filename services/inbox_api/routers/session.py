@@ -38,7 +38,6 @@ async def sign_out(queries: Queries, settings: Settings,
 
 
 @router.get("/me", responses=error_responses(401))
-async def me(caller: Caller) -> Me:
-    """Who the credential says the caller is."""
-    return Me(tenant_id=caller.tenant_id, agent_id=caller.agent_id,
-              display_name=caller.display_name, kind=caller.kind)
+async def me(caller: Caller, queries: Queries) -> Me:
+    """Who the credential says the caller is, and the tenant's business numbers."""
+    return await queries.me(caller)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -9,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from services.inbox_api.deps import Caller, Hub, Queries, Settings
 from services.inbox_api.errors import error_responses
+from services.inbox_api.metrics import STREAM_CLIENTS
 from services.inbox_api.stream import Change, event_stream
 
 router = APIRouter(tags=["live"])
@@ -27,9 +29,19 @@ async def stream(
     tenant = caller.tenant_id
 
     async def render(change: Change) -> dict[str, Any] | None:
-        return await queries.render_change(tenant, change)
+        return await queries.render_change(tenant, change, hub.reads)
 
     return StreamingResponse(
-        event_stream(hub, subscription, render, settings.stream_ping_seconds),
+        _counted(event_stream(hub, subscription, render, settings.stream_ping_seconds)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _counted(frames: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The stream, counted in the open-connections gauge while it runs."""
+    STREAM_CLIENTS.inc()
+    try:
+        async for text in frames:
+            yield text
+    finally:
+        STREAM_CLIENTS.dec()

@@ -7,6 +7,7 @@ Screenshots of each step land in artifacts/browser/ (git-ignored) for people to 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -147,14 +148,16 @@ async def test_warns_before_replying_when_another_agent_just_did(inbox: RunningI
                 json={"kind": "text", "text": "Bea here, looking into it."},
                 headers={"Idempotency-Key": "bea-1"})
             assert answer.status_code == 202, answer.text
-        await expect(page.get_by_test_id("message").filter(has_text="Bea here")).to_be_visible()
+        beas = page.get_by_test_id("message").filter(has_text="Bea here")
+        await expect(beas).to_be_visible()
+        await expect(beas.locator(".bubble-author")).to_have_text("Bea")  # her name, not "bea"
 
         composer = page.get_by_test_id("composer-input")
         await composer.fill("Ana here too!")
         await composer.press("Enter")
         dialog = page.locator("dialog#confirm")
         await expect(dialog).to_be_visible()
-        await expect(dialog).to_contain_text(re.compile(r"bea replied \d+ s ago"))
+        await expect(dialog).to_contain_text(re.compile(r"Bea replied \d+ s ago"))
         await snap(page, "10-another-agent-replied")
         await page.keyboard.press("Escape")
         await expect(dialog).to_be_hidden()
@@ -179,3 +182,90 @@ async def test_phone_layout_shows_one_pane_with_a_way_back(inbox: RunningInbox) 
         await snap(page, "09-phone-thread")
         await page.get_by_test_id("back").click()
         await expect(item).to_be_visible()
+
+
+async def test_starts_a_new_conversation_with_a_template(inbox: RunningInbox) -> None:
+    async with browser_page() as page:
+        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await expect(page.locator("#live")).to_have_attribute("data-state", "live")
+        await page.get_by_test_id("new-conversation").click()
+        dialog = page.get_by_test_id("new-dialog")
+        await expect(dialog).to_be_visible()
+        await expect(dialog).to_contain_text("From +1 555 000 7171")  # the tenant's only number
+
+        number = page.get_by_test_id("new-number")
+        await number.fill("12ab")
+        await number.blur()
+        await expect(page.get_by_test_id("new-number-error")).to_be_visible()
+        await number.fill("+44 7700 900461")
+        await expect(page.get_by_test_id("new-number-error")).to_be_hidden()
+        await page.get_by_test_id("new-template").select_option(value="order_update:en_US")
+        send = page.get_by_test_id("new-send")
+        await expect(send).to_be_disabled()
+        await page.get_by_test_id("new-var-1").fill("Gia")
+        await page.get_by_test_id("new-var-2").fill("#2077")
+        await expect(page.get_by_test_id("new-preview")).to_contain_text(
+            "Hi Gia, your order #2077 is on its way.")
+        await snap(page, "11-new-conversation")
+        await send.click()
+
+        # The conversation opens once the store has it; first contact, so templates only.
+        await expect(dialog).to_be_hidden(timeout=PIPELINE_MS)
+        assert page.url.endswith("#/c/" + inbox.conversation_id("447700900461").replace(":", "%3A"))
+        sent = page.locator("li[data-direction=outbound]").filter(
+            has_text="Hi Gia, your order #2077 is on its way.")
+        await expect(sent).to_be_visible()
+        await expect(page.get_by_test_id("window-notice")).to_contain_text("hasn't written")
+        await expect(page.get_by_test_id("conversation-item")).to_have_count(1)
+        await snap(page, "12-new-conversation-sent")
+
+
+async def test_reacts_to_and_replies_to_a_customer_message(inbox: RunningInbox) -> None:
+    await inbox.customer_says("Thanks, it arrived!", wa_id="16505550145", name="Hana Customer")
+    cid = inbox.conversation_id("16505550145")
+    async with browser_page() as page:
+        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.get_by_test_id("conversation-item").filter(has_text="Hana Customer").click()
+        inbound = page.get_by_test_id("message").filter(has_text="Thanks, it arrived!")
+        await expect(inbound).to_be_visible()
+
+        # Keyboard: focus the message's React button, open the picker, pick with Enter.
+        react = inbound.get_by_role("button", name="React to this message")
+        await react.focus()
+        await page.keyboard.press("Enter")
+        picker = inbound.get_by_test_id("reaction-picker")
+        await expect(picker).to_be_visible()
+        await snap(page, "13-reaction-picker")
+        await picker.get_by_role("button", name="React with 👍").press("Enter")
+        await expect(picker).to_have_count(0)
+        await expect(inbound.get_by_test_id("reactions")).to_contain_text("👍")
+
+        # It is the stored truth, not only what the page drew: the store folded it.
+        async with inbox.client() as http:
+            async def folded() -> bool:
+                items = (await http.get(f"/api/v1/conversations/{cid}/messages")).json()["items"]
+                [message] = [m for m in items if m["text"] == "Thanks, it arrived!"]
+                return {"by": "business", "emoji": "👍"} in message["reactions"]
+            loop = asyncio.get_running_loop()
+            end = loop.time() + PIPELINE_MS / 1000
+            while not await folded():
+                assert loop.time() < end, "the reaction never reached the thread"
+                await asyncio.sleep(0.2)
+        await expect(inbound.get_by_test_id("reactions")).to_contain_text("👍")
+        await snap(page, "14-reaction-stored")
+
+        # Reply to that message: quoted in the composer, sent with reply_to.
+        await inbound.get_by_role("button", name="Reply to this message").click()
+        await expect(page.get_by_test_id("reply-preview")).to_have_text("Thanks, it arrived!")
+        composer = page.get_by_test_id("composer-input")
+        await composer.fill("Glad to hear it, Hana!")
+        await composer.press("Enter")
+        await expect(page.get_by_test_id("reply-bar")).to_be_hidden()
+        reply = page.locator("li[data-direction=outbound]").filter(
+            has_text="Glad to hear it, Hana!")
+        await expect(reply.locator(".quote")).to_contain_text("Thanks, it arrived!",
+                                                              timeout=PIPELINE_MS)
+        await expect(reply).to_have_attribute("data-status", re.compile(r"^(sent|delivered|read)$"),
+                                              timeout=PIPELINE_MS)
+        await snap(page, "15-reply-quoted")
+

@@ -24,7 +24,7 @@ from shared.templates import template_doc_id
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ACME = Channel(phone_number_id="1001", tenant_id="acme", waba_id="2001",
-               access_token=SecretStr("acme-token"))
+               display_phone_number="15550001001", access_token=SecretStr("acme-token"))
 GLOBEX = Channel(phone_number_id="1002", tenant_id="globex", waba_id="2002",
                  access_token=SecretStr("globex-token"))
 ACME_KEY = "wai_" + "a" * 43
@@ -83,8 +83,16 @@ class FakeRepository:
     async def delete_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash, None)
 
+    async def agent_keys(self, tenant_id: str) -> list[Document]:
+        return [k for k in self.keys.values()
+                if k["tenant_id"] == tenant_id and k.get("revoked_at") is None]
+
     async def channel(self, phone_number_id: str) -> Channel | None:
         return self.channels.get(phone_number_id)
+
+    async def tenant_channels(self, tenant_id: str) -> list[Channel]:
+        return sorted((c for c in self.channels.values() if c.tenant_id == tenant_id),
+                      key=lambda c: c.phone_number_id)
 
     async def template(self, waba_id: str, name: str, language: str) -> Document | None:
         return self.template_docs.get(template_doc_id(waba_id, name, language))

@@ -6,18 +6,22 @@ import asyncio
 
 import pytest
 
+from services.inbox_api.ports import Document
+from services.inbox_api.service import InboxQueries
 from services.inbox_api.stream import (
     BadPosition,
     Change,
     Closed,
+    ReadOnce,
     Resync,
     StreamHub,
+    Subscription,
     decode_position,
     encode_position,
     event_stream,
 )
 from shared.events import ConversationChanged, ConversationSummary
-from tests.unit.inbox_api.fakes import NOW
+from tests.unit.inbox_api.fakes import NOW, FakeRepository, conversation
 
 
 def changed(tenant: str, conversation: str = "1:2", version: int = 1) -> ConversationChanged:
@@ -112,3 +116,66 @@ class TestHub:
                             'data: {"id":"1:2"}\n\n'
         assert hub.subscriber_count() == 0
         assert not isinstance(subscription, Closed)
+
+
+class CountingRepository(FakeRepository):
+    """Counts conversation reads; each read yields once, as a real query would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
+        self.reads += 1
+        await asyncio.sleep(0)
+        return await super().conversation(tenant_id, conversation_id)
+
+
+class TestSharedReads:
+    async def test_one_change_to_many_clients_reads_the_conversation_once(self) -> None:
+        repository = CountingRepository()
+        doc = conversation(customer="2", number="1", version=7)
+        repository.conversation_docs[doc["_id"]] = doc
+        queries = InboxQueries(repository, lambda: NOW)
+        hub = StreamHub()
+        hub.start_at({0: 0})
+        clients = [hub.subscribe("acme", None) for _ in range(25)]
+        hub.add(changed("acme", conversation="1:2", version=7), 0, 0)
+        hub.add(changed("acme", conversation="1:2", version=8), 0, 1)
+        hub.close()
+
+        async def frames(subscription: Subscription) -> list[str]:
+            async def render(change: Change) -> dict[str, object] | None:
+                return await queries.render_change("acme", change, hub.reads)
+            return [f async for f in event_stream(hub, subscription, render, 30)]
+
+        streams = await asyncio.gather(*(frames(s) for s in clients))
+        assert repository.reads == 2  # once per change, not once per client
+        for stream in streams:
+            assert [f.split("\n")[0] for f in stream[1:]] == ["event: conversation.changed"] * 2
+            assert '"version":7' in stream[1]
+
+    async def test_a_failed_read_is_retried_by_the_next_client(self) -> None:
+        reads: ReadOnce[str] = ReadOnce()
+        attempts = 0
+
+        async def flaky() -> str:
+            nonlocal attempts
+            attempts += 1
+            if attempts == 1:
+                raise ConnectionError("database away")
+            return "ok"
+
+        with pytest.raises(ConnectionError):
+            await reads.get("k", flaky)
+        assert await reads.get("k", flaky) == "ok"
+        assert await reads.get("k", flaky) == "ok"
+        assert attempts == 2
+
+    async def test_keeps_only_the_latest_keys(self) -> None:
+        reads: ReadOnce[int] = ReadOnce(size=3)
+        for n in range(10):
+            async def load(n: int = n) -> int:
+                return n
+            assert await reads.get(n, load) == n
+        assert len(reads) == 3

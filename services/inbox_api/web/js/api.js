@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.hint = body && body.hint;
     this.reason = body && body.reason;
     this.field = body && body.field;
+    this.body = body || {};
   }
 }
 
@@ -21,9 +22,13 @@ export function newIdempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function request(method, path, { body, headers = {}, quiet401 = false } = {}) {
+export async function request(method, path, { body, raw, contentType, headers = {}, quiet401 = false } = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
-  if (body !== undefined) {
+  if (raw !== undefined) {
+    // Raw text as it is (a CSV audience goes up as text/csv, unparsed).
+    init.headers['Content-Type'] = contentType || 'text/plain';
+    init.body = raw;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -51,6 +56,7 @@ export const api = {
   signIn: (apiKey) => request('POST', '/session', { body: { api_key: apiKey }, quiet401: true }),
   signOut: () => request('DELETE', '/session', { quiet401: true }),
   me: () => request('GET', '/me', { quiet401: true }),
+  agents: () => request('GET', '/agents'),
   conversations: ({ filter, q, cursor, limit = 50 }) => {
     const params = new URLSearchParams({ filter, limit: String(limit) });
     if (q) params.set('q', q);
@@ -74,4 +80,34 @@ export const api = {
   react: (id, messageId, emoji) =>
     request('POST', `/conversations/${enc(id)}/reactions`, { body: { message_id: messageId, emoji }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   templates: () => request('GET', '/templates?status=APPROVED'),
+  openConversation: (body, key) =>
+    request('POST', '/conversations', { body, headers: { 'Idempotency-Key': key } }),
+
+  // Templates (docs/templates.md)
+  allTemplates: () => request('GET', '/templates'),
+  createTemplate: (body) => request('POST', '/templates', { body }),
+  deleteTemplate: (id) => request('DELETE', `/templates/${enc(id)}`),
+  previewTemplate: (draft) => request('POST', '/templates/preview', { body: draft }),
+  previewStored: (id, values = {}) => request('POST', `/templates/${enc(id)}/preview`, { body: { values } }),
+  syncTemplates: () => request('POST', '/templates/sync'),
+
+  // Campaigns (docs/campaigns.md)
+  campaigns: ({ cursor, limit = 50 } = {}) => {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (cursor) params.set('cursor', cursor);
+    return request('GET', `/campaigns?${params}`);
+  },
+  campaign: (id) => request('GET', `/campaigns/${enc(id)}`),
+  createCampaign: (body, key) => request('POST', '/campaigns', { body, headers: { 'Idempotency-Key': key } }),
+  uploadAudience: (id, csv) => request('POST', `/campaigns/${enc(id)}/recipients`, { raw: csv, contentType: 'text/csv' }),
+  scheduleCampaign: (id, schedule) => request('PUT', `/campaigns/${enc(id)}/schedule`, { body: schedule }),
+  unscheduleCampaign: (id) => request('DELETE', `/campaigns/${enc(id)}/schedule`),
+  campaignAction: (id, action) => request('POST', `/campaigns/${enc(id)}/${action}`),
+  report: (id, { status, cursor, limit = 100 } = {}) => {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (status) params.set('status', status);
+    if (cursor) params.set('cursor', cursor);
+    return request('GET', `/campaigns/${enc(id)}/report?${params}`);
+  },
+  reportCsvUrl: (id) => `/api/v1/campaigns/${enc(id)}/report.csv`,
 };

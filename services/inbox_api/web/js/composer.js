@@ -6,7 +6,8 @@ import { contactName, secondsAgo, templateParts, windowState } from './format.js
 const templateValue = (t) => `${t.name}:${t.language}`;
 
 export class Composer {
-  constructor({ loadTemplates, send, confirmSend, me }) {
+  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id }) {
+    this.agentName = agentName;
     this.loadTemplates = loadTemplates;
     this.sendCommand = send;
     this.confirmSend = confirmSend;
@@ -27,6 +28,7 @@ export class Composer {
       this.forceTemplate = false;
       this.template = null;
       this.values = {};
+      this.reply = null;
     }
     this.conversation = conversation;
     const mode = this.mode();
@@ -49,7 +51,8 @@ export class Composer {
     const mode = this.mode();
     this.renderedMode = mode;
     this.error = h('div', { class: 'composer-error', role: 'alert', hidden: true, 'data-testid': 'composer-error' });
-    if (mode === 'text') fill(this.el, this.error, this.textForm());
+    this.replyBar = h('div', { class: 'reply-bar', hidden: true, 'data-testid': 'reply-bar' });
+    if (mode === 'text') fill(this.el, this.error, this.replyBar, this.textForm());
     else fill(this.el, this.notice(mode), this.error, this.templateForm(mode));
     this.el.dataset.mode = mode;
   }
@@ -89,6 +92,7 @@ export class Composer {
     const grow = () => { textarea.style.height = 'auto'; textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`; };
     textarea.addEventListener('input', () => { grow(); this.clearError(); });
     textarea.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.reply) { event.preventDefault(); event.stopPropagation(); this.replyTo(null); return; }
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         form.requestSubmit();
@@ -99,7 +103,27 @@ export class Composer {
       h('button', { type: 'button', class: 'btn-icon', title: 'Send a template', 'aria-label': 'Send a template instead', onclick: () => { this.saveDraft(); this.forceTemplate = true; this.render(); this.el.querySelector('select')?.focus(); } }, icon('template')),
       textarea, sendButton);
     requestAnimationFrame(grow);
+    requestAnimationFrame(() => this.drawReply());
     return form;
+  }
+
+  // Quote a message in the composer; the next reply is sent with reply_to (null cancels).
+  replyTo(message) {
+    this.reply = message && message.wamid ? { wamid: message.wamid, text: message.text || message.type, inbound: message.direction === 'inbound' } : null;
+    this.drawReply();
+    if (this.reply) this.textarea?.focus();
+  }
+
+  drawReply() {
+    if (!this.replyBar) return;
+    const reply = this.mode() === 'text' ? this.reply : null;
+    this.replyBar.hidden = !reply;
+    if (!reply) { this.replyBar.replaceChildren(); return; }
+    fill(this.replyBar, icon('reply'),
+      h('div', { class: 'reply-quote' },
+        h('strong', {}, reply.inbound ? `Replying to ${contactName(this.conversation)}` : 'Replying to your message'),
+        h('span', { class: 'quote-text', 'data-testid': 'reply-preview' }, reply.text)),
+      h('button', { type: 'button', class: 'btn-icon', 'aria-label': 'Cancel reply', 'data-testid': 'reply-cancel', onclick: () => { this.replyTo(null); this.textarea?.focus(); } }, icon('close')));
   }
 
   async guardOtherAgent() {
@@ -107,16 +131,18 @@ export class Composer {
     if (!last || !last.agent_id || !this.me() || last.agent_id === this.me().agent_id) return true;
     const seconds = secondsAgo(last.at);
     if (seconds > 60) return true;
-    return this.confirmSend(`${last.agent_id} replied ${seconds} s ago`,
-      `${last.agent_id} answered ${contactName(this.conversation)} ${seconds} seconds ago. Send yours anyway?`);
+    const name = this.agentName(last.agent_id);
+    return this.confirmSend(`${name} replied ${seconds} s ago`,
+      `${name} answered ${contactName(this.conversation)} ${seconds} seconds ago. Send yours anyway?`);
   }
 
   async sendText() {
     const text = this.textarea.value.trim();
     if (!text || this.busy) return;
     if (!(await this.guardOtherAgent())) return;
-    const ok = await this.submit({ kind: 'text', text, reply_to: null }, text);
+    const ok = await this.submit({ kind: 'text', text, reply_to: this.reply ? this.reply.wamid : null }, text);
     if (ok) {
+      this.replyTo(null);
       this.textarea.value = '';
       this.drafts.delete(this.conversation.id);
       this.textarea.style.height = 'auto';

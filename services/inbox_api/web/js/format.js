@@ -123,3 +123,12 @@ export function secondsAgo(iso, now = new Date()) {
   const date = parseTime(iso);
   return date ? Math.max(0, Math.round((now - date) / 1000)) : Infinity;
 }
+
+// A customer's WhatsApp number as typed: E.164 with or without "+", spaces, dashes, dots and
+// brackets allowed. The digits (country code first, 8 to 15 of them), or null.
+export function customerNumber(typed) {
+  const text = String(typed || '').trim();
+  if (!/^\+?[\d\s().-]+$/.test(text)) return null;
+  const digits = text.replace(/\D/g, '');
+  return /^[1-9]\d{7,14}$/.test(digits) ? digits : null;
+}

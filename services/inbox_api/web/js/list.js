@@ -16,12 +16,14 @@ export function windowChip(window, now = new Date(), long = false) {
 }
 
 // The contract has no actor on last_message; the latest agent reply is the best guess of who.
-function sender(conversation, me) {
+function sender(conversation, me, agentName) {
   const agent = conversation.last_agent_reply && conversation.last_agent_reply.agent_id;
-  return agent && me && agent !== me.agent_id ? agent : 'You';
+  return agent && me && agent !== me.agent_id ? agentName(agent) : 'You';
 }
 
-function itemChildren(conversation, me, now) {
+const sameName = (id) => id;
+
+function itemChildren(conversation, me, now, agentName) {
   const name = contactName(conversation);
   const last = conversation.last_message;
   const unread = conversation.unread_count || 0;
@@ -37,12 +39,12 @@ function itemChildren(conversation, me, now) {
           listTime(conversation.last_activity_at, now))),
       h('span', { class: 'conv-row' },
         h('span', { class: 'conv-preview', 'data-testid': 'conversation-preview' },
-          last && last.direction === 'outbound' ? h('span', { class: 'you' }, `${sender(conversation, me)}: `) : null, preview),
+          last && last.direction === 'outbound' ? h('span', { class: 'you' }, `${sender(conversation, me, agentName)}: `) : null, preview),
         unread ? h('span', { class: 'badge', 'aria-label': `${unread} unread`, 'data-testid': 'unread-badge' }, unread > 99 ? '99+' : String(unread)) : null),
       h('span', { class: 'conv-meta' },
         windowChip(conversation.window, now),
         conversation.status === 'resolved' ? h('span', { class: 'tag tag-resolved' }, 'Resolved') : null,
-        assignee ? h('span', { class: `tag tag-assignee${mine ? ' is-mine' : ''}`, title: `Assigned to ${assignee}` }, icon('user'), mine ? 'You' : assignee) : null)),
+        assignee ? h('span', { class: `tag tag-assignee${mine ? ' is-mine' : ''}`, title: `Assigned to ${agentName(assignee)}` }, icon('user'), mine ? 'You' : agentName(assignee)) : null)),
   ];
 }
 
@@ -56,7 +58,7 @@ function label(conversation) {
 
 const signatures = new WeakMap();
 
-export function renderList(listEl, conversations, { selectedId, me, now = new Date() }) {
+export function renderList(listEl, conversations, { selectedId, me, agentName = sameName, now = new Date() }) {
   const existing = new Map();
   for (const li of [...listEl.children]) {
     if (li.dataset.id) existing.set(li.dataset.id, li); else li.remove();
@@ -67,14 +69,15 @@ export function renderList(listEl, conversations, { selectedId, me, now = new Da
   let previous = null;
   for (const conversation of conversations) {
     let li = existing.get(conversation.id);
-    const signature = JSON.stringify([conversation, me && me.agent_id]);
+    const names = [conversation.last_agent_reply?.agent_id, conversation.assignee_id].map((id) => id && agentName(id));
+    const signature = JSON.stringify([conversation, me && me.agent_id, names]);
     if (!li) {
       const link = h('a', { class: 'conv', href: `#/c/${encodeURIComponent(conversation.id)}`, 'data-testid': 'conversation-item', dataset: { conversationId: conversation.id } });
       li = h('li', { dataset: { id: conversation.id } }, link);
     }
     const link = li.firstElementChild;
     if (signatures.get(li) !== signature) {
-      fill(link, ...itemChildren(conversation, me, now));
+      fill(link, ...itemChildren(conversation, me, now, agentName));
       link.setAttribute('aria-label', label(conversation));
       link.classList.toggle('has-unread', Boolean(conversation.unread_count));
       signatures.set(li, signature);

@@ -1,5 +1,5 @@
 // The thread: message bubbles, day separators, status ticks, media, quotes, reactions.
-import { fill, h, icon } from './dom.js';
+import { h, icon } from './dom.js';
 import { clockTime, dayLabel, fullTime, parseTime } from './format.js';
 
 const STATUS_TEXT = {
@@ -93,14 +93,72 @@ function problem(message) {
   return null;
 }
 
+// A small set, as WhatsApp's own quick reactions.
+export const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏', '✅'];
+
+function closePicker(picker, focusBack) {
+  picker.remove();
+  focusBack?.focus();
+}
+
+// The emoji picker of one message: arrow keys move, Enter/Space pick, Escape closes.
+function openPicker(li, anchor, message, onReact) {
+  const open = li.querySelector('.react-picker');
+  if (open) { closePicker(open, anchor); return; }
+  const current = (message.reactions || []).find((r) => r.by === 'business');
+  const picker = h('div', { class: 'react-picker', role: 'group', 'aria-label': 'Pick a reaction', 'data-testid': 'reaction-picker' },
+    REACTIONS.map((emoji) => {
+      const on = Boolean(current && current.emoji === emoji);
+      return h('button', {
+        type: 'button', class: 'react-choice', 'aria-pressed': String(on),
+        'aria-label': on ? `Remove reaction ${emoji}` : `React with ${emoji}`, 'data-emoji': emoji,
+        onclick: () => { closePicker(picker, anchor); onReact(message, emoji); },
+      }, emoji);
+    }));
+  picker.addEventListener('keydown', (event) => {
+    const choices = [...picker.querySelectorAll('button')];
+    const index = choices.indexOf(document.activeElement);
+    if (event.key === 'Escape') { event.preventDefault(); event.stopPropagation(); closePicker(picker, anchor); }
+    else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      event.preventDefault();
+      const step = event.key === 'ArrowRight' ? 1 : -1;
+      choices[(index + step + choices.length) % choices.length].focus();
+    }
+  });
+  const outside = (event) => {
+    if (!picker.isConnected) { document.removeEventListener('pointerdown', outside, true); return; }
+    if (!picker.contains(event.target) && event.target !== anchor && !anchor.contains(event.target)) {
+      document.removeEventListener('pointerdown', outside, true);
+      picker.remove();
+    }
+  };
+  document.addEventListener('pointerdown', outside, true);
+  li.append(picker);
+  (picker.querySelector('[aria-pressed="true"]') || picker.firstElementChild).focus();
+}
+
+function actions(message, handlers) {
+  if (!handlers.canRespond || !message.wamid || message.deleted || message.type === 'reaction') return null;
+  const reply = h('button', {
+    type: 'button', class: 'msg-action', title: 'Reply', 'aria-label': 'Reply to this message', 'data-testid': 'reply-button',
+    onclick: () => handlers.onReply && handlers.onReply(message),
+  }, icon('reply'));
+  const react = h('button', {
+    type: 'button', class: 'msg-action', title: 'React', 'aria-label': 'React to this message', 'aria-haspopup': 'true', 'data-testid': 'react-button',
+    onclick: (event) => openPicker(event.currentTarget.closest('li'), event.currentTarget, message, handlers.onReact),
+  }, icon('smile'));
+  return h('div', { class: 'msg-actions' }, reply, react);
+}
+
 export function messageNode(message, handlers = {}) {
   const { onQuote } = handlers;
+  const agentName = handlers.agentName || ((id) => id);
   const outbound = message.direction === 'outbound';
   const at = parseTime(message.sent_at);
   const reactions = message.reactions || [];
   const byOther = outbound && message.actor_id && handlers.meId && message.actor_id !== handlers.meId;
   const bubble = h('div', { class: `bubble${message.media && !message.text ? ' is-media' : ''}${message.type === 'template' ? ' is-template' : ''}` },
-    byOther ? h('span', { class: 'bubble-author' }, message.actor_id) : null,
+    byOther ? h('span', { class: 'bubble-author' }, agentName(message.actor_id)) : null,
     message.type === 'template' ? h('span', { class: 'bubble-kind' }, icon('template'), 'Template') : null,
     message.reply_to ? h('button', { type: 'button', class: 'quote', onclick: () => onQuote && onQuote(message.reply_to.wamid), 'aria-label': `Replying to: ${message.reply_to.preview || 'a message'}` },
       h('span', { class: 'quote-text' }, message.reply_to.preview || 'Original message')) : null,
@@ -109,17 +167,19 @@ export function messageNode(message, handlers = {}) {
       message.edited && !message.deleted ? h('span', { class: 'edited' }, 'edited') : null,
       h('time', { datetime: message.sent_at || '', title: fullTime(message.sent_at) }, at ? clockTime(at) : ''),
       outbound ? h('span', { class: `ticks tick-${message.status}`, title: history(message), 'data-testid': 'message-status' }, statusIcon(message)) : null),
-    reactions.length ? h('span', { class: 'reactions', 'aria-label': `Reactions: ${reactions.map((r) => r.emoji).join(' ')}` },
+    reactions.length ? h('span', { class: 'reactions', 'data-testid': 'reactions', 'aria-label': `Reactions: ${reactions.map((r) => r.emoji).join(' ')}` },
       reactions.map((r) => h('span', { class: 'reaction', title: r.by === 'customer' ? 'Customer' : 'You' }, r.emoji))) : null);
   return h('li', {
     class: `msg ${outbound ? 'out' : 'in'}${reactions.length ? ' has-reactions' : ''}`,
     'data-testid': 'message', dataset: { id: message.id, wamid: message.wamid || '', status: message.status || '', direction: message.direction },
-  }, bubble, outbound ? problem(message) : null);
+  }, h('div', { class: 'msg-row' }, bubble, actions(message, handlers)), outbound ? problem(message) : null);
 }
 
 export function pendingNode(pending) {
   return h('li', { class: 'msg out is-pending', 'data-testid': 'message', dataset: { status: 'pending', direction: 'outbound' } },
-    h('div', { class: 'bubble' }, h('p', { class: 'text', dir: 'auto' }, pending.text),
+    h('div', { class: 'bubble' },
+      pending.replyTo ? h('span', { class: 'quote' }, h('span', { class: 'quote-text' }, pending.replyTo.preview || 'Original message')) : null,
+      h('p', { class: 'text', dir: 'auto' }, pending.text),
       h('span', { class: 'meta' }, h('time', {}, clockTime(new Date(pending.at))), h('span', { class: 'ticks' }, icon('clock', 'Sending')))));
 }
 
@@ -139,7 +199,7 @@ export function renderMessages(listEl, messages, pending, handlers) {
       nodes.push(h('li', { class: 'day', role: 'separator' }, h('span', {}, dayLabel(at, now))));
       lastDay = day;
     }
-    const signature = JSON.stringify(message);
+    const signature = JSON.stringify([message, Boolean(handlers.canRespond), handlers.agentName ? handlers.agentName(message.actor_id) : null]);
     let node = old.get(message.id);
     if (!node || signatures.get(node) !== signature) {
       node = messageNode(message, handlers);
@@ -148,5 +208,20 @@ export function renderMessages(listEl, messages, pending, handlers) {
     nodes.push(node);
   }
   for (const p of pending) nodes.push(pendingNode(p));
-  fill(listEl, ...nodes);
+  place(listEl, nodes);
+}
+
+// Put the nodes in order, moving only those out of place: re-inserting every node would take
+// focus away from a message's buttons (and close its reaction picker) at each live update.
+function place(listEl, nodes) {
+  const wanted = new Set(nodes);
+  for (const child of [...listEl.children]) if (!wanted.has(child)) child.remove();
+  let previous = null;
+  for (const node of nodes) {
+    const expected = previous ? previous.nextElementSibling : listEl.firstElementChild;
+    if (expected !== node) {
+      if (previous) previous.after(node); else listEl.prepend(node);
+    }
+    previous = node;
+  }
 }

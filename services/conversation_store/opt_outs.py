@@ -1,0 +1,161 @@
+"""Opt-outs: a customer's stop (or start) keyword, and Meta's 131050, folded into `opt_outs`.
+
+The matcher is pure: a message opts out only when it is nothing but a stop keyword (after
+trimming, case-folding, removing accents and trailing punctuation), so "stop sending me the wrong
+size" stays a conversation. The newest event per customer wins (by its WhatsApp time), so STOP
+then START ends opted in whatever order they are delivered in. docs/campaigns.md.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.campaigns import OPT_OUTS_COLLECTION, opt_out_id
+from shared.events import MessageFailed, MessageReceived, MessageStatusChanged
+from shared.events.base import Event
+from shared.kafka import Received
+from shared.phone import InvalidPhoneNumber, canonical_wa_id
+
+OPTED_OUT_CODE = 131050  # Meta: the recipient chose to stop receiving marketing messages
+
+STOP_KEYWORDS = frozenset({
+    "stop", "stop all", "stopall", "unsubscribe", "cancel", "end", "quit", "opt out", "optout",
+    "parar", "basta", "cancelar", "sair", "descadastrar", "baja", "darme de baja",
+    "arret", "arreter", "stopper", "desabonner", "desinscrire",
+    "stopp", "abmelden", "abbestellen", "disiscrivimi", "cancellami",
+})
+START_KEYWORDS = frozenset({
+    "start", "unstop", "subscribe", "comecar", "iniciar", "alta", "reprendre", "anmelden",
+    "iscrivimi",
+})
+
+
+def _normal(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.strip().rstrip(".!?¡¿ ").lstrip("¡¿ ").split())
+
+
+def keyword_choice(text: str) -> bool | None:
+    """True: opt out; False: opt back in; None: an ordinary message."""
+    normal = _normal(text)
+    if normal in STOP_KEYWORDS:
+        return True
+    if normal in START_KEYWORDS:
+        return False
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutChange:
+    tenant_id: str
+    business_phone_number_id: str
+    customer_wa_id: str
+    opted_out: bool
+    source: str
+    keyword: str | None
+    at: datetime
+
+    @property
+    def doc_id(self) -> str:
+        return opt_out_id(self.tenant_id, self.business_phone_number_id, self.customer_wa_id)
+
+
+def _text_of(content: dict[str, Any], message_type: str) -> str | None:
+    if message_type == "text":
+        body = content.get("body")
+        return body if isinstance(body, str) else None
+    if message_type == "button":  # a template's quick-reply button ("Stop promotions")
+        text = content.get("text") or content.get("payload")
+        return text if isinstance(text, str) else None
+    return None
+
+
+def change_of(event: Event) -> OptOutChange | None:
+    """The opt-out change an event makes, if any. Pure."""
+    try:
+        if isinstance(event, MessageReceived):
+            p = event.payload
+            text = _text_of(p.content, p.message_type)
+            choice = None if text is None else keyword_choice(text)
+            if choice is None:
+                return None
+            return OptOutChange(event.tenant_id, p.business_phone_number_id,
+                                canonical_wa_id(p.from_wa_id), choice, "keyword",
+                                _normal(text or ""), p.sent_at)
+        if isinstance(event, MessageStatusChanged):
+            s = event.payload
+            if s.status == "failed" and any(e.code == OPTED_OUT_CODE for e in s.errors):
+                return OptOutChange(event.tenant_id, s.business_phone_number_id,
+                                    canonical_wa_id(s.recipient_wa_id), True, "meta_131050",
+                                    None, s.at)
+        if isinstance(event, MessageFailed) and event.error.code == OPTED_OUT_CODE:
+            return OptOutChange(event.tenant_id, event.business_phone_number_id,
+                                canonical_wa_id(event.customer_wa_id), True, "meta_131050",
+                                None, event.occurred_at)
+    except InvalidPhoneNumber:
+        return None
+    return None
+
+
+def latest(changes: Sequence[OptOutChange]) -> dict[str, OptOutChange]:
+    """The newest change per customer (a later one in the batch wins a tie)."""
+    out: dict[str, OptOutChange] = {}
+    for change in changes:
+        held = out.get(change.doc_id)
+        if held is None or change.at >= held.at:
+            out[change.doc_id] = change
+    return out
+
+
+class OptOutFold:
+    """Writes a batch's opt-out changes: one read and at most one write per customer."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], clock: Callable[[], datetime]) -> None:
+        self.opt_outs = db[OPT_OUTS_COLLECTION]
+        self.clock = clock
+
+    async def __call__(self, batch: Sequence[Received[Event]]) -> None:
+        changes = [c for r in batch if (c := change_of(r.event)) is not None]
+        for doc_id, change in latest(changes).items():
+            await self._apply(doc_id, change)
+
+    async def _apply(self, doc_id: str, change: OptOutChange) -> None:
+        fields = {"tenant_id": change.tenant_id,
+                  "business_phone_number_id": change.business_phone_number_id,
+                  "customer_wa_id": change.customer_wa_id, "opted_out": change.opted_out,
+                  "source": change.source, "keyword": change.keyword, "at": change.at,
+                  "updated_at": self.clock()}
+        for _ in range(3):  # a concurrent writer: read again and decide again
+            stored = await self.opt_outs.find_one({"_id": doc_id}, {"at": 1})
+            if stored is None:
+                try:
+                    await self.opt_outs.insert_one({"_id": doc_id, **fields})
+                    return
+                except DuplicateKeyError:
+                    continue
+            if stored.get("at") is not None and stored["at"] > change.at:
+                return  # a newer choice is stored already (replay or late delivery)
+            result = await self.opt_outs.update_one({"_id": doc_id, "at": stored.get("at")},
+                                                    {"$set": fields})
+            if result.matched_count == 1:
+                return
+
+
+def folding_opt_outs(
+    fold: OptOutFold, handler: Callable[[list[Received[Event]]], Awaitable[None]]
+) -> Callable[[list[Received[Event]]], Awaitable[None]]:
+    """The store's batch handler, with the batch's opt-outs written first."""
+
+    async def handle(batch: list[Received[Event]]) -> None:
+        await fold(batch)
+        await handler(batch)
+
+    return handle

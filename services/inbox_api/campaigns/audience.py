@@ -1,0 +1,190 @@
+"""A campaign's audience, validated row by row. Pure.
+
+Each row becomes a recipient (canonical number, variables filled into Meta's components) or
+errors naming the row and the column; the valid rows still go. A number seen before (in this
+upload or an earlier one) is a duplicate: the first one wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.inbox_api.template_variables import (
+    TemplateVariablesError,
+    fill,
+    parameter_keys,
+)
+from shared.phone import InvalidPhoneNumber, canonical_wa_id
+
+PHONE_COLUMNS = ("phone", "phone_number", "number", "wa_id", "mobile")
+MAX_ROWS = 200_000
+MAX_ERRORS = 1_000
+# Meta's limit for one body parameter, and its refusal of newlines, tabs and 4+ spaces.
+MAX_PARAMETER_LENGTH = 1024
+_BAD_SPACING = re.compile(r"[\n\t]| {5,}")
+_BRACES = re.compile(r"^\{\{\s*([A-Za-z0-9_]+)\s*\}\}$")
+
+
+class AudienceFileError(ValueError):
+    """The upload as a whole cannot be read (not CSV, no phone column, too many rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    row: int
+    wa_id: str
+    variables: dict[str, str]
+    components: list[dict[str, Any]]
+    rendered_text: str | None
+
+
+@dataclass(slots=True)
+class Audience:
+    """What one upload gave: recipients to store, and what was wrong."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rejected: int = 0
+    duplicates: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One input row: its number as written and its variables by template key."""
+
+    row: int
+    phone: str | None
+    variables: dict[str, str]
+
+
+def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = ()) -> Audience:
+    """Validate every row against the template's body; ``known_wa_ids`` are already stored."""
+    seen = set(known_wa_ids)
+    out = Audience()
+    for row in rows:
+        errors = _row_errors(row, body_text)
+        wa_id: str | None = None
+        if row.phone is None or not row.phone.strip():
+            errors.insert(0, RowError(row.row, "phone", "invalid_phone", "The phone is empty."))
+        else:
+            try:
+                wa_id = canonical_wa_id(row.phone)
+            except InvalidPhoneNumber:
+                errors.insert(0, RowError(row.row, "phone", "invalid_phone",
+                                          f"{row.phone.strip()!r} is not a phone number with "
+                                          "its country code (8 to 15 digits)."))
+        if errors:
+            out.rejected += 1
+            out.errors.extend(errors)
+            continue
+        assert wa_id is not None
+        if wa_id in seen:
+            out.duplicates += 1
+            out.errors.append(RowError(row.row, "phone", "duplicate",
+                                       f"{wa_id} is already in this campaign; row skipped."))
+            continue
+        seen.add(wa_id)
+        filled = fill(body_text, row.variables)
+        out.recipients.append(Recipient(
+            row.row, wa_id, dict(row.variables),
+            [c.model_dump(mode="json", exclude_none=True) for c in filled.components],
+            filled.rendered_text))
+    return out
+
+
+def _row_errors(row: Row, body_text: str) -> list[RowError]:
+    errors: list[RowError] = []
+    for key, value in row.variables.items():
+        if len(value) > MAX_PARAMETER_LENGTH:
+            errors.append(RowError(row.row, key, "variable_too_long",
+                                   f"{{{{{key}}}}} is {len(value)} characters; Meta allows "
+                                   f"{MAX_PARAMETER_LENGTH}."))
+        elif _BAD_SPACING.search(value):
+            errors.append(RowError(row.row, key, "variable_invalid",
+                                   f"{{{{{key}}}}} contains a newline, a tab or more than four "
+                                   "spaces in a row, which Meta refuses."))
+    if errors:
+        return errors
+    try:
+        fill(body_text, row.variables)
+    except TemplateVariablesError as exc:
+        code = "missing_variable" if exc.variable in parameter_keys(body_text) else \
+            "unknown_variable"
+        errors.append(RowError(row.row, exc.variable, code, str(exc)))
+    return errors
+
+
+def rows_from_json(items: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """API recipients ``{"phone", "variables"}``, numbered from 1."""
+    rows = []
+    for number, item in enumerate(items, start=1):
+        variables = item.get("variables") or {}
+        rows.append(Row(number, item.get("phone"),
+                        {str(k): str(v).strip() for k, v in variables.items()
+                         if v is not None and str(v).strip()}))
+    return rows
+
+
+def rows_from_csv(text: str, body_text: str) -> tuple[list[Row], list[str]]:
+    """The data rows (numbered as a spreadsheet shows them: the header is row 1) and the
+    columns the template does not use."""
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise AudienceFileError("The file is empty.")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = [h.strip() for h in next(reader)]
+    lowered = [h.lower() for h in header]
+    phone_at = next((lowered.index(c) for c in PHONE_COLUMNS if c in lowered), None)
+    if phone_at is None:
+        raise AudienceFileError(f"No phone column: name one of {', '.join(PHONE_COLUMNS)}.")
+    keys = parameter_keys(body_text)
+    columns = _variable_columns(header, phone_at, keys)
+    ignored = [h for i, h in enumerate(header) if i != phone_at and i not in columns]
+    rows: list[Row] = []
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise AudienceFileError(f"More than {MAX_ROWS} rows; split the file.")
+        phone = cells[phone_at] if phone_at < len(cells) else None
+        variables = {key: cells[i].strip() for i, key in columns.items()
+                     if i < len(cells) and cells[i].strip()}
+        rows.append(Row(number, phone, variables))
+    return rows, ignored
+
+
+def _variable_columns(header: Sequence[str], phone_at: int, keys: Sequence[str]
+                      ) -> dict[int, str]:
+    """Column index -> template variable: by name (``first_name``, ``1``, ``{{1}}``), else, for
+    a positional template whose header names none, by position after the phone column."""
+    by_name: dict[int, str] = {}
+    for i, name in enumerate(header):
+        if i == phone_at:
+            continue
+        match = _BRACES.match(name)
+        key = match.group(1) if match else name
+        if key in keys:
+            by_name[i] = key
+    if by_name or not keys or not all(k.isdigit() for k in keys):
+        return by_name
+    others = [i for i in range(len(header)) if i != phone_at]
+    return {i: key for i, key in zip(others, keys, strict=False)}

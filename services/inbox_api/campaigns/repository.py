@@ -1,0 +1,177 @@
+"""Every MongoDB query of the campaigns API: writes `campaigns` and `campaign_recipients`, reads
+templates, channels and the messages a report joins. Simple finds only (FerretDB v1): equality,
+``$in`` on ``_id``, ranges, sort and limit on the indexes below."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.campaigns import (
+    CAMPAIGN_RECIPIENTS_COLLECTION,
+    CAMPAIGNS_COLLECTION,
+    NOT_SENT,
+    QUEUED,
+)
+from shared.channels import CHANNELS_COLLECTION, Channel
+from shared.mongo import ensure_indexes
+from shared.templates import TEMPLATES_COLLECTION, template_doc_id
+
+Document = dict[str, Any]
+MESSAGES = "messages"
+# Report joins read messages in chunks of this many ids (one `$in` each).
+JOIN_CHUNK = 500
+
+INDEXES: dict[str, list[IndexModel]] = {
+    CAMPAIGNS_COLLECTION: [
+        IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name="tenant_created"),
+        IndexModel([("state", ASCENDING), ("schedule.at_utc", ASCENDING)], name="state_due"),
+    ],
+    CAMPAIGN_RECIPIENTS_COLLECTION: [
+        IndexModel([("campaign_id", ASCENDING), ("state", ASCENDING), ("row", ASCENDING)],
+                   name="campaign_state_row"),
+        IndexModel([("campaign_id", ASCENDING), ("row", ASCENDING)], name="campaign_row"),
+        IndexModel([("business_phone_number_id", ASCENDING), ("released_at", ASCENDING)],
+                   name="number_released"),
+    ],
+}
+
+
+class CampaignRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.campaigns = db[CAMPAIGNS_COLLECTION]
+        self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        # Only the missing ones, by name: FerretDB v1 drops the connection when asked to create
+        # an index that exists already (the dispatcher and the API both declare some).
+        missing: dict[str, list[IndexModel]] = {}
+        for collection, models in INDEXES.items():
+            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
+            missing[collection] = [m for m in models if m.document["name"] not in existing]
+        await ensure_indexes(self.db, missing)
+
+    # -- campaigns -----------------------------------------------------------------------------
+
+    async def insert_campaign(self, doc: Document) -> bool:
+        """False when the id exists (the same Idempotency-Key again)."""
+        try:
+            await self.campaigns.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def campaign(self, tenant_id: str, campaign_id: str) -> Document | None:
+        return await self.campaigns.find_one({"_id": campaign_id, "tenant_id": tenant_id})
+
+    async def page(self, tenant_id: str, state: str | None, before: tuple[datetime, str] | None,
+                   limit: int) -> list[Document]:
+        query: Document = {"tenant_id": tenant_id}
+        if state is not None:
+            query["state"] = state
+        if before is not None:
+            at, cid = before
+            query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": cid}}]
+        cursor = self.campaigns.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+        return await cursor.to_list(None)
+
+    async def update(self, tenant_id: str, campaign_id: str, from_states: Sequence[str],
+                     change: Document) -> bool:
+        """Apply ``change`` only while the campaign is in one of ``from_states``."""
+        result = await self.campaigns.update_one(
+            {"_id": campaign_id, "tenant_id": tenant_id, "state": {"$in": list(from_states)}},
+            change)
+        return result.matched_count == 1
+
+    async def count(self, campaign_id: str, fields: dict[str, int]) -> None:
+        await self.campaigns.update_one(
+            {"_id": campaign_id},
+            {"$inc": {**{f"counters.{k}": v for k, v in fields.items()}, "version": 1}})
+
+    # -- recipients ----------------------------------------------------------------------------
+
+    async def known_wa_ids(self, campaign_id: str) -> set[str]:
+        cursor = self.recipients.find({"campaign_id": campaign_id}, {"wa_id": 1, "_id": 0})
+        return {doc["wa_id"] async for doc in cursor}
+
+    async def add_recipients(self, docs: Sequence[Document]) -> int:
+        """Inserted count; a duplicate ``_id`` (a concurrent upload) is skipped."""
+        if not docs:
+            return 0
+        try:
+            result = await self.recipients.insert_many(list(docs), ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            return int(exc.details.get("nInserted", 0))
+
+    async def give_up_queued(self, campaign_id: str, reason: str, at: datetime) -> int:
+        result = await self.recipients.update_many(
+            {"campaign_id": campaign_id, "state": QUEUED},
+            {"$set": {"state": NOT_SENT, "reason": reason, "updated_at": at}})
+        return result.modified_count
+
+    async def recipients_by_row(self, campaign_id: str, after_row: int, limit: int,
+                                state: str | None = None) -> list[Document]:
+        query: Document = {"campaign_id": campaign_id, "row": {"$gt": after_row}}
+        if state is not None:
+            query["state"] = state
+        cursor = self.recipients.find(query).sort("row", 1).limit(limit)
+        return await cursor.to_list(None)
+
+    async def all_recipients(self, campaign_id: str) -> AsyncIterator[list[Document]]:
+        after = -1
+        while True:
+            page = await self.recipients_by_row(campaign_id, after, JOIN_CHUNK)
+            if not page:
+                return
+            yield page
+            after = int(page[-1]["row"])
+
+    # -- joins ---------------------------------------------------------------------------------
+
+    async def messages(self, tenant_id: str, ids: Sequence[str]) -> dict[str, Document]:
+        if not ids:
+            return {}
+        cursor = self.db[MESSAGES].find(
+            {"_id": {"$in": list(ids)}},
+            {"status": 1, "statuses": 1, "error": 1, "sent_at": 1, "tenant_id": 1})
+        return {d["_id"]: d async for d in cursor if d.get("tenant_id") == tenant_id}
+
+    async def thread_facts(self, tenant_id: str, conversation_ids: Sequence[str],
+                           campaign_id: str, since: datetime
+                           ) -> tuple[dict[str, list[datetime]], dict[str, list[datetime]]]:
+        """Per conversation: customer message times, and other campaigns' send times, after
+        ``since`` (what reply attribution needs)."""
+        inbound: dict[str, list[datetime]] = {}
+        others: dict[str, list[datetime]] = {}
+        if not conversation_ids:
+            return inbound, others
+        cursor = self.db[MESSAGES].find(
+            {"tenant_id": tenant_id, "conversation_id": {"$in": list(conversation_ids)},
+             "sent_at": {"$gt": since}},
+            {"conversation_id": 1, "direction": 1, "campaign_id": 1, "sent_at": 1,
+             "message_type": 1, "visible": 1})
+        async for doc in cursor:
+            cid = doc["conversation_id"]
+            if doc.get("direction") == "inbound" and doc.get("visible", True):
+                inbound.setdefault(cid, []).append(doc["sent_at"])
+            elif doc.get("campaign_id") not in (None, campaign_id):
+                others.setdefault(cid, []).append(doc["sent_at"])
+        return inbound, others
+
+    # -- reference data ------------------------------------------------------------------------
+
+    async def channel(self, phone_number_id: str) -> Channel | None:
+        doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
+        return None if doc is None else Channel.model_validate(doc)
+
+    async def template(self, waba_id: str, name: str, language: str) -> Document | None:
+        return await self.db[TEMPLATES_COLLECTION].find_one(
+            {"_id": template_doc_id(waba_id, name, language)})

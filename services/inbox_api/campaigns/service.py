@@ -1,0 +1,337 @@
+"""The campaigns use cases: create, audience, schedule, state changes, list, get, report.
+
+inbox_api writes the campaign documents; the dispatcher in outbound_sender releases them. Every
+state change is one conditional update on the campaign (filter: the states it may come from),
+so an action racing the dispatcher (running -> completed/stopped) loses cleanly with a 409.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from services.inbox_api.auth import Identity
+from services.inbox_api.campaigns.audience import (
+    MAX_ERRORS,
+    Audience,
+    AudienceFileError,
+    Row,
+    rows_from_csv,
+    validate,
+)
+from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_json, row_of
+from services.inbox_api.campaigns.repository import CampaignRepository, Document
+from services.inbox_api.campaigns.schedule import ScheduleError, to_utc
+from services.inbox_api.campaigns.states import EDITABLE, StateConflict, next_state
+from services.inbox_api.errors import BadRequest, InboxApiError, InvalidInput, NotFound
+from services.inbox_api.template_variables import body_text_of
+from shared.campaigns import (
+    CANCELLED,
+    DRAFT,
+    QUEUED,
+    RUNNING,
+    SCHEDULED,
+    campaign_command_id,
+    recipient_id,
+)
+from shared.channels import Channel
+from shared.phone import conversation_id
+
+Clock = Callable[[], datetime]
+_ID_NAMESPACE = uuid.UUID("9d0c6b8e-51a3-4c1f-8f3e-0e6a7d2b4c55")
+
+
+class CampaignConflict(InboxApiError):
+    status_code = 409
+    code = "campaign_state"
+
+
+class NotStartable(InboxApiError):
+    """The template is not approved, or nobody is queued (409 with its own code)."""
+
+    status_code = 409
+    code = "campaign_empty"
+
+
+class CampaignService:
+    def __init__(self, repository: CampaignRepository, clock: Clock) -> None:
+        self.repository = repository
+        self.clock = clock
+
+    # -- create and audience -------------------------------------------------------------------
+
+    async def create(self, who: Identity, body: dict[str, Any], rows: list[Row] | None,
+                     idempotency_key: str | None) -> tuple[Document, Audience | None, bool]:
+        channel = await self._channel(who, body["business_phone_number_id"])
+        template = await self._template(who, channel, body["template_name"], body["language"])
+        now = self.clock()
+        campaign_id = (uuid.uuid5(_ID_NAMESPACE, f"{who.tenant_id}\n{idempotency_key}").hex
+                       if idempotency_key else uuid.uuid4().hex)
+        existing = await self.repository.campaign(who.tenant_id, campaign_id)
+        if existing is not None:
+            return existing, None, False
+        schedule = body.get("schedule")
+        doc: Document = {
+            "_id": campaign_id, "tenant_id": who.tenant_id, "name": body["name"],
+            "business_phone_number_id": channel.phone_number_id,
+            "template": {"name": body["template_name"], "language": body["language"],
+                         "category": template.get("category")},
+            "state": DRAFT, "stop_reason": None, "hold": None, "schedule": None,
+            "counters": {"recipients": 0, "queued": 0, "released": 0, "skipped": 0,
+                         "not_sent": 0},
+            "audience": {"rows": 0, "rejected_rows": 0, "duplicates": 0},
+            "created_by": who.agent_id, "created_at": now, "updated_at": now,
+            "started_at": None, "paused_at": None, "finished_at": None, "version": 1,
+            "lease_owner": None, "lease_until": None,
+        }
+        if schedule is not None:
+            doc["schedule"] = self._schedule(schedule, now)
+        if not await self.repository.insert_campaign(doc):
+            existing = await self.repository.campaign(who.tenant_id, campaign_id)
+            assert existing is not None
+            return existing, None, False
+        audience = None
+        if rows:
+            audience = await self._store(doc, template, rows)
+        if schedule is not None:
+            await self._require_startable(who, await self._get(who, campaign_id))
+            await self._transition(who, campaign_id, "schedule",
+                                   {"schedule": doc["schedule"]})
+        return await self._get(who, campaign_id), audience, True
+
+    async def add_recipients(self, who: Identity, campaign_id: str, rows: list[Row] | None,
+                             csv_text: str | None) -> tuple[Audience, Document]:
+        doc = await self._get(who, campaign_id)
+        if doc["state"] not in EDITABLE:
+            raise CampaignConflict(f"Recipients can only be added to a draft or scheduled "
+                                   f"campaign; this one is {doc['state']}.", state=doc["state"])
+        channel = await self._channel(who, doc["business_phone_number_id"])
+        template = await self._template(who, channel, doc["template"]["name"],
+                                        doc["template"]["language"], require=False)
+        ignored: list[str] = []
+        if csv_text is not None:
+            try:
+                rows, ignored = rows_from_csv(csv_text, body_text_of(template.get("components")
+                                                                     or []))
+            except (AudienceFileError, UnicodeDecodeError) as exc:
+                raise InvalidInput(str(exc), code="bad_csv", field="body") from None
+        audience = await self._store(doc, template, rows or [])
+        audience.ignored_columns = ignored
+        return audience, await self._get(who, campaign_id)
+
+    async def _store(self, campaign: Document, template: Document, rows: list[Row]) -> Audience:
+        cid = campaign["_id"]
+        known = await self.repository.known_wa_ids(cid)
+        offset = await self._row_offset(cid)
+        audience = validate(rows, body_text_of(template.get("components") or []), known)
+        now = self.clock()
+        number = campaign["business_phone_number_id"]
+        docs = [{"_id": recipient_id(cid, r.wa_id), "campaign_id": cid,
+                 "tenant_id": campaign["tenant_id"], "business_phone_number_id": number,
+                 "conversation_id": conversation_id(number, r.wa_id), "wa_id": r.wa_id,
+                 # Rows of a later upload come after the earlier ones: one order to send in.
+                 "row": offset + r.row, "source_row": r.row, "variables": r.variables,
+                 "components": r.components, "rendered_text": r.rendered_text,
+                 "state": QUEUED, "reason": None,
+                 "command_id": campaign_command_id(cid, r.wa_id), "released_at": None,
+                 "created_at": now} for r in audience.recipients]
+        inserted = await self.repository.add_recipients(docs)
+        audience.duplicates += len(docs) - inserted
+        await self.repository.campaigns.update_one(
+            {"_id": cid}, {"$inc": {"counters.recipients": inserted, "counters.queued": inserted,
+                                    "audience.rows": len(rows),
+                                    "audience.rejected_rows": audience.rejected,
+                                    "audience.duplicates": audience.duplicates, "version": 1},
+                           "$set": {"updated_at": now}})
+        return audience
+
+    async def _row_offset(self, campaign_id: str) -> int:
+        last = await self.repository.recipients.find_one(
+            {"campaign_id": campaign_id}, {"row": 1}, sort=[("row", -1)])
+        return 0 if last is None else (int(last["row"]) // 1_000_000 + 1) * 1_000_000
+
+    # -- schedule and state ----------------------------------------------------------------
+
+    async def schedule(self, who: Identity, campaign_id: str, body: dict[str, Any]) -> Document:
+        doc = await self._get(who, campaign_id)
+        schedule = self._schedule(body, self.clock())
+        await self._require_startable(who, doc)
+        return await self._transition(who, campaign_id, "schedule", {"schedule": schedule})
+
+    async def unschedule(self, who: Identity, campaign_id: str) -> Document:
+        return await self._transition(who, campaign_id, "unschedule", {"schedule": None})
+
+    async def act(self, who: Identity, campaign_id: str, action: str) -> Document:
+        doc = await self._get(who, campaign_id)
+        now = self.clock()
+        if action in ("start", "resume") and doc["state"] not in (RUNNING, SCHEDULED):
+            await self._require_startable(who, doc)
+        extra: Document = {}
+        if action == "start":
+            extra = {"started_at": now}
+        elif action == "pause":
+            extra = {"paused_at": now}
+        elif action == "cancel":
+            extra = {"finished_at": now, "lease_owner": None}
+        updated = await self._transition(who, campaign_id, action, extra)
+        if action == "cancel" and doc["state"] != CANCELLED:
+            given_up = await self.repository.give_up_queued(campaign_id, "cancelled", now)
+            if given_up:
+                await self.repository.count(campaign_id, {"queued": -given_up,
+                                                          "not_sent": given_up})
+            updated = await self._get(who, campaign_id)
+        return updated
+
+    async def _transition(self, who: Identity, campaign_id: str, action: str,
+                          extra: Document) -> Document:
+        for _ in range(3):  # the dispatcher may move the state meanwhile: decide again
+            doc = await self._get(who, campaign_id)
+            try:
+                target = next_state(action, doc["state"], started=doc.get("started_at") is not
+                                    None, has_schedule=doc.get("schedule") is not None)
+            except StateConflict as exc:
+                raise CampaignConflict(str(exc), state=exc.state) from None
+            if target is None:
+                return doc
+            change = {"$set": {"state": target, "updated_at": self.clock(), **extra},
+                      "$inc": {"version": 1}}
+            if action == "resume" and target == RUNNING and doc.get("started_at") is None:
+                change["$set"]["started_at"] = self.clock()
+            if await self.repository.update(who.tenant_id, campaign_id, [doc["state"]], change):
+                return await self._get(who, campaign_id)
+        raise CampaignConflict("The campaign changed meanwhile; try again.", state=doc["state"])
+
+    async def _require_startable(self, who: Identity, doc: Document) -> None:
+        channel = await self._channel(who, doc["business_phone_number_id"])
+        template = await self._template(who, channel, doc["template"]["name"],
+                                        doc["template"]["language"], require=False)
+        status = str(template.get("status") or "unknown")
+        if status.upper() != "APPROVED":
+            raise NotStartable(f"The template is {status.lower()}; only approved templates "
+                               "can be sent.", code="template_not_approved",
+                               reason="template_not_approved")
+        if int(doc.get("counters", {}).get("queued", 0)) == 0:
+            raise NotStartable("The campaign has no recipient to send to; add some first.")
+
+    def _schedule(self, body: dict[str, Any], now: datetime) -> Document:
+        try:
+            at_utc = to_utc(str(body.get("at")), str(body.get("time_zone")), now)
+        except ScheduleError as exc:
+            raise InvalidInput(str(exc), code="bad_schedule", field="schedule") from None
+        return {"at": body["at"], "time_zone": body["time_zone"], "at_utc": at_utc}
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def page(self, who: Identity, state: str | None, cursor: str | None,
+                   limit: int) -> tuple[list[Document], str | None]:
+        before = _decode_cursor(cursor) if cursor else None
+        docs = await self.repository.page(who.tenant_id, state, before, limit + 1)
+        more = len(docs) > limit
+        docs = docs[:limit]
+        next_cursor = _encode_cursor(docs[-1]["created_at"], docs[-1]["_id"]) if more else None
+        return docs, next_cursor
+
+    async def get(self, who: Identity, campaign_id: str) -> Document:
+        return await self._get(who, campaign_id)
+
+    async def report_page(self, who: Identity, campaign_id: str, status: str | None,
+                          cursor: str | None, limit: int
+                          ) -> tuple[Document, dict[str, int], dict[str, float],
+                                     list[ReportRow], str | None]:
+        doc = await self._get(who, campaign_id)
+        totals = Totals()
+        items: list[ReportRow] = []
+        after = int(cursor) if cursor and cursor.isdigit() else -1
+        next_cursor = None
+        async for rows in self._rows(who, doc):
+            for row in rows:
+                totals.add(row)
+                if row.row > after and (status is None or row.status == status):
+                    if len(items) < limit:
+                        items.append(row)
+                    elif next_cursor is None:
+                        next_cursor = str(items[-1].row)
+        return doc, totals.counts, totals.rates(), items, next_cursor
+
+    async def report_csv(self, who: Identity, campaign_id: str) -> AsyncIterator[str]:
+        doc = await self._get(who, campaign_id)
+        header = True
+        async for rows in self._rows(who, doc):
+            for line in csv_lines(rows, header):
+                yield line
+            header = False
+        if header:
+            for line in csv_lines([], True):
+                yield line
+
+    async def _rows(self, who: Identity, doc: Document) -> AsyncIterator[list[ReportRow]]:
+        since = doc.get("started_at") or doc["created_at"]
+        async for recipients in self.repository.all_recipients(doc["_id"]):
+            released = [r for r in recipients if r.get("state") == "released"]
+            ids = [f"{r['conversation_id']}/cmd:{r['command_id']}" for r in released]
+            messages = await self.repository.messages(who.tenant_id, ids)
+            inbound, others = await self.repository.thread_facts(
+                who.tenant_id, [r["conversation_id"] for r in released], doc["_id"], since)
+            yield [row_of(r, messages.get(f"{r['conversation_id']}/cmd:{r['command_id']}"),
+                          inbound.get(r["conversation_id"], ()),
+                          others.get(r["conversation_id"], ())) for r in recipients]
+
+    async def _get(self, who: Identity, campaign_id: str) -> Document:
+        doc = await self.repository.campaign(who.tenant_id, campaign_id)
+        if doc is None:
+            raise NotFound("No such campaign.", code="campaign_not_found")
+        return doc
+
+    async def _channel(self, who: Identity, phone_number_id: str) -> Channel:
+        channel = await self.repository.channel(phone_number_id)
+        if channel is None or channel.tenant_id != who.tenant_id:
+            raise NotFound("No such business number.", code="channel_not_found")
+        return channel
+
+    async def _template(self, who: Identity, channel: Channel, name: str, language: str,
+                        require: bool = True) -> Document:
+        template = await self.repository.template(channel.waba_id, name, language)
+        if template is not None and template.get("tenant_id") not in (None, who.tenant_id):
+            template = None
+        if template is None:
+            if require:
+                raise NotFound(f"No template {name} ({language}) on this number's account.",
+                               code="template_not_found")
+            return {}
+        return template
+
+
+def audience_json(audience: Audience | None, total: int) -> dict[str, Any] | None:
+    if audience is None:
+        return None
+    errors = audience.errors[:MAX_ERRORS]
+    return {"accepted": len(audience.recipients), "rejected": audience.rejected,
+            "duplicates": audience.duplicates, "total_recipients": total,
+            "errors": [{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
+                       for e in errors],
+            "errors_truncated": len(audience.errors) > MAX_ERRORS,
+            "ignored_columns": audience.ignored_columns}
+
+
+def _encode_cursor(at: datetime, cid: str) -> str:
+    raw = json.dumps([at.isoformat(), cid]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, cid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), str(cid)
+    except (ValueError, TypeError):
+        raise BadRequest("The cursor is not one of ours.", code="bad_cursor") from None
+
+
+def report_json(doc: Document, totals: dict[str, int], rates: dict[str, float],
+                items: Sequence[ReportRow], next_cursor: str | None,
+                view: Callable[[Document], dict[str, Any]]) -> dict[str, Any]:
+    return {"campaign": view(doc), "totals": totals, "rates": rates,
+            "items": [row_json(r) for r in items], "next_cursor": next_cursor}

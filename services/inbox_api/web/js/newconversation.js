@@ -1,0 +1,153 @@
+// "New conversation": pick the business number, type the customer's number, fill an approved
+// template (live preview), send it with POST /conversations, then open the conversation.
+import { api, newIdempotencyKey } from './api.js';
+import { fill, h, icon, toast } from './dom.js';
+import { customerNumber, formatNumber, templateParts } from './format.js';
+import { $, state } from './state.js';
+import { loadTemplates } from './threadview.js';
+
+const templateValue = (t) => `${t.name}:${t.language}`;
+// The store folds the send into a conversation within moments; wait this long before giving up.
+const APPEAR_TRIES = 40;
+const APPEAR_EVERY_MS = 500;
+
+let ui = null;
+let form = { template: null, values: {}, key: null, busy: false };
+
+export function setupNewConversation() {
+  const dialog = $('new-dialog');
+  ui = {
+    dialog,
+    number: $('new-number'),
+    numberError: $('new-number-error'),
+    from: $('new-from'),
+    select: $('new-template'),
+    fields: $('new-fields'),
+    preview: $('new-preview'),
+    error: $('new-error'),
+    send: $('new-send'),
+  };
+  $('new-form').addEventListener('submit', (event) => { event.preventDefault(); submit(); });
+  $('new-cancel').addEventListener('click', () => dialog.close());
+  ui.number.addEventListener('input', () => { ui.numberError.hidden = true; ui.number.removeAttribute('aria-invalid'); refreshSend(); });
+  ui.number.addEventListener('blur', () => { if (ui.number.value.trim()) checkNumber(); });
+  ui.select.addEventListener('change', () => pick(form.templates.find((t) => templateValue(t) === ui.select.value) || null));
+}
+
+export async function openNewConversation() {
+  const channels = (state.me && state.me.channels) || [];
+  form = { template: null, values: {}, key: newIdempotencyKey(), busy: false, templates: [] };
+  ui.number.value = '';
+  ui.numberError.hidden = true;
+  ui.error.hidden = true;
+  ui.number.removeAttribute('aria-invalid');
+  if (channels.length > 1) {
+    fill(ui.from, h('label', { class: 'field-label' }, 'From',
+      h('select', { id: 'new-channel', class: 'template-select', 'data-testid': 'new-channel' },
+        channels.map((c) => h('option', { value: c.phone_number_id }, formatNumber(c.display_phone_number) || c.phone_number_id)))));
+  } else if (channels.length === 1) {
+    const c = channels[0];
+    fill(ui.from, h('p', { class: 'from-line' }, icon('chat'), 'From ', h('strong', {}, formatNumber(c.display_phone_number) || c.phone_number_id)));
+  } else {
+    fill(ui.from, h('p', { class: 'form-error' }, 'Your team has no WhatsApp number yet; an admin adds one.'));
+  }
+  fill(ui.select, h('option', { value: '' }, 'Loading approved templates…'));
+  pick(null);
+  ui.dialog.showModal();
+  ui.number.focus();
+  try {
+    form.templates = await loadTemplates();
+    fill(ui.select, h('option', { value: '' }, form.templates.length ? 'Choose a template…' : 'No approved templates'),
+      ...form.templates.map((t) => h('option', { value: templateValue(t) },
+        [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+  } catch (err) {
+    fill(ui.select, h('option', { value: '' }, 'Templates unavailable'));
+    showError(err);
+  }
+}
+
+function checkNumber() {
+  const ok = customerNumber(ui.number.value) !== null;
+  ui.numberError.hidden = ok;
+  if (ok) ui.number.removeAttribute('aria-invalid'); else ui.number.setAttribute('aria-invalid', 'true');
+  return ok;
+}
+
+function pick(template) {
+  form.template = template;
+  form.values = {};
+  if (!template) {
+    ui.fields.replaceChildren();
+    fill(ui.preview, h('p', { class: 'is-muted' }, 'Pick a template to preview it.'));
+    refreshSend();
+    return;
+  }
+  fill(ui.fields, ...(template.parameters || []).map((p) => {
+    const input = h('input', { type: 'text', class: 'input', name: p.key, required: true, placeholder: p.example || '', 'data-testid': `new-var-${p.key}`, autocomplete: 'off' });
+    input.addEventListener('input', () => { form.values[p.key] = input.value; drawPreview(); });
+    return h('label', { class: 'field-label' }, /^\d+$/.test(p.key) ? `Variable {{${p.key}}}` : p.key.replace(/_/g, ' '), input);
+  }));
+  drawPreview();
+}
+
+function drawPreview() {
+  const parts = templateParts(form.template.body_text, form.values);
+  fill(ui.preview, h('span', { class: 'preview-label' }, 'Preview'),
+    h('p', { class: 'preview-bubble' }, parts.map((part) => (part.key
+      ? h('mark', { class: part.empty ? 'slot is-empty' : 'slot' }, part.empty ? `{{${part.key}}}` : part.text)
+      : part.text))));
+  refreshSend();
+}
+
+function filled() {
+  return Boolean(form.template) && (form.template.parameters || []).every((p) => (form.values[p.key] || '').trim());
+}
+
+function refreshSend() {
+  const hasNumber = ((state.me && state.me.channels) || []).length > 0;
+  ui.send.disabled = form.busy || !hasNumber || !filled() || !ui.number.value.trim();
+}
+
+function showError(err) {
+  fill(ui.error, icon('alert'), h('div', {}, h('strong', {}, err.detail || 'The template could not be sent.'), err.hint ? h('p', {}, err.hint) : null));
+  ui.error.hidden = false;
+}
+
+async function submit() {
+  if (form.busy || !checkNumber() || !filled()) { if (!checkNumber()) ui.number.focus(); return; }
+  const channels = state.me.channels;
+  const from = channels.length > 1 ? $('new-channel').value : channels[0].phone_number_id;
+  const template = form.template;
+  const variables = {};
+  for (const p of template.parameters || []) variables[p.key] = form.values[p.key].trim();
+  form.busy = true;
+  ui.error.hidden = true;
+  ui.send.textContent = 'Sending…';
+  refreshSend();
+  try {
+    const accepted = await api.openConversation({
+      business_phone_number_id: from, customer_wa_id: customerNumber(ui.number.value),
+      template_name: template.name, language: template.language, variables,
+    }, form.key);
+    ui.send.textContent = 'Opening the conversation…';
+    await appeared(accepted.conversation_id);
+    ui.dialog.close();
+    location.hash = `#/c/${encodeURIComponent(accepted.conversation_id)}`;
+  } catch (err) {
+    if (err.status === 422 && err.field === 'customer_wa_id') { ui.numberError.hidden = false; ui.number.focus(); }
+    else if (err.status !== 401) showError(err);
+  } finally {
+    form.busy = false;
+    fill(ui.send, icon('send'), 'Send template');
+    refreshSend();
+  }
+}
+
+// The conversation exists once the store folded the send (a new customer has none before).
+async function appeared(id) {
+  for (let i = 0; i < APPEAR_TRIES; i += 1) {
+    try { await api.conversation(id); return; } catch (err) { if (err.status !== 404) throw err; }
+    await new Promise((resolve) => { setTimeout(resolve, APPEAR_EVERY_MS); });
+  }
+  toast('Sent. The conversation shows up in the list in a moment.');
+}

@@ -1,0 +1,27 @@
+// What the page knows: the signed-in agent, the list, the open thread, the agents' names.
+
+export const $ = (id) => document.getElementById(id);
+
+export const state = {
+  me: null,
+  filter: 'all',
+  q: '',
+  conversations: [],
+  nextCursor: null,
+  listLoading: false,
+  listRequest: 0,
+  selectedId: null,
+  thread: null, // {id, items, nextBefore, loadingOlder, pending, request}
+  templates: null,
+  stream: null,
+  agents: new Map(), // agent id -> display name
+};
+
+export function selected() {
+  return state.conversations.find((c) => c.id === state.selectedId) || (state.thread && state.thread.conversation) || null;
+}
+
+// Agents' names by id (GET /agents); an id nobody knows shows as itself.
+export function agentName(id) {
+  return (id && state.agents.get(id)) || id;
+}

@@ -1,0 +1,239 @@
+"""The campaign dispatcher: releases due campaigns' recipients as bulk SendTemplate commands.
+
+Each sender replica looks for due campaigns every ``poll_seconds`` and claims each one with a
+lease (a conditional update on the campaign: no two replicas release one campaign at once).
+Per claimed campaign, a loop of small batches; before each batch it renews the lease and
+re-reads the campaign (paused or cancelled: stop at once) and its template (not APPROVED: the
+campaign stops with the reason and the rest is not sent). A batch skips opted-out customers for
+MARKETING templates, publishes the commands (deterministic command ids: a re-release after a
+crash is deduplicated by the sender's ledger), then marks the recipients released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.outbound_sender.campaign_pacing import (
+    ReleaseBudget,
+    campaign_rate,
+    hold_until,
+    limit_room,
+)
+from services.outbound_sender.ports import ChannelLookup
+from shared.campaigns import COMPLETED, RELEASED, RUNNING, SCHEDULED, SKIPPED, STOPPED
+from shared.events import SendTemplate, TemplateComponent
+from shared.events.commands import Command
+
+log = logging.getLogger(__name__)
+Document = dict[str, Any]
+
+
+class CampaignStore(Protocol):
+    async def due(self, now: datetime) -> list[Document]: ...
+    async def claim(self, campaign_id: str, owner: str, now: datetime,
+                    lease_seconds: float) -> Document | None: ...
+    async def release_lease(self, campaign_id: str, owner: str) -> None: ...
+    async def set_state(self, campaign_id: str, from_state: str, change: Document) -> bool: ...
+    async def set_hold(self, campaign_id: str, hold: Document | None) -> None: ...
+    async def template(self, waba_id: str, name: str, language: str) -> Document | None: ...
+    async def next_queued(self, campaign_id: str, limit: int) -> list[Document]: ...
+    async def opted_out(self, tenant_id: str, number: str,
+                        wa_ids: Sequence[str]) -> set[str]: ...
+    async def mark(self, campaign_id: str, ids: Sequence[str], state: str, now: datetime,
+                   reason: str | None = None) -> int: ...
+    async def give_up(self, campaign_id: str, reason: str, now: datetime) -> int: ...
+    async def released_in_window(self, number: str,
+                                 now: datetime) -> tuple[int, datetime | None]: ...
+
+
+CommandSink = Callable[[Sequence[Command]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    owner: str
+    poll_seconds: float = 1.0
+    lease_seconds: float = 10.0
+    tick_seconds: float = 0.2
+    lead_seconds: float = 1.0
+    campaign_share: float = 0.9
+    throughput_share: float = 1.0
+    max_batch: int = 500
+    limit_refresh_seconds: float = 10.0
+
+
+class CampaignDispatcher:
+    def __init__(self, store: CampaignStore, channels: ChannelLookup, publish: CommandSink,
+                 backlog: Callable[[str], int], config: DispatchConfig,
+                 clock: Callable[[], datetime],
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.store = store
+        self.channels = channels
+        self.publish = publish
+        self.backlog = backlog
+        self.config = config
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.warning("campaign poll failed; trying again", exc_info=True)
+            await self.sleep(self.config.poll_seconds)
+
+    async def poll_once(self) -> None:
+        now = self.clock()
+        for doc in await self.store.due(now):
+            cid = doc["_id"]
+            if cid in self.tasks and not self.tasks[cid].done():
+                continue
+            claimed = await self.store.claim(cid, self.config.owner, now,
+                                             self.config.lease_seconds)
+            if claimed is not None:
+                self.tasks[cid] = asyncio.create_task(self._campaign(cid))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for cid in list(self.tasks):
+            try:
+                await self.store.release_lease(cid, self.config.owner)
+            except Exception:
+                log.info("could not release a campaign lease; it expires", exc_info=True)
+
+    async def _campaign(self, campaign_id: str) -> None:
+        try:
+            run = _Run(self, campaign_id)
+            while await run.step():
+                await self.sleep(self.config.tick_seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("campaign dispatch failed; the lease expires and it is taken again",
+                        exc_info=True, extra={"campaign_id": campaign_id})
+
+
+class _Run:
+    """One claimed campaign's release loop state."""
+
+    def __init__(self, dispatcher: CampaignDispatcher, campaign_id: str) -> None:
+        self.d = dispatcher
+        self.campaign_id = campaign_id
+        self.budget: ReleaseBudget | None = None
+        self.window_count = 0
+        self.window_oldest: datetime | None = None
+        self.window_read_at = -1e18
+        self.held = False
+
+    async def step(self) -> bool:
+        """One batch; False when this replica is done with the campaign."""
+        d, cid, now = self.d, self.campaign_id, self.d.clock()
+        doc = await d.store.claim(cid, d.config.owner, now, d.config.lease_seconds)
+        if doc is None:
+            return False  # paused, cancelled, finished, or another replica took it
+        if doc["state"] == SCHEDULED:
+            if not await d.store.set_state(cid, SCHEDULED, {"state": RUNNING,
+                                                            "started_at": now,
+                                                            "updated_at": now}):
+                return False
+            doc["state"] = RUNNING
+        channel = await d.channels.find(doc["business_phone_number_id"])
+        if channel is None or channel.tenant_id != doc["tenant_id"]:
+            await self._stop(doc, "channel_not_found", "The business number is no longer "
+                             "configured for this tenant.")
+            return False
+        template = await d.store.template(channel.waba_id, doc["template"]["name"],
+                                          doc["template"]["language"]) or {}
+        status = str(template.get("status") or "UNKNOWN").upper()
+        if status != "APPROVED":
+            reason = template.get("reason")
+            detail = f"The template was {status.lower()} by Meta" + (
+                f" ({reason})." if reason and reason != "NONE" else ".") + \
+                " The remaining recipients were not sent."
+            await self._stop(doc, f"template_{status.lower()}", detail)
+            return False
+        if self.budget is None:
+            self.budget = ReleaseBudget(
+                campaign_rate(channel.throughput_mps, d.config.throughput_share,
+                              d.config.campaign_share), d.config.lead_seconds)
+        allowance = self.budget.allowance(d.monotonic(), d.backlog(channel.phone_number_id),
+                                          d.config.max_batch)
+        limit = channel.messaging_limit
+        if limit is not None:
+            room = await self._limit_room(channel.phone_number_id, limit, now)
+            if room == 0:
+                if not self.held:
+                    self.held = True
+                    await d.store.set_hold(cid, {"reason": "messaging_limit",
+                                                 "until": hold_until(self.window_oldest)})
+                return True
+            allowance = min(allowance, room)
+        if self.held:
+            self.held = False
+            await d.store.set_hold(cid, None)
+        if allowance <= 0:
+            return True
+        batch = await d.store.next_queued(cid, allowance)
+        if not batch:
+            await d.store.set_state(cid, RUNNING, {"state": COMPLETED, "finished_at": now,
+                                                   "updated_at": now, "lease_owner": None})
+            return False
+        if str(template.get("category") or doc["template"].get("category") or "").upper() \
+                == "MARKETING":
+            opted = await d.store.opted_out(doc["tenant_id"], channel.phone_number_id,
+                                            [r["wa_id"] for r in batch])
+            if opted:
+                await d.store.mark(cid, [r["_id"] for r in batch if r["wa_id"] in opted],
+                                   SKIPPED, now, "opted_out")
+                batch = [r for r in batch if r["wa_id"] not in opted]
+        if batch:
+            await d.publish([_command(doc, r, now) for r in batch])
+            await d.store.mark(cid, [r["_id"] for r in batch], RELEASED, d.clock())
+            self.budget.spend(len(batch))
+            self.window_count += len(batch)
+        return True
+
+    async def _limit_room(self, number: str, limit: int, now: datetime) -> int:
+        mono = self.d.monotonic()
+        if mono - self.window_read_at >= self.d.config.limit_refresh_seconds:
+            self.window_count, self.window_oldest = await self.d.store.released_in_window(
+                number, now)
+            self.window_read_at = mono
+        room = limit_room(limit, self.window_count)
+        return room if room is not None else 1 << 30
+
+    async def _stop(self, doc: Document, code: str, detail: str) -> None:
+        now = self.d.clock()
+        if await self.d.store.set_state(doc["_id"], RUNNING, {
+                "state": STOPPED, "stop_reason": {"code": code, "detail": detail},
+                "finished_at": now, "updated_at": now, "lease_owner": None}):
+            await self.d.store.give_up(doc["_id"], code, now)
+            log.info("campaign stopped", extra={"campaign_id": doc["_id"], "reason": code})
+
+
+def _command(campaign: Document, recipient: Document, now: datetime) -> SendTemplate:
+    return SendTemplate(
+        occurred_at=now, tenant_id=campaign["tenant_id"],
+        conversation_id=recipient["conversation_id"], command_id=recipient["command_id"],
+        actor_id=f"campaign:{campaign['_id']}",
+        business_phone_number_id=campaign["business_phone_number_id"],
+        customer_wa_id=recipient["wa_id"], priority="bulk", campaign_id=campaign["_id"],
+        template_name=campaign["template"]["name"], language=campaign["template"]["language"],
+        components=[TemplateComponent.model_validate(c) for c in recipient.get("components")
+                    or []],
+        rendered_text=recipient.get("rendered_text"), reference=f"campaign:{campaign['_id']}")
