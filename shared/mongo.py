@@ -49,12 +49,20 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
 async def ensure_indexes(
     db: AsyncDatabase[Document], indexes: Mapping[str, Sequence[IndexModel]]
 ) -> None:
-    """Create each collection's indexes; existing identical indexes make this a no-op."""
+    """Create each collection's missing indexes, by name.
+
+    Only names the collection lacks are sent: FerretDB v1 drops the connection when asked to
+    re-create an existing compound index, and several services declare some of the same ones.
+    Changing an index's keys therefore needs a new name."""
     for collection, models in indexes.items():
         if not models:
             continue
+        existing = {index["name"] async for index in await db[collection].list_indexes()}
+        missing = [m for m in models if m.document["name"] not in existing]
+        if not missing:
+            continue
         try:
-            await db[collection].create_indexes(list(models))
+            await db[collection].create_indexes(missing)
         except OperationFailure as exc:
             # An index with the same name but other options: say which, loudly.
             raise RuntimeError(f"cannot create indexes on {collection}: {exc}") from exc

@@ -125,9 +125,7 @@ class TemplateStatusFold:
         self.templates = db[TEMPLATES_COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        existing = {index["name"] async for index in await self.templates.list_indexes()}
-        missing = [m for m in INDEXES if m.document["name"] not in existing]
-        await ensure_indexes(self.db, {TEMPLATES_COLLECTION: missing})
+        await ensure_indexes(self.db, {TEMPLATES_COLLECTION: INDEXES})
 
     async def __call__(self, batch: Sequence[Received[Event]]) -> None:
         for (kind, doc_id), event in latest_of_each(r.event for r in batch).items():

@@ -14,6 +14,7 @@ from datetime import datetime
 from services.inbox_api.auth import Identity
 from services.inbox_api.errors import InvalidInput, NotFound, SendRefused
 from services.inbox_api.metrics import COMMANDS, REFUSED
+from services.inbox_api.ownership import own_channel
 from services.inbox_api.ports import CommandPublisher, Document, InboxRepository
 from services.inbox_api.schemas import (
     AssigneeIn,
@@ -173,10 +174,7 @@ class InboxCommands:
         return doc
 
     async def _channel(self, who: Identity, phone_number_id: str) -> Channel:
-        channel = await self.repository.channel(phone_number_id)
-        if channel is None or channel.tenant_id != who.tenant_id:
-            raise NotFound("No such business number.", code="channel_not_found")
-        return channel
+        return await own_channel(self.repository, who, phone_number_id)
 
     async def _publish(self, command: Command) -> CommandAccepted:
         await self.publisher.publish(command)

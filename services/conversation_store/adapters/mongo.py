@@ -83,13 +83,7 @@ class MongoThreadRepository:
         self.write_chunk = write_chunk
 
     async def ensure_indexes(self) -> None:
-        """Create the missing indexes only: FerretDB v1 panics when asked to re-create an
-        existing compound index, so existing names are skipped rather than re-sent."""
-        missing: dict[str, list[IndexModel]] = {}
-        for collection, models in INDEXES.items():
-            existing = {index["name"] async for index in await self.db[collection].list_indexes()}
-            missing[collection] = [m for m in models if m.document["name"] not in existing]
-        await ensure_indexes(self.db, missing)
+        await ensure_indexes(self.db, INDEXES)
 
     async def load(self, wanted: Mapping[str, Wanted]) -> dict[str, Thread]:
         conversations = {

@@ -19,6 +19,7 @@ from pymongo.errors import OperationFailure
 
 from services.inbox_api.cursors import ListPosition
 from shared.channels import CHANNELS_COLLECTION, Channel
+from shared.mongo import ensure_indexes
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 Document = dict[str, Any]
@@ -54,11 +55,7 @@ class MongoInboxRepository:
         self.sessions_expire_by_ttl = False
 
     async def ensure_indexes(self) -> None:
-        for collection, models in INDEXES.items():
-            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
-            missing = [m for m in models if m.document["name"] not in existing]
-            if missing:
-                await self.db[collection].create_indexes(missing)
+        await ensure_indexes(self.db, INDEXES)
         self.sessions_expire_by_ttl = await self._ensure_session_expiry()
 
     async def _ensure_session_expiry(self) -> bool:

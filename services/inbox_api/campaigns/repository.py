@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.campaigns import (
+    CAMPAIGN_INDEXES,
     CAMPAIGN_RECIPIENTS_COLLECTION,
     CAMPAIGNS_COLLECTION,
     NOT_SENT,
@@ -27,21 +27,6 @@ MESSAGES = "messages"
 # Report joins read messages in chunks of this many ids (one `$in` each).
 JOIN_CHUNK = 500
 
-INDEXES: dict[str, list[IndexModel]] = {
-    CAMPAIGNS_COLLECTION: [
-        IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-                   name="tenant_created"),
-        IndexModel([("state", ASCENDING), ("schedule.at_utc", ASCENDING)], name="state_due"),
-    ],
-    CAMPAIGN_RECIPIENTS_COLLECTION: [
-        IndexModel([("campaign_id", ASCENDING), ("state", ASCENDING), ("row", ASCENDING)],
-                   name="campaign_state_row"),
-        IndexModel([("campaign_id", ASCENDING), ("row", ASCENDING)], name="campaign_row"),
-        IndexModel([("business_phone_number_id", ASCENDING), ("released_at", ASCENDING)],
-                   name="number_released"),
-    ],
-}
-
 
 class CampaignRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -50,13 +35,7 @@ class CampaignRepository:
         self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        # Only the missing ones, by name: FerretDB v1 drops the connection when asked to create
-        # an index that exists already (the dispatcher and the API both declare some).
-        missing: dict[str, list[IndexModel]] = {}
-        for collection, models in INDEXES.items():
-            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
-            missing[collection] = [m for m in models if m.document["name"] not in existing]
-        await ensure_indexes(self.db, missing)
+        await ensure_indexes(self.db, CAMPAIGN_INDEXES)
 
     # -- campaigns -----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from services.inbox_api.campaigns.repository import CampaignRepository, Document
 from services.inbox_api.campaigns.schedule import ScheduleError, to_utc
 from services.inbox_api.campaigns.states import EDITABLE, StateConflict, next_state
 from services.inbox_api.errors import BadRequest, InboxApiError, InvalidInput, NotFound
+from services.inbox_api.ownership import own_channel
 from services.inbox_api.template_variables import body_text_of
 from shared.campaigns import (
     CANCELLED,
@@ -287,10 +288,7 @@ class CampaignService:
         return doc
 
     async def _channel(self, who: Identity, phone_number_id: str) -> Channel:
-        channel = await self.repository.channel(phone_number_id)
-        if channel is None or channel.tenant_id != who.tenant_id:
-            raise NotFound("No such business number.", code="channel_not_found")
-        return channel
+        return await own_channel(self.repository, who, phone_number_id)
 
     async def _template(self, who: Identity, channel: Channel, name: str, language: str,
                         require: bool = True) -> Document:

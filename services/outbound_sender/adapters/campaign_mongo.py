@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.outbound_sender.campaign_pacing import MESSAGING_LIMIT_WINDOW, lease_filter
 from shared.campaigns import (
+    CAMPAIGN_INDEXES,
     CAMPAIGN_RECIPIENTS_COLLECTION,
     CAMPAIGNS_COLLECTION,
     NOT_SENT,
@@ -27,17 +27,6 @@ from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 Document = dict[str, Any]
 
-INDEXES = {
-    CAMPAIGNS_COLLECTION: [IndexModel([("state", ASCENDING), ("schedule.at_utc", ASCENDING)],
-                                      name="state_due")],
-    CAMPAIGN_RECIPIENTS_COLLECTION: [
-        IndexModel([("campaign_id", ASCENDING), ("state", ASCENDING), ("row", ASCENDING)],
-                   name="campaign_state_row"),
-        IndexModel([("business_phone_number_id", ASCENDING), ("released_at", ASCENDING)],
-                   name="number_released"),
-    ],
-}
-
 
 class MongoCampaignStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -46,13 +35,7 @@ class MongoCampaignStore:
         self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
-        # Only the missing ones, by name: FerretDB v1 drops the connection when asked to create
-        # an index that exists already (the dispatcher and the API both declare some).
-        missing: dict[str, list[IndexModel]] = {}
-        for collection, models in INDEXES.items():
-            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
-            missing[collection] = [m for m in models if m.document["name"] not in existing]
-        await ensure_indexes(self.db, missing)
+        await ensure_indexes(self.db, CAMPAIGN_INDEXES)
 
     async def due(self, now: datetime) -> list[Document]:
         running = await self.campaigns.find({"state": RUNNING}, {"_id": 1}).to_list(None)
