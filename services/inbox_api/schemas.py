@@ -29,10 +29,12 @@ class ErrorOut(BaseModel):
 
 
 class ChannelOut(ApiModel):
-    """One of the tenant's business numbers (never its access token)."""
+    """One of the tenant's business numbers (never its access token), and its account: the
+    templates a number can send are those of its WhatsApp Business Account."""
 
     phone_number_id: str
     display_phone_number: str
+    waba_id: str
 
 
 class Me(ApiModel):

@@ -154,7 +154,8 @@ def agent_list(key_docs: Iterable[Doc]) -> AgentList:
 
 def channel_view(channel: Channel) -> ChannelOut:
     return ChannelOut(phone_number_id=channel.phone_number_id,
-                      display_phone_number=channel.display_phone_number)
+                      display_phone_number=channel.display_phone_number,
+                      waba_id=channel.waba_id)
 
 
 def _created(doc: Doc) -> datetime:

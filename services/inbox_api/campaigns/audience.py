@@ -23,6 +23,8 @@ from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
 PHONE_COLUMNS = ("phone", "phone_number", "number", "wa_id", "mobile")
 MAX_ROWS = 200_000
+# Errors listed in an upload's answer, and kept on the campaign over all its uploads (the
+# campaign document stays small: ~150 kB at most; `errors_total` still counts every one).
 MAX_ERRORS = 1_000
 # Meta's limit for one body parameter, and its refusal of newlines, tabs and 4+ spaces.
 MAX_PARAMETER_LENGTH = 1024
@@ -104,6 +106,15 @@ def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = 
             [c.model_dump(mode="json", exclude_none=True) for c in filled.components],
             filled.rendered_text))
     return out
+
+
+def errors_to_keep(errors: Sequence[RowError], kept: int, upload: int) -> list[dict[str, Any]]:
+    """The errors of one upload a campaign stores, given the ``kept`` ones it has: the first
+    ones until the campaign holds :data:`MAX_ERRORS`, each with its upload's number (row
+    numbers count within an upload)."""
+    room = max(0, MAX_ERRORS - kept)
+    return [{"upload": upload, "row": e.row, "column": e.column, "code": e.code,
+             "message": e.message} for e in errors[:room]]
 
 
 def _row_errors(row: Row, body_text: str) -> list[RowError]:

@@ -20,6 +20,7 @@ from services.inbox_api.campaigns.audience import (
     Audience,
     AudienceFileError,
     Row,
+    errors_to_keep,
     rows_from_csv,
     validate,
 )
@@ -84,7 +85,8 @@ class CampaignService:
             "state": DRAFT, "stop_reason": None, "hold": None, "schedule": None,
             "counters": {"recipients": 0, "queued": 0, "released": 0, "skipped": 0,
                          "not_sent": 0},
-            "audience": {"rows": 0, "rejected_rows": 0, "duplicates": 0},
+            "audience": {"rows": 0, "rejected_rows": 0, "duplicates": 0, "uploads": 0,
+                         "errors": [], "errors_total": 0},
             "created_by": who.agent_id, "created_at": now, "updated_at": now,
             "started_at": None, "paused_at": None, "finished_at": None, "version": 1,
             "lease_owner": None, "lease_until": None,
@@ -142,12 +144,21 @@ class CampaignService:
                  "created_at": now} for r in audience.recipients]
         inserted = await self.repository.add_recipients(docs)
         audience.duplicates += len(docs) - inserted
-        await self.repository.campaigns.update_one(
-            {"_id": cid}, {"$inc": {"counters.recipients": inserted, "counters.queued": inserted,
-                                    "audience.rows": len(rows),
-                                    "audience.rejected_rows": audience.rejected,
-                                    "audience.duplicates": audience.duplicates, "version": 1},
-                           "$set": {"updated_at": now}})
+        # The rejected rows stay on the campaign, so its page lists them after a reload too.
+        # The count of kept errors comes from the campaign as read before this upload: two
+        # uploads at the same moment may keep a few more than MAX_ERRORS between them.
+        history = campaign.get("audience") or {}
+        keep = errors_to_keep(audience.errors, len(history.get("errors") or []),
+                              int(history.get("uploads") or 0) + 1)
+        change: Document = {
+            "$inc": {"counters.recipients": inserted, "counters.queued": inserted,
+                     "audience.rows": len(rows), "audience.rejected_rows": audience.rejected,
+                     "audience.duplicates": audience.duplicates, "audience.uploads": 1,
+                     "audience.errors_total": len(audience.errors), "version": 1},
+            "$set": {"updated_at": now}}
+        if keep:
+            change["$push"] = {"audience.errors": {"$each": keep}}
+        await self.repository.campaigns.update_one({"_id": cid}, change)
         return audience
 
     async def _row_offset(self, campaign_id: str) -> int:

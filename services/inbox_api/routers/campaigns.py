@@ -71,7 +71,29 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def campaign_view(doc: Document) -> dict[str, Any]:
+def audience_view(stored: Document | None, errors: bool = True) -> dict[str, Any]:
+    """The upload history; ``errors`` (up to 1,000 rows) only where one campaign is asked
+    for, not in the list or the report that pages poll."""
+    stored = stored or {}
+    out: dict[str, Any] = {
+        "rows": int(stored.get("rows") or 0),
+        "rejected_rows": int(stored.get("rejected_rows") or 0),
+        "duplicates": int(stored.get("duplicates") or 0),
+        "uploads": int(stored.get("uploads") or 0),
+        "errors_total": int(stored.get("errors_total") or 0)}
+    if errors:
+        out["errors"] = [{"upload": int(e.get("upload") or 1), "row": e.get("row"),
+                          "column": e.get("column"), "code": e.get("code"),
+                          "message": e.get("message")} for e in stored.get("errors") or []]
+    return out
+
+
+def campaign_summary(doc: Document) -> dict[str, Any]:
+    """A campaign as the list and the report show it: without its audience errors."""
+    return campaign_view(doc, errors=False)
+
+
+def campaign_view(doc: Document, errors: bool = True) -> dict[str, Any]:
     schedule = doc.get("schedule")
     hold = doc.get("hold")
     return {
@@ -83,7 +105,8 @@ def campaign_view(doc: Document) -> dict[str, Any]:
         "schedule": None if not schedule else {"at": schedule["at"],
                                                "time_zone": schedule["time_zone"],
                                                "at_utc": _iso(schedule["at_utc"])},
-        "counters": doc.get("counters", {}), "audience": doc.get("audience", {}),
+        "counters": doc.get("counters", {}),
+        "audience": audience_view(doc.get("audience"), errors),
         "created_by": doc.get("created_by"), "created_at": _iso(doc.get("created_at")),
         "updated_at": _iso(doc.get("updated_at")), "started_at": _iso(doc.get("started_at")),
         "paused_at": _iso(doc.get("paused_at")), "finished_at": _iso(doc.get("finished_at")),
@@ -180,7 +203,7 @@ async def list_campaigns(caller: Caller, campaigns: Campaigns, state: State | No
                          cursor: str | None = None) -> dict[str, Any]:
     """The tenant's campaigns, newest first."""
     docs, next_cursor = await campaigns.page(caller, state, cursor, limit)
-    return {"items": [campaign_view(d) for d in docs], "next_cursor": next_cursor}
+    return {"items": [campaign_summary(d) for d in docs], "next_cursor": next_cursor}
 
 
 @router.get("/campaigns/{campaign_id}", responses=error_responses(401, 404))
@@ -202,7 +225,7 @@ async def campaign_report(caller: Caller, campaigns: Campaigns, campaign_id: Cam
                            code="validation_failed", field="status")
     doc, totals, rates, items, next_cursor = await campaigns.report_page(
         caller, campaign_id, status, cursor, limit)
-    return report_json(doc, totals, rates, items, next_cursor, campaign_view)
+    return report_json(doc, totals, rates, items, next_cursor, campaign_summary)
 
 
 @router.get("/campaigns/{campaign_id}/report.csv", responses=error_responses(401, 404),

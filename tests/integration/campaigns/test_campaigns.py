@@ -101,6 +101,23 @@ async def test_csv_campaign_sends_once_to_each_valid_opted_in_contact(
         assert audience["ignored_columns"] == ["email"]
         codes = collections.Counter(e["code"] for e in audience["errors"])
         assert codes == {"invalid_phone": 15, "missing_variable": 10, "duplicate": 5}
+        # The rejected rows stay on the campaign (a page reload lists them again).
+        stored = (await http.get(f"/api/v1/campaigns/{campaign['id']}")).json()["audience"]
+        assert (stored["errors_total"], stored["uploads"], stored["rejected_rows"]) == (
+            30, 1, 25)
+        assert [(e["row"], e["column"], e["code"], e["message"]) for e in stored["errors"]] == [
+            (e["row"], e["column"], e["code"], e["message"]) for e in audience["errors"]]
+        assert {e["upload"] for e in stored["errors"]} == {1}
+        # A second upload adds its own errors, numbered as its upload.
+        again = await upload(http, campaign["id"], ["phone,1", "not a number,Zed"])
+        assert again["rejected"] == 1
+        stored = (await http.get(f"/api/v1/campaigns/{campaign['id']}")).json()["audience"]
+        assert (stored["errors_total"], stored["uploads"], len(stored["errors"])) == (
+            31, 2, 31)
+        assert (stored["errors"][-1]["upload"], stored["errors"][-1]["row"]) == (2, 2)
+        listed = (await http.get("/api/v1/campaigns")).json()["items"][0]["audience"]
+        assert "errors" not in listed
+        assert listed["errors_total"] == 31
         assert (await http.post(f"/api/v1/campaigns/{campaign['id']}/start")).status_code == 200
         done = await finished(http, campaign["id"])
         assert done["counters"] == {"recipients": 970, "queued": 0, "released": 967,

@@ -11,7 +11,10 @@ import re
 
 import pytest
 from playwright.async_api import FilePayload, Page, expect
+from pydantic import SecretStr
 
+from shared.channels import CHANNELS_COLLECTION, Channel
+from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 from tests.integration.inbox_api.stack import RunningInbox
 from tests.integration.inbox_api.test_browser import CHROMIUM, PIPELINE_MS, browser_page, snap
 
@@ -106,6 +109,26 @@ async def test_a_rejected_template_shows_its_reason_on_a_phone(inbox: RunningInb
         await expect(row.get_by_test_id("template-reason")).to_contain_text("Promotional")
         await snap(page, "26-template-rejected-phone")
 
+        # Edit it (the create form, prefilled) and submit again: the sandbox reviews it anew.
+        await inbox.sandbox.review_templates(reject=[])
+        await row.get_by_test_id("template-edit").click()
+        await expect(page.get_by_role("heading", name="Edit flash_sale")).to_be_visible()
+        await expect(page.get_by_test_id("tpl-name")).to_have_value("flash_sale")
+        await expect(page.get_by_test_id("tpl-name")).to_be_disabled()
+        await expect(page.get_by_test_id("tpl-category-marketing")).to_be_checked()
+        body = page.get_by_test_id("tpl-body")
+        await expect(body).to_have_value("Everything is 50% off today only.")
+        await body.fill("Hi {{1}}, this weekend everything is 50% off.")
+        await page.get_by_test_id("tpl-example-1").fill("Ana")
+        await expect(page.get_by_test_id("tpl-preview")).to_contain_text("Hi Ana, this weekend")
+        await snap(page, "26b-template-edit-phone")
+        await page.get_by_test_id("tpl-submit").click()
+        await expect(row).to_contain_text("this weekend everything is 50% off")
+        await expect(row.get_by_test_id("template-status")).to_have_attribute(
+            "data-status", "APPROVED", timeout=PIPELINE_MS)
+        await expect(row.get_by_test_id("template-reason")).to_have_count(0)
+        await snap(page, "26c-template-approved-after-edit-phone")
+
 
 CSV = (
     "phone,1,2\n"
@@ -140,6 +163,13 @@ async def test_a_campaign_from_a_csv_reports_the_bad_row_and_fills_its_report(
         await expect(bad).to_contain_text("phone")
         await expect(page.get_by_test_id("count-recipients")).to_have_text("3")
         await snap(page, "28-campaign-draft")
+        # The refused row is kept with the campaign: a reload lists it again.
+        await page.reload()
+        await expect(page.get_by_test_id("campaign-title")).to_have_text("December follow-up")
+        await expect(page.get_by_test_id("audience-rejected")).to_contain_text("1 rejected")
+        await expect(bad).to_have_count(1)
+        await expect(bad).to_contain_text("phone")
+        await expect(bad).to_contain_text("not a number")
 
         await page.get_by_test_id("campaign-start").click()
         await expect(page.get_by_test_id("campaign-state")).to_have_attribute(
@@ -168,3 +198,45 @@ async def test_a_campaign_from_a_csv_reports_the_bad_row_and_fills_its_report(
         await page.get_by_test_id("campaign-row").first.click()
         await expect(page.get_by_test_id("total-read")).to_have_text("3")
         await snap(page, "31-campaign-report-phone")
+
+
+async def test_forms_offer_only_the_templates_of_the_chosen_numbers_account(
+        inbox: RunningInbox) -> None:
+    # A second number of the tenant, on another WhatsApp Business Account with its own template.
+    second = Channel(phone_number_id="100000000000073", display_phone_number="15550007373",
+                     waba_id="200000000000073", tenant_id="acme",
+                     access_token=SecretStr("acme-second-token"))
+    await inbox.db[CHANNELS_COLLECTION].replace_one(
+        {"_id": second.phone_number_id}, second.to_document(), upsert=True)
+    await inbox.db[TEMPLATES_COLLECTION].replace_one(
+        {"_id": template_doc_id(second.waba_id, "second_hello", "en_US")},
+        {"tenant_id": "acme", "waba_id": second.waba_id, "template_id": "990001",
+         "name": "second_hello", "language": "en_US", "status": "APPROVED",
+         "category": "UTILITY", "components": [{"type": "BODY", "text": "Hello from us!"}]},
+        upsert=True)
+    async with browser_page() as page:
+        await sign_in(page, inbox, "#/campaigns/new")
+        options = page.get_by_test_id("campaign-template").locator("option")
+        await expect(options.filter(has_text="order_update")).to_have_count(1)
+        await expect(options.filter(has_text="second_hello")).to_have_count(0)
+        await page.get_by_test_id("campaign-from").select_option(value=second.phone_number_id)
+        await expect(options.filter(has_text="second_hello")).to_have_count(1)
+        await expect(options.filter(has_text="order_update")).to_have_count(0)
+        await snap(page, "32-campaign-form-second-account")
+
+        # The new-conversation dialog follows its "From" number the same way.
+        await page.goto(f"{inbox.base_url}/#/")
+        await page.get_by_test_id("new-conversation").click()
+        choices = page.get_by_test_id("new-template").locator("option")
+        await expect(choices.filter(has_text="order_update")).to_have_count(1)
+        await expect(choices.filter(has_text="second_hello")).to_have_count(0)
+        await page.get_by_test_id("new-channel").select_option(value=second.phone_number_id)
+        await expect(choices.filter(has_text="second_hello")).to_have_count(1)
+        await expect(choices.filter(has_text="order_update")).to_have_count(0)
+
+    async with inbox.client() as http:
+        me = (await http.get("/api/v1/me")).json()
+    assert [(c["phone_number_id"], c["waba_id"]) for c in me["channels"]] == [
+        (inbox.channel.phone_number_id, inbox.channel.waba_id),
+        (second.phone_number_id, second.waba_id)]
+    assert "acme-second-token" not in str(me)

@@ -3,8 +3,11 @@ from __future__ import annotations
 import pytest
 
 from services.inbox_api.campaigns.audience import (
+    MAX_ERRORS,
     AudienceFileError,
     Row,
+    RowError,
+    errors_to_keep,
     rows_from_csv,
     rows_from_json,
     validate,
@@ -73,3 +76,23 @@ class TestValidate:
     def test_json_rows_count_from_one(self) -> None:
         rows = rows_from_json([{"phone": "1", "variables": {"1": " x "}}])
         assert rows == [Row(1, "1", {"1": "x"})]
+
+
+class TestKeptErrors:
+    """What a campaign keeps of an upload's errors: the first MAX_ERRORS over all uploads."""
+
+    def test_each_error_keeps_its_row_column_message_and_upload(self) -> None:
+        audience = validate([Row(2, "12", {"1": "Bo", "2": "Y"}),
+                             Row(3, "4915123456780", {"1": "Cy"})], BODY)
+        assert errors_to_keep(audience.errors, kept=0, upload=2) == [
+            {"upload": 2, "row": 2, "column": "phone", "code": "invalid_phone",
+             "message": audience.errors[0].message},
+            {"upload": 2, "row": 3, "column": "2", "code": "missing_variable",
+             "message": audience.errors[1].message}]
+
+    def test_only_the_room_left_under_the_bound_is_used(self) -> None:
+        errors = [RowError(n, "phone", "invalid_phone", "bad") for n in range(2, 12)]
+        kept = errors_to_keep(errors, kept=MAX_ERRORS - 3, upload=1)
+        assert [e["row"] for e in kept] == [2, 3, 4]
+        assert errors_to_keep(errors, kept=MAX_ERRORS, upload=1) == []
+        assert len(errors_to_keep(errors * 200, kept=0, upload=1)) == MAX_ERRORS

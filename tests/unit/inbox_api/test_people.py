@@ -70,7 +70,8 @@ class TestMe:
         assert response.status_code == 200
         body = response.json()
         assert body["channels"] == [{"phone_number_id": "1001",
-                                     "display_phone_number": "15550001001"}]
+                                     "display_phone_number": "15550001001",
+                                     "waba_id": "2001"}]
         assert "acme-token" not in response.text
 
 

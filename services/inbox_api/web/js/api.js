@@ -85,7 +85,9 @@ export const api = {
 
   // Templates (docs/templates.md)
   allTemplates: () => request('GET', '/templates'),
+  template: (id) => request('GET', `/templates/${enc(id)}`),
   createTemplate: (body) => request('POST', '/templates', { body }),
+  editTemplate: (id, body) => request('PUT', `/templates/${enc(id)}`, { body }),
   deleteTemplate: (id) => request('DELETE', `/templates/${enc(id)}`),
   previewTemplate: (draft) => request('POST', '/templates/preview', { body: draft }),
   previewStored: (id, values = {}) => request('POST', `/templates/${enc(id)}/preview`, { body: { values } }),

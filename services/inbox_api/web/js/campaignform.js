@@ -5,7 +5,7 @@
 import { api, newIdempotencyKey } from './api.js';
 import { fill, h, icon } from './dom.js';
 import { formatNumber } from './format.js';
-import { state } from './state.js';
+import { state, templatesOfNumber } from './state.js';
 
 let f = null;
 
@@ -56,9 +56,9 @@ export function sampleCsv(template) {
   return [header, row('+15550100001', 1), row('+15550100002', 2)].map((r) => r.map(quote).join(',')).join('\n') + '\n';
 }
 
-// What an upload did: accepted, rejected and duplicate rows, each refused row with its reason.
-export function audienceResult(result) {
-  const errors = result.errors || [];
+// What an upload did: accepted, rejected and duplicate rows; with `errors`, each refused row
+// with its reason (the campaign's page lists the kept ones of every upload instead).
+export function audienceResult(result, { errors = true } = {}) {
   return h('div', { class: 'audience-result', 'data-testid': 'audience-result' },
     h('div', { class: 'stat-line' },
       h('span', { class: 'stat-pill ok', 'data-testid': 'audience-accepted' }, icon('check'), `${result.accepted} added`),
@@ -66,17 +66,45 @@ export function audienceResult(result) {
       result.duplicates ? h('span', { class: 'stat-pill muted' }, `${result.duplicates} duplicate${result.duplicates === 1 ? '' : 's'}`) : null,
       h('span', { class: 'muted' }, `${result.total_recipients} recipient${result.total_recipients === 1 ? '' : 's'} in the campaign`)),
     (result.ignored_columns || []).length ? h('p', { class: 'field-hint' }, `Ignored columns (the template does not use them): ${result.ignored_columns.join(', ')}`) : null,
-    errors.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'audience-errors' },
-      h('caption', { class: 'sr-only' }, 'Rows that were not added'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Row'), h('th', { scope: 'col' }, 'Column'), h('th', { scope: 'col' }, 'Problem'))),
-      h('tbody', {}, errors.map((e) => h('tr', { 'data-testid': 'audience-error' },
-        h('td', { class: 'num' }, String(e.row)), h('td', {}, e.column ? h('code', {}, e.column) : '—'), h('td', {}, e.message)))))) : null,
-    result.errors_truncated ? h('p', { class: 'field-hint' }, 'Only the first 1,000 problems are listed.') : null);
+    errors ? errorTable(result.errors || [], false) : null,
+    errors && result.errors_truncated ? h('p', { class: 'field-hint' }, 'Only the first 1,000 problems are listed.') : null);
+}
+
+// The campaign's own record of its uploads (GET /campaigns/{id}: it survives a reload).
+export function audienceHistory(campaign) {
+  const a = campaign.audience || {};
+  const recipients = (campaign.counters && campaign.counters.recipients) || 0;
+  return h('div', { class: 'audience-result', 'data-testid': 'audience-history' },
+    h('div', { class: 'stat-line' },
+      h('span', { class: 'stat-pill ok' }, icon('check'), `${recipients.toLocaleString()} recipient${recipients === 1 ? '' : 's'}`),
+      a.rejected_rows ? h('span', { class: 'stat-pill bad', 'data-testid': 'audience-rejected' }, icon('alert'), `${a.rejected_rows.toLocaleString()} rejected`) : null,
+      a.duplicates ? h('span', { class: 'stat-pill muted' }, `${a.duplicates.toLocaleString()} duplicate${a.duplicates === 1 ? '' : 's'}`) : null,
+      a.uploads > 1 ? h('span', { class: 'muted' }, `from ${a.uploads} uploads`) : null));
+}
+
+// The rows refused over all uploads, as the campaign keeps them (the first 1,000).
+export function audienceErrors(campaign) {
+  const a = campaign.audience || {};
+  const errors = a.errors || [];
+  if (!errors.length) return null;
+  return h('div', {},
+    errorTable(errors, (a.uploads || 0) > 1),
+    (a.errors_total || 0) > errors.length ? h('p', { class: 'field-hint' }, `The first ${errors.length.toLocaleString()} of ${a.errors_total.toLocaleString()} problems are listed.`) : null);
+}
+
+function errorTable(errors, withUpload) {
+  if (!errors.length) return null;
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'audience-errors' },
+    h('caption', { class: 'sr-only' }, 'Rows that were not added'),
+    h('thead', {}, h('tr', {}, withUpload ? h('th', { scope: 'col' }, 'Upload') : null, h('th', { scope: 'col' }, 'Row'), h('th', { scope: 'col' }, 'Column'), h('th', { scope: 'col' }, 'Problem'))),
+    h('tbody', {}, errors.map((e) => h('tr', { 'data-testid': 'audience-error' },
+      withUpload ? h('td', { class: 'num' }, String(e.upload || 1)) : null,
+      h('td', { class: 'num' }, String(e.row)), h('td', {}, e.column ? h('code', {}, e.column) : '—'), h('td', {}, e.message))))));
 }
 
 export async function openCampaignForm(el, { onCreated }) {
   const channels = (state.me && state.me.channels) || [];
-  f = { key: newIdempotencyKey(), csv: null, templates: [], busy: false, onCreated };
+  f = { key: newIdempotencyKey(), csv: null, templates: [], allTemplates: null, busy: false, onCreated };
   const name = h('input', { id: 'cmp-name', class: 'input', autocomplete: 'off', placeholder: 'December order follow-up', 'data-testid': 'campaign-name' });
   const from = h('select', { id: 'cmp-from', class: 'select', 'data-testid': 'campaign-from' },
     channels.map((c) => h('option', { value: c.phone_number_id }, formatNumber(c.display_phone_number) || c.phone_number_id)));
@@ -124,6 +152,7 @@ export async function openCampaignForm(el, { onCreated }) {
 
   when.addEventListener('change', () => { scheduleRow.hidden = when.querySelector('input:checked').value !== 'later'; });
   template.addEventListener('change', () => { errors.template.hidden = true; drawNeeds(); });
+  from.addEventListener('change', () => { errors.from.hidden = true; drawTemplates(); });
   name.addEventListener('input', () => { errors.name.hidden = true; });
   file.addEventListener('change', () => takeFile(file.files[0]));
   drop.addEventListener('dragover', (event) => { event.preventDefault(); drop.classList.add('is-over'); });
@@ -134,12 +163,22 @@ export async function openCampaignForm(el, { onCreated }) {
   try {
     const answer = await api.templates();
     if (current !== f) return;
-    f.templates = answer.items;
-    fill(template, h('option', { value: '' }, answer.items.length ? 'Choose a template…' : 'No approved templates yet'),
-      answer.items.map((t) => h('option', { value: templateValue(t) }, [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+    f.allTemplates = answer.items;
+    drawTemplates();
   } catch (err) {
     if (current === f) fill(template, h('option', { value: '' }, `Templates unavailable: ${err.detail}`));
   }
+  drawNeeds();
+}
+
+// The approved templates of the chosen number's account; a choice still offered is kept.
+function drawTemplates() {
+  if (!f.allTemplates) return;
+  const was = f.template.value;
+  f.templates = templatesOfNumber(f.allTemplates, f.from.value);
+  fill(f.template, h('option', { value: '' }, f.templates.length ? 'Choose a template…' : 'No approved templates for this number yet'),
+    f.templates.map((t) => h('option', { value: templateValue(t) }, [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+  f.template.value = f.templates.some((t) => templateValue(t) === was) ? was : '';
   drawNeeds();
 }
 

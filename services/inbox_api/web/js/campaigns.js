@@ -6,7 +6,7 @@ import { api } from './api.js';
 import { ask } from './confirm.js';
 import { fill, h, icon, toast } from './dom.js';
 import { formatNumber, fullTime, listTime } from './format.js';
-import { audienceResult, closeCampaignForm, openCampaignForm, readCsv, scheduleInputs } from './campaignform.js';
+import { audienceErrors, audienceHistory, audienceResult, closeCampaignForm, openCampaignForm, readCsv, scheduleInputs } from './campaignform.js';
 import { state } from './state.js';
 
 const CAMPAIGN_POLL_MS = 2000;
@@ -21,7 +21,8 @@ const REPORT_STATUS = {
   read: ['Read', 'read'], replied: ['Replied', 'done'], failed: ['Failed', 'bad'], skipped: ['Skipped', 'warn'],
   not_sent: ['Not sent', 'muted'], unknown: ['Unknown', 'warn'],
 };
-// The last upload's answer per campaign, so its page can list the refused rows.
+// The last upload's answer per campaign (its counts and ignored columns); the refused rows of
+// every upload come with the campaign itself (GET /campaigns/{id}), so a reload keeps them.
 const uploads = new Map();
 
 const view = { el: null, id: null, campaign: null, report: null, filter: '', timers: {}, active: false, ui: null };
@@ -238,10 +239,12 @@ function drawBanner(c) {
 function drawAudience(c) {
   const editable = c.state === 'draft' || c.state === 'scheduled';
   const last = uploads.get(c.id);
-  if (!editable && !last) { view.ui.audience.hidden = true; return; }
+  const problems = (c.audience && c.audience.errors_total) || 0;
+  if (!editable && !last && !problems) { view.ui.audience.hidden = true; return; }
   view.ui.audience.hidden = false;
-  if (view.ui.audience.dataset.drawn === `${c.state}:${Boolean(last)}`) return;
-  view.ui.audience.dataset.drawn = `${c.state}:${Boolean(last)}`;
+  const drawn = `${c.state}:${Boolean(last)}:${problems}:${(c.audience && c.audience.uploads) || 0}`;
+  if (view.ui.audience.dataset.drawn === drawn) return;
+  view.ui.audience.dataset.drawn = drawn;
   const file = h('input', { type: 'file', accept: '.csv,text/csv,text/plain', class: 'sr-only', id: 'more-csv', 'data-testid': 'campaign-more-csv' });
   file.addEventListener('change', async () => {
     if (!file.files[0]) return;
@@ -272,7 +275,8 @@ function drawAudience(c) {
     h('div', { class: 'card-head' }, h('h2', {}, 'Audience'),
       editable ? h('label', { class: 'btn btn-outline btn-sm', for: 'more-csv' }, icon('upload'), 'Add from CSV') : null, editable ? file : null),
     scheduleBox,
-    last ? audienceResult(last) : h('p', { class: 'muted' }, `${(c.counters.recipients || 0).toLocaleString()} recipients.`));
+    last ? audienceResult(last, { errors: !(c.audience && c.audience.errors) }) : audienceHistory(c),
+    audienceErrors(c));
 }
 
 function toggleSchedule() {

@@ -1,9 +1,10 @@
 // "New conversation": pick the business number, type the customer's number, fill an approved
-// template (live preview), send it with POST /conversations, then open the conversation.
+// template of that number's account (live preview), send it with POST /conversations, then
+// open the conversation.
 import { api, newIdempotencyKey } from './api.js';
 import { fill, h, icon, toast } from './dom.js';
 import { customerNumber, formatNumber, templateParts } from './format.js';
-import { $, state } from './state.js';
+import { $, state, templatesOfNumber } from './state.js';
 import { loadTemplates } from './threadview.js';
 
 const templateValue = (t) => `${t.name}:${t.language}`;
@@ -36,7 +37,7 @@ export function setupNewConversation() {
 
 export async function openNewConversation() {
   const channels = (state.me && state.me.channels) || [];
-  form = { template: null, values: {}, key: newIdempotencyKey(), busy: false, templates: [] };
+  form = { template: null, values: {}, key: newIdempotencyKey(), busy: false, templates: [], allTemplates: null };
   ui.number.value = '';
   ui.numberError.hidden = true;
   ui.error.hidden = true;
@@ -45,6 +46,7 @@ export async function openNewConversation() {
     fill(ui.from, h('label', { class: 'field-label' }, 'From',
       h('select', { id: 'new-channel', class: 'template-select', 'data-testid': 'new-channel' },
         channels.map((c) => h('option', { value: c.phone_number_id }, formatNumber(c.display_phone_number) || c.phone_number_id)))));
+    $('new-channel').addEventListener('change', drawTemplates);
   } else if (channels.length === 1) {
     const c = channels[0];
     fill(ui.from, h('p', { class: 'from-line' }, icon('chat'), 'From ', h('strong', {}, formatNumber(c.display_phone_number) || c.phone_number_id)));
@@ -56,14 +58,31 @@ export async function openNewConversation() {
   ui.dialog.showModal();
   ui.number.focus();
   try {
-    form.templates = await loadTemplates();
-    fill(ui.select, h('option', { value: '' }, form.templates.length ? 'Choose a template…' : 'No approved templates'),
-      ...form.templates.map((t) => h('option', { value: templateValue(t) },
-        [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+    form.allTemplates = await loadTemplates();
+    drawTemplates();
   } catch (err) {
     fill(ui.select, h('option', { value: '' }, 'Templates unavailable'));
     showError(err);
   }
+}
+
+function fromNumber() {
+  const channels = (state.me && state.me.channels) || [];
+  if (channels.length > 1) return $('new-channel').value;
+  return channels.length ? channels[0].phone_number_id : null;
+}
+
+// Only the approved templates of the chosen number's account; a choice still offered is kept.
+function drawTemplates() {
+  if (!form.allTemplates) return;
+  const was = form.template;
+  form.templates = templatesOfNumber(form.allTemplates, fromNumber());
+  fill(ui.select, h('option', { value: '' }, form.templates.length ? 'Choose a template…' : 'No approved templates for this number'),
+    ...form.templates.map((t) => h('option', { value: templateValue(t) },
+      [t.name, t.language, t.category && t.category.toLowerCase()].filter(Boolean).join(' · '))));
+  const kept = was && form.templates.find((t) => templateValue(t) === templateValue(was));
+  ui.select.value = kept ? templateValue(kept) : '';
+  if (!kept && was) pick(null);
 }
 
 function checkNumber() {
@@ -115,8 +134,7 @@ function showError(err) {
 
 async function submit() {
   if (form.busy || !checkNumber() || !filled()) { if (!checkNumber()) ui.number.focus(); return; }
-  const channels = state.me.channels;
-  const from = channels.length > 1 ? $('new-channel').value : channels[0].phone_number_id;
+  const from = fromNumber();
   const template = form.template;
   const variables = {};
   for (const p of template.parameters || []) variables[p.key] = form.values[p.key].trim();

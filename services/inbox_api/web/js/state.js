@@ -25,3 +25,15 @@ export function selected() {
 export function agentName(id) {
   return (id && state.agents.get(id)) || id;
 }
+
+// A template belongs to one WhatsApp Business Account, and a number sends only its account's
+// templates: the account of each number comes with GET /me.
+export function accountOf(phoneNumberId) {
+  const channel = ((state.me && state.me.channels) || []).find((c) => c.phone_number_id === phoneNumberId);
+  return (channel && channel.waba_id) || null;
+}
+
+export function templatesOfNumber(templates, phoneNumberId) {
+  const waba = accountOf(phoneNumberId);
+  return waba ? templates.filter((t) => t.waba_id === waba) : [];
+}

@@ -1,9 +1,13 @@
 // "New template" (#/templates/new): name, category, language, header/body/footer/buttons with
 // numbered or named variables and their examples, a live preview from POST /templates/preview,
 // and the server's validation errors shown on the field they name (docs/templates.md).
+// The same form edits a stored template (#/templates/edit/<id>, PUT /templates/{id}): prefilled,
+// name, language and account fixed (an approved template's category too, Meta's rule).
 import { api } from './api.js';
 import { fill, h, icon, toast } from './dom.js';
+import { formatNumber } from './format.js';
 import { renderPreview, variablesIn } from './preview.js';
+import { state } from './state.js';
 
 const LANGUAGES = [
   ['en_US', 'English (US)'], ['en_GB', 'English (UK)'], ['es', 'Spanish'], ['es_MX', 'Spanish (Mexico)'],
@@ -39,9 +43,11 @@ function counterFor(input, limit) {
   return el;
 }
 
-export async function openTemplateForm(el, { onCreated }) {
+const SUBMIT_LABEL = { create: 'Submit for review', edit: 'Submit changes for review' };
+
+export async function openTemplateForm(el, { onCreated, template = null }) {
   closeTemplateForm();
-  f = { fields: new Map(), examples: new Map(), buttons: [], onCreated, previewRequest: 0, previewTimer: 0, busy: false, wabas: [] };
+  f = { fields: new Map(), examples: new Map(), buttons: [], onCreated, previewRequest: 0, previewTimer: 0, busy: false, wabas: [], editing: template };
   const name = h('input', { id: 'tpl-name', class: 'input input-mono', autocomplete: 'off', spellcheck: 'false', placeholder: 'order_update', maxlength: '512', 'data-testid': 'tpl-name' });
   // Meta's names are lowercase with underscores: type "Order update", get "order_update".
   name.addEventListener('input', () => {
@@ -73,7 +79,7 @@ export async function openTemplateForm(el, { onCreated }) {
   const examplesEl = h('div', { class: 'examples', 'data-testid': 'tpl-examples' });
   const buttonsList = h('div', { class: 'buttons-list' });
   const formError = h('div', { class: 'composer-error', role: 'alert', hidden: true, 'data-testid': 'tpl-error' });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'tpl-submit' }, 'Submit for review');
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'tpl-submit' }, SUBMIT_LABEL[template ? 'edit' : 'create']);
   const previewEl = h('div', { class: 'wa-preview', 'aria-live': 'polite', 'data-testid': 'tpl-preview' });
   const previewNote = h('p', { class: 'preview-note' });
   Object.assign(f, { name, category, language, waba, wabaField, format, headerType, headerText, headerMedia, headerTextField, headerMediaField, body, footer, examplesEl, buttonsList, formError, submit, previewEl, previewNote });
@@ -115,7 +121,8 @@ export async function openTemplateForm(el, { onCreated }) {
     h('header', { class: 'page-head' },
       h('div', { class: 'page-title' },
         h('a', { class: 'crumb', href: '#/templates' }, icon('back'), 'Templates'),
-        h('h1', { tabindex: '-1' }, 'New template'))),
+        h('h1', { tabindex: '-1' }, template ? `Edit ${template.name}` : 'New template'),
+        template ? h('p', { class: 'page-sub' }, `${template.language} · Meta reviews the template again. An approved one can be edited once a day and 10 times in 30 days.`) : null)),
     h('div', { class: 'editor' }, form,
       h('aside', { class: 'editor-side', 'aria-label': 'Preview' },
         h('div', { class: 'phone' }, h('div', { class: 'phone-bar' }, h('span', { class: 'avatar avatar-sm', style: '--h:160' }, icon('user')), h('strong', {}, 'Preview')),
@@ -127,18 +134,65 @@ export async function openTemplateForm(el, { onCreated }) {
   }
   category.addEventListener('change', () => { clearError(category); changed(); });
   format.addEventListener('change', changed);
+  if (template) prefill(template);
   changed();
-  name.focus();
-  // Several accounts: the tenant picks one. The accounts are read off the templates it has.
-  try {
-    const answer = await api.allTemplates();
-    const wabas = [...new Set(answer.items.map((t) => t.waba_id).filter(Boolean))];
-    if (f && wabas.length > 1) {
-      fill(waba, wabas.map((id) => h('option', { value: id }, id)));
-      wabaField.hidden = false;
-      f.wabas = wabas;
-    }
-  } catch { /* one account is the common case; the API names the field if it needs one */ }
+  (template ? body : name).focus();
+  if (template) return;
+  // Several accounts: the tenant picks one, named by its numbers (GET /me has each number's).
+  const accounts = new Map();
+  for (const c of (state.me && state.me.channels) || []) {
+    if (!c.waba_id) continue;
+    if (!accounts.has(c.waba_id)) accounts.set(c.waba_id, []);
+    accounts.get(c.waba_id).push(formatNumber(c.display_phone_number) || c.phone_number_id);
+  }
+  if (accounts.size > 1) {
+    fill(waba, [...accounts].map(([id, numbers]) => h('option', { value: id }, `${numbers.join(', ')} · ${id}`)));
+    wabaField.hidden = false;
+    f.wabas = [...accounts.keys()];
+  }
+}
+
+// Meta's components back into the form; the examples come from the template's parameters
+// (keyed like the form's: "1", "header.1", "button.0").
+function prefill(t) {
+  const part = (type) => (t.components || []).find((c) => String(c.type).toUpperCase() === type) || null;
+  f.name.value = t.name;
+  f.name.disabled = true;
+  if (![...f.language.options].some((o) => o.value === t.language)) f.language.append(h('option', { value: t.language }, t.language));
+  f.language.value = t.language;
+  f.language.disabled = true;
+  const unsupported = [];
+  const known = ['UTILITY', 'MARKETING'].includes(t.category);
+  if (t.category && !known) unsupported.push(`the ${t.category.toLowerCase()} category`);
+  for (const radio of f.category.querySelectorAll('input')) {
+    if (known) radio.checked = radio.value === t.category;
+    radio.disabled = t.status === 'APPROVED'; // Meta's rule: an approved template keeps its category
+  }
+  for (const radio of f.format.querySelectorAll('input')) radio.checked = radio.value === (t.parameter_format || 'positional');
+  const header = part('HEADER');
+  const headerFormat = header ? String(header.format || 'TEXT').toUpperCase() : '';
+  const examples = new Map((t.parameters || []).filter((p) => p.example != null).map((p) => [p.key, p.example]));
+  if (['TEXT', 'IMAGE', 'VIDEO', 'DOCUMENT'].includes(headerFormat)) {
+    f.headerType.value = headerFormat;
+    if (headerFormat === 'TEXT') f.headerText.value = header.text || '';
+    else f.headerMedia.value = examples.get(`header.${headerFormat.toLowerCase()}`) || '';
+  } else if (headerFormat) unsupported.push(`a ${headerFormat.toLowerCase()} header`);
+  f.body.value = (part('BODY') || {}).text || t.body_text || '';
+  f.footer.value = (part('FOOTER') || {}).text || '';
+  for (const b of (part('BUTTONS') || {}).buttons || []) {
+    const type = String(b.type || '').toUpperCase();
+    if (['QUICK_REPLY', 'URL', 'PHONE_NUMBER'].includes(type)) f.buttons.push({ type, text: b.text || '', url: b.url || '', phone_number: b.phone_number || '', example: '' });
+    else unsupported.push(`a ${type.toLowerCase().replace(/_/g, ' ')} button`);
+  }
+  for (const [key, value] of examples) f.examples.set(key, value);
+  drawButtons();
+  // An edit replaces every component: parts this form cannot show would be lost.
+  if (unsupported.length) {
+    fill(f.formError, icon('alert'), h('div', {}, h('strong', {}, `This template has ${unsupported.join(' and ')}, which this form cannot edit.`), h('p', {}, 'Edit it in WhatsApp Manager instead.')));
+    f.formError.hidden = false;
+    f.submit.disabled = true;
+    f.blocked = true;
+  }
 }
 
 function fieldError(key, input) {
@@ -151,7 +205,7 @@ function clearError(input) {
   for (const entry of f.fields.values()) {
     if (entry.input === input) { entry.error.hidden = true; input.removeAttribute('aria-invalid'); }
   }
-  f.formError.hidden = true;
+  if (!f.blocked) f.formError.hidden = true;
 }
 
 const positional = () => f.format.querySelector('input:checked').value === 'positional';
@@ -310,7 +364,7 @@ function showFieldError(key, message) {
 }
 
 async function send() {
-  if (f.busy) return;
+  if (f.busy || f.blocked) return;
   for (const entry of f.fields.values()) { entry.error.hidden = true; entry.input?.removeAttribute('aria-invalid'); }
   f.formError.hidden = true;
   const d = draft();
@@ -321,8 +375,17 @@ async function send() {
   f.submit.textContent = 'Submitting…';
   const current = f;
   try {
-    const template = await api.createTemplate(d);
-    toast(`${template.name} was submitted to WhatsApp for review`);
+    let template;
+    if (f.editing) {
+      // An edit names neither the template nor its account: they are the URL's.
+      const content = { ...d };
+      for (const key of ['name', 'language', 'waba_id']) delete content[key];
+      template = await api.editTemplate(f.editing.id, content);
+      toast(`${template.name} was submitted to WhatsApp for review again`);
+    } else {
+      template = await api.createTemplate(d);
+      toast(`${template.name} was submitted to WhatsApp for review`);
+    }
     current.onCreated(template);
   } catch (err) {
     if (current !== f) return;
@@ -338,7 +401,7 @@ async function send() {
     if (current === f) {
       f.busy = false;
       f.submit.disabled = false;
-      f.submit.textContent = 'Submit for review';
+      f.submit.textContent = SUBMIT_LABEL[f.editing ? 'edit' : 'create'];
     }
   }
 }

@@ -1,5 +1,6 @@
 // The templates page (#/templates): the tenant's WhatsApp templates with their review status,
-// quality and rejection reason; "Sync from WhatsApp"; delete; and the create form (#/templates/new).
+// quality and rejection reason; "Sync from WhatsApp"; edit and delete; the create form
+// (#/templates/new), which also edits (#/templates/edit/<id>) the templates Meta lets change.
 import { api } from './api.js';
 import { ask } from './confirm.js';
 import { announce, fill, h, icon, toast } from './dom.js';
@@ -44,8 +45,30 @@ export function showTemplates(el, arg) {
   page.el = el;
   page.active = true;
   if (arg === 'new') { openTemplateForm(el, { onCreated }); return; }
+  if (arg && arg.startsWith('edit/')) { openEdit(arg.slice('edit/'.length)); return; }
   renderShell();
   load();
+}
+
+// The edit form, from the stored template (fresh: its status decides what may change).
+async function openEdit(id) {
+  fill(page.el, h('div', { class: 'page-inner' }, h('p', { class: 'muted pad' }, 'Loading…')));
+  try {
+    const template = await api.template(id);
+    if (!page.active) return;
+    if (!template.editable) {
+      const [label] = STATUS[template.status] || [template.status];
+      fill(page.el, h('div', { class: 'page-inner' }, h('a', { class: 'crumb', href: '#/templates' }, icon('back'), 'Templates'),
+        h('div', { class: 'rows-empty', 'data-testid': 'template-not-editable' }, icon('alert'), h('strong', {}, `${template.name} cannot be edited now`),
+          h('span', { class: 'muted' }, `WhatsApp allows edits of approved, rejected or paused templates (an approved one once a day); this one is ${String(label).toLowerCase()}.`))));
+      return;
+    }
+    openTemplateForm(page.el, { onCreated, template });
+  } catch (err) {
+    if (err.status === 401 || !page.active) return;
+    fill(page.el, h('div', { class: 'page-inner' }, h('a', { class: 'crumb', href: '#/templates' }, icon('back'), 'Templates'),
+      h('div', { class: 'rows-empty' }, icon('alert'), h('strong', {}, err.status === 404 ? 'No such template' : 'The template could not be loaded'), h('span', { class: 'muted' }, err.detail))));
+  }
 }
 
 export function leaveTemplates() {
@@ -168,6 +191,7 @@ function row(t) {
       toggle,
       h('div', { class: 'row-side' },
         statusChip(t.status),
+        t.editable ? h('a', { class: 'btn-icon btn-icon-sm', href: `#/templates/edit/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name} (${t.language})`, title: 'Edit', 'data-testid': 'template-edit' }, icon('compose')) : null,
         h('button', { type: 'button', class: 'btn-icon btn-icon-sm', 'aria-label': `Delete ${t.name} (${t.language})`, title: 'Delete', 'data-testid': 'template-delete', onclick: () => remove(t) }, icon('trash')))),
     reason,
     open ? previewEl : null);
