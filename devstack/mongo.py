@@ -195,6 +195,65 @@ FERRETDB_PATCHES: tuple[SourcePatch, ...] = (
         ),
         why="the helper of the `_id $in` pushdown",
     ),
+    SourcePatch(
+        path="internal/backends/sqlite/collection.go",
+        old=(
+            "\tif params.Filter.Len() == 1 {\n"
+            '\t\tv, _ := params.Filter.Get("_id")\n'
+            "\t\tswitch v.(type) {\n"
+            "\t\tcase string, types.ObjectID:\n"
+            "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+            "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n"
+            "\t\tcase *types.Document:\n"
+        ),
+        new=(
+            "\t// devstack patch: an _id condition narrows the read whatever else the filter\n"
+            "\t// says; the handler still checks every document against the whole filter.\n"
+            '\tif params.Filter.Has("_id") {\n'
+            '\t\tv, _ := params.Filter.Get("_id")\n'
+            "\t\tswitch v.(type) {\n"
+            "\t\tcase string, types.ObjectID:\n"
+            "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+            "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n"
+            "\t\tcase *types.Document:\n"
+        ),
+        why=(
+            "a filter on `_id` and anything else (`{_id: {$in: ids}, state: 'queued'}`, the "
+            "conditional updates of a batch) scanned the whole collection in Go"
+        ),
+    ),
+    SourcePatch(
+        path="internal/backends/sqlite/collection.go",
+        old=(
+            "\tif params.Filter.Len() == 1 {\n"
+            '\t\tv, _ := params.Filter.Get("_id")\n'
+            "\t\tswitch v.(type) {\n"
+            "\t\tcase string, types.ObjectID:\n"
+            "\t\t\tfilterPushdown = true\n"
+        ),
+        new=(
+            "\t// devstack patch: as in Query; the filter counts as pushed down only when the\n"
+            "\t// _id condition is all of it.\n"
+            '\tif params.Filter.Has("_id") {\n'
+            '\t\tv, _ := params.Filter.Get("_id")\n'
+            "\t\tswitch v.(type) {\n"
+            "\t\tcase string, types.ObjectID:\n"
+            "\t\t\tfilterPushdown = params.Filter.Len() == 1\n"
+        ),
+        why="`explain` shows the `_id` narrowing of a larger filter, and says it is partial",
+    ),
+    SourcePatch(
+        path="internal/backends/sqlite/collection.go",
+        old=(
+            "\t\t\twhereClause, args = devstackIDIn(v.(*types.Document))\n"
+            '\t\t\tfilterPushdown = whereClause != ""\n'
+        ),
+        new=(
+            "\t\t\twhereClause, args = devstackIDIn(v.(*types.Document))\n"
+            '\t\t\tfilterPushdown = whereClause != "" && params.Filter.Len() == 1\n'
+        ),
+        why="the same for `_id $in`",
+    ),
 )
 
 

@@ -128,6 +128,37 @@ def test_an_id_in_searches_the_id_index_and_other_ins_still_answer_right(
     assert db["by_ids"].count_documents({}) == 20
 
 
+def test_an_id_condition_narrows_a_larger_filter_and_the_rest_still_applies(
+    server: MongoServer, client: MongoClient[dict[str, Any]]
+) -> None:
+    if server.engine != "ferretdb":
+        pytest.skip("the SQLite query plan is FerretDB's")
+    db = client["patches"]
+    coll = db["narrowed"]
+    coll.insert_many([{"_id": f"r{i}", "state": "queued" if i % 2 else "released", "n": i}
+                      for i in range(40)])
+    ids = [f"r{i}" for i in range(10)]
+
+    def plan(query: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = db.command("explain", {"find": "narrowed", "filter": query})
+        return answer
+
+    batch = {"_id": {"$in": ids}, "state": "queued"}
+    # Unpatched, any filter with more than the _id condition reads "SCAN <table>".
+    narrowed = plan(batch)
+    assert "USING INDEX" in " ".join(narrowed["queryPlanner"]["Plan"])
+    assert narrowed["filterPushdown"] is False  # partial: the handler applies the rest
+    assert plan({"_id": {"$in": ids}})["filterPushdown"] is True
+    assert sorted(d["_id"] for d in coll.find(batch)) == ["r1", "r3", "r5", "r7", "r9"]
+    assert [d["_id"] for d in coll.find({"_id": "r2", "state": "queued"})] == []
+    assert [d["_id"] for d in coll.find({"_id": "r3", "n": {"$gt": 2}})] == ["r3"]
+
+    # The conditional batch update of the campaign dispatcher: only the queued ones move.
+    result = coll.update_many(batch, {"$set": {"state": "released"}})
+    assert result.matched_count == result.modified_count == 5
+    assert coll.count_documents({"state": "queued"}) == 15
+
+
 def test_single_and_multi_document_updates_keep_their_meaning(
     client: MongoClient[dict[str, Any]],
 ) -> None:
