@@ -474,11 +474,13 @@ async def probe_store(run: Run, cid: str) -> dict[str, float]:
     """The dispatcher's read queries, each timed alone (median of 3) on the filled campaign
     before it starts: where a batch's database time goes, without writing anything."""
     store = MongoCampaignStore(run.db)
-    batch = await store.next_queued(cid, 500)
+    batch = await store.at_positions(cid, 1, 500)
     wa_ids = [r["wa_id"] for r in batch]
     ids = [r["_id"] for r in batch]
     calls: dict[str, Callable[[], Awaitable[Any]]] = {
-        "next_queued_500": lambda: store.next_queued(cid, 500),
+        "at_positions_500": lambda: store.at_positions(cid, 1, 500),
+        "released_in_window": lambda: store.released_in_window(CHANNEL.phone_number_id,
+                                                               datetime.now(UTC)),
         "opted_out_500": lambda: store.opted_out(CHANNEL.tenant_id, CHANNEL.phone_number_id,
                                                  wa_ids),
         # The filter of the release's update_many (``mark``), run as a find, and without its
@@ -526,7 +528,7 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
     await service.act(who, cid, "start")
     replies.start()
     progress: list[dict[str, Any]] = []
-    cancelled = False
+    cancelled, cancel_call = False, 0.0
     while True:
         await asyncio.sleep(1.0)
         run.children["outbound_sender"].check()
@@ -542,9 +544,20 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
                     elapsed > run.args.max_seconds + 60:
                 break
         elif elapsed > run.args.max_seconds and not cancelled:
+            cancel_started = time.monotonic()
             await service.act(who, cid, "cancel")
+            cancel_call = time.monotonic() - cancel_started
             cancelled = True
     elapsed, cpu1 = time.monotonic() - started, run.cpu()
+    cancel_figures: dict[str, Any] = {}
+    if cancelled:
+        # The queued recipients become not_sent in the background after the answer.
+        settle_started = time.monotonic()
+        await service.settled()
+        doc = await run.db[CAMPAIGNS_COLLECTION].find_one({"_id": cid}) or doc
+        cancel_figures = {"cancel_call_seconds": round(cancel_call, 3),
+                          "cancel_background_seconds_after_loop": round(
+                              time.monotonic() - settle_started, 2)}
     await replies.stop()
     await asyncio.sleep(3.0)  # the last replies' round trip
     load_after = load_average()
@@ -565,6 +578,7 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
         "dispatcher_queries_ms_before_start": probe,
         "state": doc.get("state"),
         "cancelled_at_max_seconds": cancelled,
+        **cancel_figures,
         "counters": doc.get("counters"),
         "recipients_sent": len(per_recipient),
         "recipients_missing": len(expected - set(per_recipient)),

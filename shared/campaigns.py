@@ -4,11 +4,16 @@ dispatcher) and conversation_store (opt-outs). See docs/campaigns.md."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 CAMPAIGNS_COLLECTION = "campaigns"
 CAMPAIGN_RECIPIENTS_COLLECTION = "campaign_recipients"
+# One small document per number in a campaign: its insert decides a duplicate.
+CAMPAIGN_NUMBERS_COLLECTION = "campaign_numbers"
+# Releases per business number per hour (the messaging limit's rolling 24 h).
+CAMPAIGN_RELEASE_HOURS_COLLECTION = "campaign_release_hours"
 OPT_OUTS_COLLECTION = "opt_outs"
 
 # Campaign states. Final ones never change again.
@@ -28,23 +33,56 @@ CAMPAIGN_INDEXES: dict[str, list[IndexModel]] = {
         # The dispatcher's "due" query.
         IndexModel([("state", ASCENDING), ("schedule.at_utc", ASCENDING)], name="state_due"),
     ],
-    CAMPAIGN_RECIPIENTS_COLLECTION: [
-        # The next queued recipients by row; the report by state.
-        IndexModel([("campaign_id", ASCENDING), ("state", ASCENDING), ("row", ASCENDING)],
-                   name="campaign_state_row"),
-        IndexModel([("campaign_id", ASCENDING), ("row", ASCENDING)], name="campaign_row"),
-        # The messaging limit: releases on a number in the last 24 h.
-        IndexModel([("business_phone_number_id", ASCENDING), ("released_at", ASCENDING)],
-                   name="number_released"),
-    ],
+    # Recipients, numbers and hourly release counts are read and written by `_id` only (a
+    # primary-key operation on MongoDB, and the only one FerretDB v1 narrows): no index.
 }
 
 _COMMAND_NAMESPACE = uuid.UUID("0b7a4c1e-2f0d-4e55-9a0e-5d7c3c2b9f41")
 
 
-def recipient_id(campaign_id: str, wa_id: str) -> str:
-    """One recipient per canonical number per campaign."""
-    return f"{campaign_id}:{wa_id}"
+# Seven digits sort as numbers up to 9,999,999 positions (uploads are at most 200,000 rows).
+def recipient_id(campaign_id: str, position: int) -> str:
+    """A recipient by its position in the campaign's audience (1, 2, ... over all uploads, in
+    send order), so a range of positions is a list of ids."""
+    return f"{campaign_id}:{position:07d}"
+
+
+def recipient_ids(campaign_id: str, first: int, last: int) -> list[str]:
+    """The ids of positions ``first`` .. ``last`` (inclusive; empty when last < first)."""
+    return [recipient_id(campaign_id, p) for p in range(first, last + 1)]
+
+
+def position_chunks(first: int, last: int, size: int) -> list[tuple[int, int]]:
+    """``first`` .. ``last`` cut into inclusive ranges of at most ``size`` positions."""
+    return [(start, min(start + size - 1, last)) for start in range(first, last + 1, size)]
+
+
+def number_id(campaign_id: str, wa_id: str) -> str:
+    """One per canonical number per campaign (a second insert is a duplicate number)."""
+    return f"{campaign_id}:n:{wa_id}"
+
+
+# Positions per `_id $in` read or write when a whole range is walked (report, give up).
+RANGE_CHUNK = 500
+
+RELEASE_HOUR = timedelta(hours=1)
+MESSAGING_LIMIT_HOURS = 24
+
+
+def release_hour(at: datetime) -> datetime:
+    """The start of ``at``'s hour (the messaging limit counts releases per hour)."""
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def release_hour_id(number: str, hour: datetime) -> str:
+    return f"{number}:{hour:%Y%m%d%H}"
+
+
+def window_hours(now: datetime) -> list[datetime]:
+    """The 25 hours whose releases count at ``now``: the hour holding now - 24 h through now's
+    own. Releases up to one hour older than 24 h are counted too: conservative, never over."""
+    last = release_hour(now)
+    return [last - RELEASE_HOUR * i for i in range(MESSAGING_LIMIT_HOURS, -1, -1)]
 
 
 def campaign_command_id(campaign_id: str, wa_id: str) -> str:

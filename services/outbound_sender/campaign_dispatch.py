@@ -6,7 +6,9 @@ Per claimed campaign, a loop of small batches; before each batch it renews the l
 re-reads the campaign (paused or cancelled: stop at once) and its template (not APPROVED: the
 campaign stops with the reason and the rest is not sent). A batch skips opted-out customers for
 MARKETING templates, publishes the commands (deterministic command ids: a re-release after a
-crash is deduplicated by the sender's ledger), then marks the recipients released.
+crash is deduplicated by the sender's ledger), then marks the recipients released, then
+moves the campaign's cursor. A batch is a range of positions (``next_row`` onwards) read by
+``_id``, so a step costs the same at 100 recipients as at 100,000 (docs/campaigns.md).
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from services.outbound_sender.campaign_pacing import (
     limit_room,
 )
 from services.outbound_sender.ports import ChannelLookup
-from shared.campaigns import COMPLETED, RELEASED, RUNNING, SCHEDULED, SKIPPED, STOPPED
+from shared.campaigns import (
+    COMPLETED,
+    QUEUED,
+    RELEASED,
+    RUNNING,
+    SCHEDULED,
+    SKIPPED,
+    STOPPED,
+)
 from shared.events import SendTemplate, TemplateComponent
 from shared.events.commands import Command
 
@@ -42,12 +52,17 @@ class CampaignStore(Protocol):
     async def set_state(self, campaign_id: str, from_state: str, change: Document) -> bool: ...
     async def set_hold(self, campaign_id: str, hold: Document | None) -> None: ...
     async def template(self, waba_id: str, name: str, language: str) -> Document | None: ...
-    async def next_queued(self, campaign_id: str, limit: int) -> list[Document]: ...
+    async def at_positions(self, campaign_id: str, first: int,
+                           last: int) -> list[Document]: ...
+    async def advance(self, campaign_id: str, owner: str, from_row: int,
+                      to_row: int) -> bool: ...
     async def opted_out(self, tenant_id: str, number: str,
                         wa_ids: Sequence[str]) -> set[str]: ...
     async def mark(self, campaign_id: str, ids: Sequence[str], state: str, now: datetime,
                    reason: str | None = None) -> int: ...
-    async def give_up(self, campaign_id: str, reason: str, now: datetime) -> int: ...
+    async def give_up(self, campaign_id: str, first: int, last: int, reason: str,
+                      now: datetime) -> int: ...
+    async def count_releases(self, number: str, now: datetime, count: int) -> None: ...
     async def released_in_window(self, number: str,
                                  now: datetime) -> tuple[int, datetime | None]: ...
 
@@ -188,13 +203,18 @@ class _Run:
             await d.store.set_hold(cid, None)
         if allowance <= 0:
             return True
-        batch = await d.store.next_queued(cid, allowance)
-        if not batch:
+        first, total = int(doc.get("next_row") or 1), int(doc.get("rows_total") or 0)
+        if first > total:
             await d.store.set_state(cid, RUNNING, {"state": COMPLETED, "finished_at": now,
                                                    "updated_at": now, "lease_owner": None})
             return False
-        if str(template.get("category") or doc["template"].get("category") or "").upper() \
-                == "MARKETING":
+        last = min(first + allowance - 1, total)
+        # Positions already released, skipped or not sent (a re-run after a crash, a cancel
+        # racing) are passed over; a position never stored (a failed upload) too.
+        batch = [r for r in await d.store.at_positions(cid, first, last)
+                 if r.get("state") == QUEUED]
+        if batch and str(template.get("category") or doc["template"].get("category") or
+                         "").upper() == "MARKETING":
             opted = await d.store.opted_out(doc["tenant_id"], channel.phone_number_id,
                                             [r["wa_id"] for r in batch])
             if opted:
@@ -203,10 +223,16 @@ class _Run:
                 batch = [r for r in batch if r["wa_id"] not in opted]
         if batch:
             await d.publish([_command(doc, r, now) for r in batch])
-            await d.store.mark(cid, [r["_id"] for r in batch], RELEASED, d.clock())
+            released_at = d.clock()
+            # Counted before the mark: a crash between them counts a batch twice (the limit
+            # errs on the safe side), never not at all.
+            await d.store.count_releases(channel.phone_number_id, released_at, len(batch))
+            await d.store.mark(cid, [r["_id"] for r in batch], RELEASED, released_at)
             self.budget.spend(len(batch))
             self.window_count += len(batch)
-        return True
+        # Only after the marks: a crash before this re-reads the same positions (the sender's
+        # ledger drops the re-published commands).
+        return await d.store.advance(cid, d.config.owner, first, last + 1)
 
     async def _limit_room(self, number: str, limit: int, now: datetime) -> int:
         mono = self.d.monotonic()
@@ -222,7 +248,8 @@ class _Run:
         if await self.d.store.set_state(doc["_id"], RUNNING, {
                 "state": STOPPED, "stop_reason": {"code": code, "detail": detail},
                 "finished_at": now, "updated_at": now, "lease_owner": None}):
-            await self.d.store.give_up(doc["_id"], code, now)
+            await self.d.store.give_up(doc["_id"], int(doc.get("next_row") or 1),
+                                       int(doc.get("rows_total") or 0), code, now)
             log.info("campaign stopped", extra={"campaign_id": doc["_id"], "reason": code})
 
 

@@ -96,8 +96,7 @@ def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = 
         assert wa_id is not None
         if wa_id in seen:
             out.duplicates += 1
-            out.errors.append(RowError(row.row, "phone", "duplicate",
-                                       f"{wa_id} is already in this campaign; row skipped."))
+            out.errors.append(duplicate_error(row.row, wa_id))
             continue
         seen.add(wa_id)
         filled = fill(body_text, row.variables)
@@ -106,6 +105,24 @@ def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = 
             [c.model_dump(mode="json", exclude_none=True) for c in filled.components],
             filled.rendered_text))
     return out
+
+
+def duplicate_error(row: int, wa_id: str) -> RowError:
+    return RowError(row, "phone", "duplicate", f"{wa_id} is already in this campaign; row skipped.")
+
+
+def drop_duplicates(audience: Audience, taken: Iterable[str]) -> None:
+    """Move the recipients whose number the campaign already has (``taken``) to duplicate
+    errors, in row order among the others."""
+    taken = set(taken)
+    if not taken:
+        return
+    dropped = [r for r in audience.recipients if r.wa_id in taken]
+    audience.recipients = [r for r in audience.recipients if r.wa_id not in taken]
+    audience.duplicates += len(dropped)
+    # A stable sort: each row's own errors keep their order.
+    audience.errors = sorted(audience.errors + [duplicate_error(r.row, r.wa_id)
+                                                for r in dropped], key=lambda e: e.row)
 
 
 def errors_to_keep(errors: Sequence[RowError], kept: int, upload: int) -> list[dict[str, Any]]:

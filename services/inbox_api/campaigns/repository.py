@@ -1,6 +1,7 @@
 """Every MongoDB query of the campaigns API: writes `campaigns` and `campaign_recipients`, reads
-templates, channels and the messages a report joins. Simple finds only (FerretDB v1): equality,
-``$in`` on ``_id``, ranges, sort and limit on the indexes below."""
+templates, channels and the messages a report joins. Simple finds only (FerretDB v1): campaigns
+by equality, ranges, sort and limit on their indexes; recipients and numbers by ``_id`` alone
+(``$in`` of a position range), which FerretDB v1 narrows and MongoDB reads by primary key."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.campaigns import (
     CAMPAIGN_INDEXES,
+    CAMPAIGN_NUMBERS_COLLECTION,
     CAMPAIGN_RECIPIENTS_COLLECTION,
     CAMPAIGNS_COLLECTION,
     NOT_SENT,
     QUEUED,
+    RANGE_CHUNK,
+    number_id,
+    position_chunks,
+    recipient_id,
+    recipient_ids,
 )
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
@@ -33,6 +41,7 @@ class CampaignRepository:
         self.db = db
         self.campaigns = db[CAMPAIGNS_COLLECTION]
         self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
+        self.numbers = db[CAMPAIGN_NUMBERS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.db, CAMPAIGN_INDEXES)
@@ -76,9 +85,31 @@ class CampaignRepository:
 
     # -- recipients ----------------------------------------------------------------------------
 
-    async def known_wa_ids(self, campaign_id: str) -> set[str]:
-        cursor = self.recipients.find({"campaign_id": campaign_id}, {"wa_id": 1, "_id": 0})
-        return {doc["wa_id"] async for doc in cursor}
+    async def add_numbers(self, campaign_id: str, wa_ids: Sequence[str]) -> set[str]:
+        """Claim each number for the campaign; the ones already claimed (by an earlier upload,
+        or a concurrent one) come back: they are duplicates."""
+        if not wa_ids:
+            return set()
+        docs = [{"_id": number_id(campaign_id, w), "campaign_id": campaign_id} for w in wa_ids]
+        try:
+            await self.numbers.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            return {wa_ids[e["index"]] for e in exc.details.get("writeErrors", [])
+                    if e.get("code") == 11000}
+        return set()
+
+    async def reserve_rows(self, campaign_id: str, count: int) -> int:
+        """Positions for ``count`` new recipients: the first one (the next ``count`` are this
+        upload's alone, whatever uploads run at the same time)."""
+        before = await self.campaigns.find_one_and_update(
+            # No projection: FerretDB v1's findAndModify does not take one.
+            {"_id": campaign_id}, {"$inc": {"rows_total": count}},
+            return_document=ReturnDocument.BEFORE)
+        return int((before or {}).get("rows_total") or 0) + 1
+
+    async def recipient_at(self, campaign_id: str, position: int) -> Document | None:
+        return await self.recipients.find_one({"_id": recipient_id(campaign_id, position)},
+                                              {"row": 1})
 
     async def add_recipients(self, docs: Sequence[Document]) -> int:
         """Inserted count; a duplicate ``_id`` (a concurrent upload) is skipped."""
@@ -90,28 +121,30 @@ class CampaignRepository:
         except BulkWriteError as exc:
             return int(exc.details.get("nInserted", 0))
 
-    async def give_up_queued(self, campaign_id: str, reason: str, at: datetime) -> int:
-        result = await self.recipients.update_many(
-            {"campaign_id": campaign_id, "state": QUEUED},
-            {"$set": {"state": NOT_SENT, "reason": reason, "updated_at": at}})
-        return result.modified_count
+    async def give_up_queued(self, campaign_id: str, first: int, last: int, reason: str,
+                             at: datetime) -> int:
+        """Queued -> not_sent over positions ``first`` .. ``last``, by ``_id $in`` chunks; the
+        counters follow each chunk."""
+        total = 0
+        for start, end in position_chunks(first, last, RANGE_CHUNK):
+            moved = (await self.recipients.update_many(
+                {"_id": {"$in": recipient_ids(campaign_id, start, end)}, "state": QUEUED},
+                {"$set": {"state": NOT_SENT, "reason": reason, "updated_at": at}}
+            )).modified_count
+            if moved:
+                await self.count(campaign_id, {"queued": -moved, "not_sent": moved})
+            total += moved
+        return total
 
-    async def recipients_by_row(self, campaign_id: str, after_row: int, limit: int,
-                                state: str | None = None) -> list[Document]:
-        query: Document = {"campaign_id": campaign_id, "row": {"$gt": after_row}}
-        if state is not None:
-            query["state"] = state
-        cursor = self.recipients.find(query).sort("row", 1).limit(limit)
-        return await cursor.to_list(None)
-
-    async def all_recipients(self, campaign_id: str) -> AsyncIterator[list[Document]]:
-        after = -1
-        while True:
-            page = await self.recipients_by_row(campaign_id, after, JOIN_CHUNK)
-            if not page:
-                return
-            yield page
-            after = int(page[-1]["row"])
+    async def all_recipients(self, campaign_id: str, rows_total: int
+                             ) -> AsyncIterator[list[Document]]:
+        """Every recipient in position order, a chunk of positions (one ``_id $in``) at a
+        time."""
+        for start, end in position_chunks(1, rows_total, JOIN_CHUNK):
+            docs = await self.recipients.find(
+                {"_id": {"$in": recipient_ids(campaign_id, start, end)}}).to_list(None)
+            if docs:
+                yield sorted(docs, key=lambda d: d["_id"])
 
     # -- joins ---------------------------------------------------------------------------------
 

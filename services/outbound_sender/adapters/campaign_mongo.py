@@ -1,26 +1,37 @@
 """The dispatcher's MongoDB: campaigns (lease, state, counters), their recipients, opt-outs and
-the template's status. Single-document conditional updates and ``_id $in`` writes only."""
+the template's status. Every recipient, opt-out and hourly-count read or write is by ``_id``
+(``$in`` of a position range): FerretDB v1 narrows only those (docs/infrastructure.md), and on
+MongoDB they are primary-key operations. Campaign updates are single-document conditionals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.outbound_sender.campaign_pacing import MESSAGING_LIMIT_WINDOW, lease_filter
+from services.outbound_sender.campaign_pacing import lease_filter
 from shared.campaigns import (
     CAMPAIGN_INDEXES,
     CAMPAIGN_RECIPIENTS_COLLECTION,
+    CAMPAIGN_RELEASE_HOURS_COLLECTION,
     CAMPAIGNS_COLLECTION,
     NOT_SENT,
     OPT_OUTS_COLLECTION,
     QUEUED,
+    RANGE_CHUNK,
+    RELEASE_HOUR,
     RELEASED,
     RUNNING,
     SCHEDULED,
     opt_out_id,
+    position_chunks,
+    recipient_ids,
+    release_hour,
+    release_hour_id,
+    window_hours,
 )
 from shared.mongo import ensure_indexes
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
@@ -33,6 +44,7 @@ class MongoCampaignStore:
         self.db = db
         self.campaigns = db[CAMPAIGNS_COLLECTION]
         self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
+        self.hours = db[CAMPAIGN_RELEASE_HOURS_COLLECTION]
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self.db, CAMPAIGN_INDEXES)
@@ -74,10 +86,21 @@ class MongoCampaignStore:
             {"_id": template_doc_id(waba_id, name, language)},
             {"status": 1, "category": 1, "reason": 1})
 
-    async def next_queued(self, campaign_id: str, limit: int) -> list[Document]:
-        cursor = self.recipients.find({"campaign_id": campaign_id, "state": QUEUED}).sort(
-            "row", 1).limit(limit)
-        return await cursor.to_list(None)
+    async def at_positions(self, campaign_id: str, first: int, last: int) -> list[Document]:
+        """Positions ``first`` .. ``last`` (one ``_id $in`` read), in position order."""
+        ids = recipient_ids(campaign_id, first, last)
+        if not ids:
+            return []
+        docs = await self.recipients.find({"_id": {"$in": ids}}).to_list(None)
+        return sorted(docs, key=lambda d: d["_id"])
+
+    async def advance(self, campaign_id: str, owner: str, from_row: int, to_row: int) -> bool:
+        """Move the release cursor, only while this replica holds the lease and nobody moved
+        it meanwhile."""
+        result = await self.campaigns.update_one(
+            {"_id": campaign_id, "lease_owner": owner, "next_row": from_row},
+            {"$set": {"next_row": to_row}})
+        return result.matched_count == 1
 
     async def opted_out(self, tenant_id: str, number: str, wa_ids: Sequence[str]) -> set[str]:
         ids = [opt_out_id(tenant_id, number, w) for w in wa_ids]
@@ -106,21 +129,51 @@ class MongoCampaignStore:
             "counters.not_sent": -late, "version": 1}})
         return moved + late
 
-    async def give_up(self, campaign_id: str, reason: str, now: datetime) -> int:
-        moved = (await self.recipients.update_many(
-            {"campaign_id": campaign_id, "state": QUEUED},
-            {"$set": {"state": NOT_SENT, "reason": reason, "updated_at": now}})).modified_count
-        await self.campaigns.update_one({"_id": campaign_id}, {"$inc": {
-            "counters.not_sent": moved, "counters.queued": -moved, "version": 1}})
-        return moved
+    async def give_up(self, campaign_id: str, first: int, last: int, reason: str,
+                      now: datetime) -> int:
+        """Queued recipients at positions ``first`` .. ``last`` -> not_sent, a chunk at a time
+        (the counters follow each chunk)."""
+        return await give_up_range(self.campaigns, self.recipients, campaign_id, first, last,
+                                   reason, now)
+
+    async def count_releases(self, number: str, now: datetime, count: int) -> None:
+        hour = release_hour(now)
+        await self.hours.update_one(
+            {"_id": release_hour_id(number, hour)},
+            {"$inc": {"count": count}, "$setOnInsert": {"number": number, "hour": hour}},
+            upsert=True)
 
     async def released_in_window(self, number: str, now: datetime
                                  ) -> tuple[int, datetime | None]:
-        since = now - MESSAGING_LIMIT_WINDOW
-        query = {"business_phone_number_id": number, "released_at": {"$gt": since}}
-        count = await self.recipients.count_documents(query)
-        oldest = await self.recipients.find_one(query, {"released_at": 1},
-                                                sort=[("released_at", 1)])
-        return count, None if oldest is None else oldest["released_at"]
+        """Releases on ``number`` in the hours covering the last 24 h, and the end of the
+        oldest hour that has any (when its releases may have happened at the latest)."""
+        hours = window_hours(now)
+        docs = await self.hours.find(
+            {"_id": {"$in": [release_hour_id(number, h) for h in hours]}},
+            {"count": 1, "hour": 1}).to_list(None)
+        counted = [d for d in docs if int(d.get("count") or 0) > 0]
+        if not counted:
+            return 0, None
+        oldest = min(_aware(d["hour"]) for d in counted)
+        return sum(int(d["count"]) for d in counted), oldest + RELEASE_HOUR
 
 
+async def give_up_range(campaigns: AsyncCollection[Document],
+                        recipients: AsyncCollection[Document], campaign_id: str, first: int,
+                        last: int, reason: str, now: datetime) -> int:
+    """Queued -> not_sent over a position range by ``_id $in`` chunks."""
+    total = 0
+    for start, end in position_chunks(first, last, RANGE_CHUNK):
+        moved = (await recipients.update_many(
+            {"_id": {"$in": recipient_ids(campaign_id, start, end)}, "state": QUEUED},
+            {"$set": {"state": NOT_SENT, "reason": reason, "updated_at": now}})).modified_count
+        if moved:
+            await campaigns.update_one({"_id": campaign_id}, {"$inc": {
+                "counters.not_sent": moved, "counters.queued": -moved, "version": 1}})
+        total += moved
+    return total
+
+
+def _aware(at: datetime) -> datetime:
+    # PyMongo answers naive UTC unless the client is tz-aware.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

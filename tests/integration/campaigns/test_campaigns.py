@@ -212,3 +212,38 @@ async def test_a_template_disabled_mid_campaign_stops_the_rest(inbox: RunningInb
                                  params={"status": "not_sent", "limit": 1})).json()
         assert report["items"][0]["reason"] == "template_disabled"
         assert (await http.post(f"/api/v1/campaigns/{cid}/resume")).status_code == 409
+
+
+async def test_a_later_upload_repeats_numbers_and_a_cancel_answers_before_the_give_up(
+        inbox: RunningInbox) -> None:
+    async with inbox.client() as http:
+        campaign = await create(http, inbox, "Cancelled sale")
+        cid = campaign["id"]
+        first = await upload(http, cid, ["phone,1"] + [f"{BASE + i},C{i}" for i in range(1200)])
+        assert first["accepted"] == 1200
+        # Two numbers of the first upload again: duplicates found by the number documents.
+        again = await upload(http, cid, ["phone,1", f"{BASE + 5},Again", f"{BASE + 1300},New",
+                                         f"00{BASE + 7},Again"])
+        assert (again["accepted"], again["duplicates"], again["total_recipients"]) == (1, 2, 1201)
+        assert [(e["row"], e["code"], e["message"]) for e in again["errors"]] == [
+            (2, "duplicate", f"{BASE + 5} is already in this campaign; row skipped."),
+            (4, "duplicate", f"{BASE + 7} is already in this campaign; row skipped.")]
+        # The later upload's report rows come after the first one's (the next million).
+        export = (await http.get(f"/api/v1/campaigns/{cid}/report.csv")).text.splitlines()
+        assert len(export) == 1202
+        assert export[-1].startswith(f"1000003,{BASE + 1300},queued,")
+        cancelled = await http.post(f"/api/v1/campaigns/{cid}/cancel")
+        assert cancelled.status_code == 200
+        assert cancelled.json()["state"] == "cancelled"
+
+        async def given_up() -> dict[str, Any] | None:
+            doc: dict[str, Any] = (await http.get(f"/api/v1/campaigns/{cid}")).json()
+            return doc if doc["counters"]["queued"] == 0 else None
+        done = await eventually(given_up, "the queued recipients are not sent")
+        assert done["counters"] == {"recipients": 1201, "queued": 0, "released": 0,
+                                    "skipped": 0, "not_sent": 1201}
+        report = (await http.get(f"/api/v1/campaigns/{cid}/report",
+                                 params={"status": "not_sent", "limit": 1000})).json()
+        assert report["totals"]["not_sent"] == 1201
+        assert {i["reason"] for i in report["items"]} == {"cancelled"}
+        assert report["next_cursor"] is not None

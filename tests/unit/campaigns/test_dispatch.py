@@ -13,6 +13,7 @@ from services.outbound_sender.campaign_pacing import (
     lease_is_free,
     limit_room,
 )
+from shared.campaigns import recipient_id, recipient_ids
 from shared.channels import Channel
 from shared.events.commands import Command, SendTemplate
 
@@ -59,6 +60,7 @@ class FakeStore:
         self.template_doc = template
         self.opted: set[str] = set()
         self.released_24h = 0
+        self.reads: list[tuple[int, int]] = []
 
     async def due(self, now: datetime) -> list[dict[str, Any]]:
         return [self.campaign] if self.campaign["state"] in ("running", "scheduled") else []
@@ -88,24 +90,39 @@ class FakeStore:
     async def template(self, waba_id: str, name: str, language: str) -> dict[str, Any] | None:
         return self.template_doc
 
-    async def next_queued(self, campaign_id: str, limit: int) -> list[dict[str, Any]]:
-        queued = [r for r in self.recipients.values() if r["state"] == "queued"]
-        return sorted(queued, key=lambda r: r["row"])[:limit]
+    async def at_positions(self, campaign_id: str, first: int,
+                           last: int) -> list[dict[str, Any]]:
+        self.reads.append((first, last))
+        ids = recipient_ids(campaign_id, first, last)
+        return [dict(self.recipients[i]) for i in ids if i in self.recipients]
+
+    async def advance(self, campaign_id: str, owner: str, from_row: int, to_row: int) -> bool:
+        c = self.campaign
+        if c.get("lease_owner") != owner or c.get("next_row") != from_row:
+            return False
+        c["next_row"] = to_row
+        return True
 
     async def opted_out(self, tenant_id: str, number: str, wa_ids: Sequence[str]) -> set[str]:
         return self.opted & set(wa_ids)
 
     async def mark(self, campaign_id: str, ids: Sequence[str], state: str, now: datetime,
                    reason: str | None = None) -> int:
-        for i in ids:
+        moved = [i for i in ids if self.recipients[i]["state"] == "queued"]
+        for i in moved:
             self.recipients[i].update(state=state, reason=reason)
-        return len(ids)
+        return len(moved)
 
-    async def give_up(self, campaign_id: str, reason: str, now: datetime) -> int:
-        queued = [r for r in self.recipients.values() if r["state"] == "queued"]
+    async def give_up(self, campaign_id: str, first: int, last: int, reason: str,
+                      now: datetime) -> int:
+        queued = [r for i, r in self.recipients.items() if r["state"] == "queued"
+                  and i in recipient_ids(campaign_id, first, last)]
         for r in queued:
             r.update(state="not_sent", reason=reason)
         return len(queued)
+
+    async def count_releases(self, number: str, now: datetime, count: int) -> None:
+        self.released_24h += count
 
     async def released_in_window(self, number: str,
                                  now: datetime) -> tuple[int, datetime | None]:
@@ -137,8 +154,9 @@ def make(n: int = 10, category: str = "MARKETING", status: str = "APPROVED",
                                               CampaignDispatcher]:
     campaign = {"_id": "c1", "tenant_id": "acme", "business_phone_number_id": "p",
                 "state": "running", "template": {"name": "promo", "language": "en_US",
-                                                 "category": category}}
-    recipients = [{"_id": f"c1:49151000000{i:02d}", "wa_id": f"49151000000{i:02d}", "row": i,
+                                                 "category": category},
+                "rows_total": n, "next_row": 1}
+    recipients = [{"_id": recipient_id("c1", i + 1), "wa_id": f"49151000000{i:02d}", "row": i,
                    "state": "queued", "conversation_id": f"p:49151000000{i:02d}",
                    "command_id": f"cmd{i}", "components": []} for i in range(n)]
     store = FakeStore(campaign, recipients, {"status": status, "category": category})
@@ -179,7 +197,7 @@ class TestDispatcher:
         store.opted = {"4915100000001"}
         await run_to_end(dispatcher)
         assert "4915100000001" not in {c.conversation_id.split(":")[1] for c in published}
-        assert store.recipients["c1:4915100000001"]["reason"] == "opted_out"
+        assert store.recipients[recipient_id("c1", 2)]["reason"] == "opted_out"
 
     async def test_utility_templates_still_go_to_opted_out_customers(self) -> None:
         store, published, _, dispatcher = make(5, category="UTILITY")
@@ -226,3 +244,38 @@ class TestDispatcher:
         await dispatcher.stop()
         assert len(published) == 6
         assert store.campaign["hold"]["reason"] == "messaging_limit"
+
+    async def test_each_step_reads_the_next_range_of_positions_once(self) -> None:
+        store, published, _, dispatcher = make(
+            1200, channel=CHANNEL.model_copy(update={"messaging_limit": None,
+                                                     "throughput_mps": 1000}))
+        await run_to_end(dispatcher)
+        assert len(published) == 1200
+        starts = [first for first, _ in store.reads]
+        assert starts == sorted(set(starts))  # never the same range twice
+        assert store.reads[0][0] == 1
+        assert store.reads[-1][1] == 1200
+        assert all(last - first < 500 for first, last in store.reads)
+        assert store.campaign["next_row"] == 1201
+        assert store.released_24h == 1200  # the hourly counters follow the releases
+
+    async def test_positions_not_queued_or_missing_are_passed_over(self) -> None:
+        store, published, _, dispatcher = make(10)
+        store.recipients[recipient_id("c1", 3)]["state"] = "released"  # before a crash
+        store.recipients[recipient_id("c1", 4)]["state"] = "not_sent"
+        del store.recipients[recipient_id("c1", 5)]  # an upload that never stored it
+        await run_to_end(dispatcher)
+        assert len(published) == 7
+        assert store.campaign["state"] == "completed"
+
+    async def test_a_moved_cursor_ends_this_replicas_run(self) -> None:
+        store, published, _, dispatcher = make(10)
+        store.campaign["next_row"] = 1
+
+        async def publish(commands: Sequence[Command]) -> None:
+            published.extend(commands)
+            store.campaign["next_row"] = 99  # another replica took over meanwhile
+
+        dispatcher.publish = publish
+        await run_to_end(dispatcher)
+        assert store.campaign["next_row"] == 99
