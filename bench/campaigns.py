@@ -61,8 +61,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import pstdev
@@ -72,7 +71,6 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from devstack.paths import SetupError
 from devstack.stack import local_stack
 from services.inbox_api.auth import Identity
 from services.inbox_api.campaigns.repository import CampaignRepository
@@ -602,31 +600,13 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
     }
 
 
-@contextmanager
-def infrastructure() -> Iterator[Any]:
-    """devstack's stack (or the servers named by the environment); a second try when Kafka's
-    storage format fails at random on a cluster id starting with "-"."""
-    try:
-        stack_context = local_stack()
-        stack = stack_context.__enter__()
-    except SetupError as exc:
-        if "cluster-id" not in str(exc):
-            raise
-        stack_context = local_stack()
-        stack = stack_context.__enter__()
-    try:
-        yield stack
-    finally:
-        stack_context.__exit__(None, None, None)
-
-
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"recipients": args.recipients, "baseline_commands": args.baseline,
                                "reply_rate": args.reply_rate, "cpu_count": os.cpu_count(),
                                "load_average_at_start": load_average(),
                                "statuses": "off (SANDBOX_WEBHOOK_URL empty)",
                                "store_during_campaign": args.store_during_campaign}
-    with infrastructure() as stack:
+    with local_stack() as stack:
         results["infrastructure"] = stack.mode
         run = Run(stack, args)
         try:

@@ -40,8 +40,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median, pstdev
@@ -52,7 +50,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from devstack.paths import SetupError
 from devstack.stack import local_stack
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.config import InfraSettings
@@ -382,27 +379,9 @@ async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
         await client.close()
 
 
-@contextmanager
-def infrastructure() -> Iterator[Any]:
-    """devstack's stack; a second try when Kafka's storage format fails at random (devstack
-    draws a cluster id that sometimes starts with "-", which kafka-storage reads as an option)."""
-    try:
-        stack_context = local_stack()
-        stack = stack_context.__enter__()
-    except SetupError as exc:
-        if "cluster-id" not in str(exc):
-            raise
-        stack_context = local_stack()
-        stack = stack_context.__enter__()
-    try:
-        yield stack
-    finally:
-        stack_context.__exit__(None, None, None)
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"seconds": args.seconds}
-    with infrastructure() as stack:
+    with local_stack() as stack:
         one = channel(1, 1000)
 
         async def one_number(ctx: Context) -> dict[str, Any]:

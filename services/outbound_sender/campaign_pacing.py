@@ -8,6 +8,7 @@ effect within about ``lead_seconds``: releases follow a bucket at ``rate`` that 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +44,13 @@ class ReleaseBudget:
 def campaign_rate(throughput_mps: float, throughput_share: float, campaign_share: float) -> float:
     """Recipients per second one replica releases for a number (at least one every 10 s)."""
     return max(0.1, throughput_mps * throughput_share * campaign_share)
+
+
+def step_size(rate: float, tick_seconds: float, max_batch: int) -> int:
+    """Recipients one step releases at most: two ticks of the rate (room to catch up after a
+    slow step), never more than ``max_batch``. Small steps reach the sender as a steady
+    stream, not as bursts that its loop and the database digest at once ahead of a reply."""
+    return max(1, min(max_batch, math.ceil(rate * tick_seconds * 2)))
 
 
 def limit_room(messaging_limit: int | None, released_in_window: int) -> int | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -279,3 +280,129 @@ class TestDispatcher:
         dispatcher.publish = publish
         await run_to_end(dispatcher)
         assert store.campaign["next_row"] == 99
+
+
+class TestOverlappedSteps:
+    async def test_the_campaign_is_re_read_at_most_every_check_interval(self) -> None:
+        store, published, clock, dispatcher = make(
+            900, channel=CHANNEL.model_copy(update={"throughput_mps": 1000}))
+        claims = 0
+        claim = store.claim
+
+        async def counting_claim(*args: Any) -> dict[str, Any] | None:
+            nonlocal claims
+            claims += 1
+            return await claim(*args)
+
+        patched: Any = store
+        patched.claim = counting_claim
+        await run_to_end(dispatcher)
+        assert len(published) == 900
+        steps = len(store.reads)
+        # poll_once claims once; the run re-reads every 0.25 s of its ~1 s, not every step.
+        assert claims - 1 <= clock.mono / 0.25 + 1 < steps
+
+    async def test_next_step_overlaps_the_writes_and_the_cursor_still_moves_in_order(
+            self) -> None:
+        store, published, _, dispatcher = make(
+            1000, channel=CHANNEL.model_copy(update={"throughput_mps": 1000,
+                                                     "messaging_limit": None}))
+        events: list[tuple[str, int]] = []
+        at_positions, mark, advance = store.at_positions, store.mark, store.advance
+
+        async def read(cid: str, first: int, last: int) -> list[dict[str, Any]]:
+            events.append(("read", first))
+            return await at_positions(cid, first, last)
+
+        async def slow_mark(cid: str, ids: Sequence[str], state: str, now: datetime,
+                            reason: str | None = None) -> int:
+            for _ in range(5):
+                await asyncio.sleep(0)  # a database round trip
+            events.append(("mark", int(ids[0].rsplit(":", 1)[1])))
+            return await mark(cid, ids, state, now, reason)
+
+        async def move(cid: str, owner: str, from_row: int, to_row: int) -> bool:
+            events.append(("advance", from_row))
+            return await advance(cid, owner, from_row, to_row)
+
+        patched: Any = store
+        patched.at_positions, patched.mark, patched.advance = read, slow_mark, move
+        await run_to_end(dispatcher)
+        assert len({c.command_id for c in published}) == len(published) == 1000
+        assert store.campaign["next_row"] == 1001
+        assert store.campaign["state"] == "completed"
+        advances = [row for kind, row in events if kind == "advance"]
+        assert advances == sorted(advances) == [row for kind, row in events if kind == "read"]
+        for row in advances:  # each range's marks land before its cursor move
+            assert events.index(("mark", row)) < events.index(("advance", row))
+        # ...and some step read its range before the previous range's cursor move.
+        assert any(events.index(("read", b)) < events.index(("advance", a))
+                   for a, b in itertools.pairwise(advances))
+
+    async def test_failed_writes_leave_the_cursor_before_their_range(self) -> None:
+        store, published, _, dispatcher = make(
+            1000, channel=CHANNEL.model_copy(update={"throughput_mps": 1000}))
+        mark = store.mark
+        marks = 0
+
+        async def failing_mark(cid: str, ids: Sequence[str], state: str, now: datetime,
+                               reason: str | None = None) -> int:
+            nonlocal marks
+            marks += 1
+            if marks == 3:
+                raise ConnectionError("database gone")
+            return await mark(cid, ids, state, now, reason)
+
+        patched: Any = store
+        patched.mark = failing_mark
+        await run_to_end(dispatcher)
+        third = sorted(store.reads)[2][0]
+        # The run ends; the cursor stays at the failed range (re-read by the next claim,
+        # its commands dropped by the sender's ledger), never past it.
+        assert store.campaign["next_row"] == third
+        assert store.recipients[recipient_id("c1", third)]["state"] == "queued"
+        assert len(published) > third - 1
+
+    async def test_a_campaign_that_reaches_the_limit_with_its_last_recipient_completes(
+            self) -> None:
+        store, published, _, dispatcher = make(
+            10, channel=CHANNEL.model_copy(update={"messaging_limit": 10}))
+        await run_to_end(dispatcher)
+        assert len(published) == 10
+        assert store.campaign["state"] == "completed"
+
+    async def test_campaign_updates_never_overlap_a_steps_writes(self) -> None:
+        # FerretDB v1 applies an update as read, change, write back: a lease renewal racing
+        # the counters' $inc on the campaign document would undo it.
+        store, published, _, dispatcher = make(
+            1000, channel=CHANNEL.model_copy(update={"throughput_mps": 1000,
+                                                     "messaging_limit": None}))
+        writing = False
+        overlaps = 0
+        claim, mark, advance = store.claim, store.mark, store.advance
+
+        async def slow_mark(cid: str, ids: Sequence[str], state: str, now: datetime,
+                            reason: str | None = None) -> int:
+            nonlocal writing
+            writing = True
+            for _ in range(5):
+                await asyncio.sleep(0)
+            return await mark(cid, ids, state, now, reason)
+
+        async def move(cid: str, owner: str, from_row: int, to_row: int) -> bool:
+            nonlocal writing
+            moved = await advance(cid, owner, from_row, to_row)
+            writing = False
+            return moved
+
+        async def renew(*args: Any) -> dict[str, Any] | None:
+            nonlocal overlaps
+            overlaps += writing
+            return await claim(*args)
+
+        patched: Any = store
+        patched.claim, patched.mark, patched.advance = renew, slow_mark, move
+        await run_to_end(dispatcher)
+        assert len(published) == 1000
+        assert store.campaign["state"] == "completed"
+        assert overlaps == 0
