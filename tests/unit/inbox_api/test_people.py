@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from services.inbox_api.auth import digest
 from services.inbox_api.main import create_app
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.views import agent_list
-from tests.unit.inbox_api.fakes import ACME_KEY, NOW, Wiring, WithState, key_doc, wire
-
-
-@pytest.fixture
-def wiring() -> Wiring:
-    return wire()
-
-
-@pytest.fixture
-async def http(wiring: Wiring) -> AsyncIterator[httpx.AsyncClient]:
-    app = WithState(create_app(InboxApiSettings()), wiring.state)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://inbox",
-                                 headers={"Authorization": f"Bearer {ACME_KEY}"}) as client:
-        yield client
+from tests.unit.inbox_api.fakes import ACME_KEY, NOW, Wiring, WithState, key_doc
 
 
 class TestAgentList:

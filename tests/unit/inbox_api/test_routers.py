@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -16,26 +14,11 @@ from tests.unit.inbox_api.fakes import (
     REVOKED_KEY,
     Wiring,
     WithState,
-    wire,
 )
 
 OPEN = "1001:16505550123"
 CLOSED = "1001:447700900001"
 GLOBEX_CONVERSATION = "1002:16505550999"
-
-
-@pytest.fixture
-def wiring() -> Wiring:
-    return wire()
-
-
-@pytest.fixture
-async def http(wiring: Wiring) -> AsyncIterator[httpx.AsyncClient]:
-    app = WithState(create_app(InboxApiSettings()), wiring.state)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://inbox",
-                                 headers={"Authorization": f"Bearer {ACME_KEY}"}) as client:
-        yield client
 
 
 class TestAuthentication:
