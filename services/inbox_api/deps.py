@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from fastapi import Cookie, Depends, Header, Request
 
 from services.inbox_api.auth import Identity
+from services.inbox_api.campaigns.service import CampaignService
 from services.inbox_api.commands import InboxCommands
 from services.inbox_api.ports import MediaSource
 from services.inbox_api.service import InboxQueries
@@ -24,6 +25,8 @@ class State(TypedDict):
     commands: InboxCommands
     hub: StreamHub
     media: MediaSource
+    # Absent only in unit tests that wire the app without a database.
+    campaigns: NotRequired[CampaignService]
 
 
 def _state(request: Request) -> Any:

@@ -24,6 +24,8 @@ from fastapi.staticfiles import StaticFiles
 from services.inbox_api.adapters.cloud_api import CloudApiMedia
 from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
 from services.inbox_api.adapters.mongo import MongoInboxRepository
+from services.inbox_api.campaigns.repository import CampaignRepository
+from services.inbox_api.campaigns.service import CampaignService
 from services.inbox_api.commands import InboxCommands
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
@@ -144,10 +146,19 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
                              timeout=httpx.Timeout(settings.media_timeout_seconds, connect=5.0),
                              follow_redirects=True)
     closers.add(http.aclose)
+    campaign_repository = CampaignRepository(repository.db)
+    try:
+        await campaign_repository.ensure_indexes()
+    except Exception as exc:
+        raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
+    campaigns = CampaignService(campaign_repository, clock)
+    # Shutdown lets a cancel's background work finish before the client closes.
+    closers.add(campaigns.settled)
     readiness.repository, readiness.publisher = repository, publisher
     return State(settings=settings, queries=InboxQueries(repository, clock),
                  commands=InboxCommands(repository, publisher, clock), hub=hub,
-                 media=CloudApiMedia(http, str(settings.cloud_api_base_url)))
+                 media=CloudApiMedia(http, str(settings.cloud_api_base_url)),
+                 campaigns=campaigns)
 
 
 class InboxServer(uvicorn.Server):

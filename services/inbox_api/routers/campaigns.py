@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from services.inbox_api.campaigns.audience import Row, rows_from_json
 from services.inbox_api.campaigns.report import STATUSES
-from services.inbox_api.campaigns.repository import CampaignRepository, Document
+from services.inbox_api.campaigns.repository import Document
 from services.inbox_api.campaigns.service import (
     CampaignService,
     audience_json,
@@ -52,15 +52,9 @@ class CampaignIn(BaseModel):
     schedule: ScheduleIn | None = None
 
 
-async def get_campaigns(request: Request) -> CampaignService:
-    """Built once per app from the inbox's database (first use creates the indexes)."""
-    service: CampaignService | None = getattr(request.app.state, "campaigns", None)
-    if service is None:
-        queries = request.state.queries
-        repository = CampaignRepository(queries.repository.db)
-        await repository.ensure_indexes()
-        service = CampaignService(repository, queries.clock)
-        request.app.state.campaigns = service
+def get_campaigns(request: Request) -> CampaignService:
+    """The campaigns use cases, opened with the app (main.py)."""
+    service: CampaignService = request.state.campaigns
     return service
 
 
