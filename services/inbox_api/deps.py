@@ -13,6 +13,7 @@ from services.inbox_api.ports import MediaSource
 from services.inbox_api.service import InboxQueries
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.stream import StreamHub
+from services.inbox_api.templates.service import TemplateAdmin
 
 SESSION_COOKIE = "wai_session"
 
@@ -27,6 +28,7 @@ class State(TypedDict):
     media: MediaSource
     # Absent only in unit tests that wire the app without a database.
     campaigns: NotRequired[CampaignService]
+    template_admin: NotRequired[TemplateAdmin]
 
 
 def _state(request: Request) -> Any:

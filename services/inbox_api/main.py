@@ -30,13 +30,24 @@ from services.inbox_api.commands import InboxCommands
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
 from services.inbox_api.metrics import MetricsMiddleware
-from services.inbox_api.routers import agents as agents_router
-from services.inbox_api.routers import campaigns as campaigns_router
-from services.inbox_api.routers import commands, conversations, media, session, stream, templates
-from services.inbox_api.routers import template_admin as template_admin_router
+from services.inbox_api.routers import (
+    agents,
+    campaigns,
+    commands,
+    conversations,
+    media,
+    session,
+    stream,
+    template_admin,
+    templates,
+)
+from services.inbox_api.routers.template_admin import sync_at_start
 from services.inbox_api.service import InboxQueries
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.stream import StreamHub
+from services.inbox_api.templates.cloud import CloudApiTemplates
+from services.inbox_api.templates.mongo import MongoTemplateStore
+from services.inbox_api.templates.service import TemplateAdmin
 from shared.config import load_settings
 from shared.events.topics import INBOX_COMMANDS, INBOX_CONVERSATIONS
 from shared.infra import check_infra
@@ -103,12 +114,9 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
                               "updates. See docs/inbox-api.md.")
     app.state.hub = hub
     install_error_handlers(app)
-    for module in (session, conversations, commands, templates, stream, media):
+    for module in (session, conversations, commands, templates, template_admin, stream, media,
+                   agents, campaigns):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(agents_router.router, prefix=API_PREFIX)
-    app.include_router(campaigns_router.router, prefix=API_PREFIX)
-    app.include_router(template_admin_router.router_for(settings, cloud_transport),
-                       prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
     app.add_middleware(MetricsMiddleware, router_owner=app)
     if WEB_DIR.is_dir():
@@ -151,14 +159,23 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
         await campaign_repository.ensure_indexes()
     except Exception as exc:
         raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
-    campaigns = CampaignService(campaign_repository, clock)
+    campaign_service = CampaignService(campaign_repository, clock)
+    template_service = TemplateAdmin(MongoTemplateStore(repository.db),
+                                     CloudApiTemplates(http, str(settings.cloud_api_base_url)))
+    startup_sync = asyncio.create_task(sync_at_start(template_service))
+
+    async def stop_startup_sync() -> None:
+        startup_sync.cancel()
+        await asyncio.gather(startup_sync, return_exceptions=True)
+
+    closers.add(stop_startup_sync)
     # Shutdown lets a cancel's background work finish before the client closes.
-    closers.add(campaigns.settled)
+    closers.add(campaign_service.settled)
     readiness.repository, readiness.publisher = repository, publisher
     return State(settings=settings, queries=InboxQueries(repository, clock),
                  commands=InboxCommands(repository, publisher, clock), hub=hub,
                  media=CloudApiMedia(http, str(settings.cloud_api_base_url)),
-                 campaigns=campaigns)
+                 campaigns=campaign_service, template_admin=template_service)
 
 
 class InboxServer(uvicorn.Server):

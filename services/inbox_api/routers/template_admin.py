@@ -1,26 +1,19 @@
 """Template management (docs/templates.md): list, read, create, edit, delete, preview, sync.
 
-``router_for`` builds the router with its own lifespan (merged into the app's by FastAPI): the
-template store, the Cloud API client, and the start-up sync of every tenant's templates in the
-background (failures are logged; readiness never waits for it).
+The use cases are opened with the app (main.py), on its MongoDB and Cloud API clients; the
+start-up sync of every tenant's templates runs there in the background (``sync_at_start``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.inbox_api.deps import Caller
 from services.inbox_api.errors import error_responses
-from services.inbox_api.settings import InboxApiSettings
-from services.inbox_api.templates.cloud import CloudApiTemplates
-from services.inbox_api.templates.mongo import MongoTemplateStore
 from services.inbox_api.templates.schemas import (
     ContentIn,
     Preview,
@@ -31,7 +24,6 @@ from services.inbox_api.templates.schemas import (
     TemplateDetail,
 )
 from services.inbox_api.templates.service import TemplateAdmin
-from shared.mongo import database, make_client
 
 log = logging.getLogger(__name__)
 
@@ -47,69 +39,56 @@ def get_template_admin(request: Request) -> TemplateAdmin:
 Admin = Annotated[TemplateAdmin, Depends(get_template_admin)]
 
 
-def router_for(settings: InboxApiSettings,
-               cloud_transport: httpx.AsyncBaseTransport | None = None) -> APIRouter:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        client = make_client(settings, app_name="inbox_api-templates")
-        http = httpx.AsyncClient(transport=cloud_transport,
-                                 timeout=httpx.Timeout(settings.media_timeout_seconds,
-                                                       connect=5.0))
-        admin = TemplateAdmin(MongoTemplateStore(database(client, settings)),
-                              CloudApiTemplates(http, str(settings.cloud_api_base_url)))
-        startup = asyncio.create_task(_sync_at_start(admin))
-        try:
-            yield {"template_admin": admin}
-        finally:
-            startup.cancel()
-            with suppress(asyncio.CancelledError):
-                await startup
-            await http.aclose()
-            await client.close()
-
-    router = APIRouter(tags=["templates"], lifespan=lifespan)
-
-    @router.get("/templates/{template_id}", responses=error_responses(401, 404))
-    async def get_template(template_id: TemplateId, caller: Caller,
-                           admin: Admin) -> TemplateDetail:
-        return await admin.get(caller, template_id)
-
-    @router.post("/templates", status_code=201, responses=error_responses(401, 404, 409, 422,
-                                                                           503))
-    async def create_template(body: TemplateCreateIn, caller: Caller,
-                              admin: Admin) -> TemplateDetail:
-        """Validate with Meta's rules, submit to the Cloud API, store as PENDING."""
-        return await admin.create(caller, body)
-
-    @router.put("/templates/{template_id}", responses=error_responses(401, 404, 409, 422, 503))
-    async def edit_template(template_id: TemplateId, body: ContentIn, caller: Caller,
-                            admin: Admin) -> TemplateDetail:
-        return await admin.edit(caller, template_id, body)
-
-    @router.delete("/templates/{template_id}", status_code=204,
-                   responses=error_responses(401, 404, 422, 503))
-    async def delete_template(template_id: TemplateId, caller: Caller, admin: Admin,
-                              all_languages: Annotated[bool, Query()] = False) -> Response:
-        await admin.delete(caller, template_id, all_languages)
-        return Response(status_code=204)
-
-    @router.post("/templates/preview", responses=error_responses(401, 422))
-    async def preview_draft(body: PreviewDraftIn, caller: Caller) -> Preview:
-        return TemplateAdmin.preview_draft(body)
-
-    @router.post("/templates/sync", responses=error_responses(401))
-    async def sync_templates(caller: Caller, admin: Admin) -> SyncResult:
-        return await admin.sync_tenant(caller.tenant_id)
-
-    @router.post("/templates/{template_id}/preview", responses=error_responses(401, 404, 422))
-    async def preview_template(template_id: TemplateId, body: PreviewValuesIn, caller: Caller,
-                               admin: Admin) -> Preview:
-        return await admin.preview(caller, template_id, body.values)
-
-    return router
+router = APIRouter(tags=["templates"])
 
 
-async def _sync_at_start(admin: TemplateAdmin) -> None:
+@router.get("/templates/{template_id}", responses=error_responses(401, 404))
+async def get_template(template_id: TemplateId, caller: Caller,
+                       admin: Admin) -> TemplateDetail:
+    return await admin.get(caller, template_id)
+
+
+@router.post("/templates", status_code=201, responses=error_responses(401, 404, 409, 422,
+                                                                       503))
+async def create_template(body: TemplateCreateIn, caller: Caller,
+                          admin: Admin) -> TemplateDetail:
+    """Validate with Meta's rules, submit to the Cloud API, store as PENDING."""
+    return await admin.create(caller, body)
+
+
+@router.put("/templates/{template_id}", responses=error_responses(401, 404, 409, 422, 503))
+async def edit_template(template_id: TemplateId, body: ContentIn, caller: Caller,
+                        admin: Admin) -> TemplateDetail:
+    return await admin.edit(caller, template_id, body)
+
+
+@router.delete("/templates/{template_id}", status_code=204,
+               responses=error_responses(401, 404, 422, 503))
+async def delete_template(template_id: TemplateId, caller: Caller, admin: Admin,
+                          all_languages: Annotated[bool, Query()] = False) -> Response:
+    await admin.delete(caller, template_id, all_languages)
+    return Response(status_code=204)
+
+
+@router.post("/templates/preview", responses=error_responses(401, 422))
+async def preview_draft(body: PreviewDraftIn, caller: Caller) -> Preview:
+    return TemplateAdmin.preview_draft(body)
+
+
+@router.post("/templates/sync", responses=error_responses(401))
+async def sync_templates(caller: Caller, admin: Admin) -> SyncResult:
+    return await admin.sync_tenant(caller.tenant_id)
+
+
+@router.post("/templates/{template_id}/preview", responses=error_responses(401, 404, 422))
+async def preview_template(template_id: TemplateId, body: PreviewValuesIn, caller: Caller,
+                           admin: Admin) -> Preview:
+    return await admin.preview(caller, template_id, body.values)
+
+
+async def sync_at_start(admin: TemplateAdmin) -> None:
+    """Every tenant's templates from the Cloud API, once at start-up; failures are logged
+    (readiness never waits for it)."""
     try:
         await admin.sync_everyone()
     except asyncio.CancelledError:
