@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,18 +27,29 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import TypeAdapter, ValidationError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
+from shared.backoff import backoff_delay
 from shared.config import InfraSettings
 from shared.events.base import Event
 from shared.events.topics import dlq
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# How long a consumer's handler waits for the broker to acknowledge what it publishes.
+PUBLISH_TIMEOUT_SECONDS = 30.0
 
 RECORDS = Counter(
     "inbox_consumer_records_total", "Records consumed, by outcome", ["group", "topic", "outcome"]
@@ -59,8 +69,9 @@ LAG = Gauge(
 RETRIES = Counter("inbox_consumer_retries_total", "Batch retries after a handler error", ["group"])
 
 
-def make_producer(settings: InfraSettings, **overrides: Any) -> AIOKafkaProducer:
-    """An idempotent producer that waits for every in-sync replica (nothing acked is lost)."""
+def make_producer(settings: InfraSettings, **overrides: Any) -> RecoveringProducer:
+    """An idempotent producer that waits for every in-sync replica (nothing acked is lost), and
+    replaces itself when aiokafka's gives up (:mod:`shared.producer`)."""
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "acks": "all",
@@ -71,7 +82,7 @@ def make_producer(settings: InfraSettings, **overrides: Any) -> AIOKafkaProducer
         "max_request_size": 4 * 1024 * 1024,  # raw webhook bodies may be up to 3 MB
     }
     options.update(overrides)
-    return AIOKafkaProducer(**options)
+    return RecoveringProducer(lambda: AIOKafkaProducer(**options))
 
 
 def make_consumer(
@@ -121,21 +132,34 @@ async def ensure_topics(
         await admin.close()
 
 
-async def publish(producer: AIOKafkaProducer, topic: str, events: Iterable[Event]) -> list[Any]:
-    """Send every event (keyed by conversation) and wait until the broker acknowledged all."""
+async def publish(producer: RecoveringProducer, topic: str, events: Iterable[Event],
+                  timeout_seconds: float = PUBLISH_TIMEOUT_SECONDS) -> list[Any]:
+    """Send every event (keyed by conversation) and wait until the broker acknowledged all.
+
+    Raises ``KafkaTimeoutError`` (transient: the caller retries) when the broker has not
+    answered within ``timeout_seconds``, so no caller waits forever on an unreachable broker."""
     futures = [
         await producer.send(topic, event.to_bytes(), key=event.record_key()) for event in events
     ]
-    return list(await asyncio.gather(*futures))
+    try:
+        return list(await asyncio.wait_for(asyncio.gather(*futures), timeout_seconds))
+    except TimeoutError:
+        raise KafkaTimeoutError(
+            f"{topic}: no acknowledgement within {timeout_seconds:.0f}s") from None
 
 
 def default_is_transient(exc: BaseException) -> bool:
-    """Errors that mean "a dependency is unreachable": retry forever, never dead-letter."""
+    """Errors that mean "a dependency is unavailable": retry forever, never dead-letter.
+
+    Any Kafka error met while handling a record is the broker's (a producer that could not
+    publish a result or a notice), not the record's, except a record too big to ever publish."""
+    if isinstance(exc, RecordTooLargeError | MessageSizeTooLargeError):
+        return False
     return isinstance(
         exc,
         ConnectionFailure
         | ServerSelectionTimeoutError
-        | KafkaConnectionError
+        | KafkaError
         | TimeoutError
         | ConnectionError,
     )
@@ -181,7 +205,7 @@ class BatchConsumer(Generic[T]):
     def __init__(
         self,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        producer: RecoveringProducer,
         adapter: TypeAdapter[T],
         handler: BatchHandler[T],
         *,
@@ -218,11 +242,29 @@ class BatchConsumer(Generic[T]):
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    async def is_ready(self) -> bool:
+        """Consuming and able to publish: not retrying a dependency outage, not stopping, and
+        the producer (results, notices, dead letters) can publish now."""
+        return self.healthy and not self.stopping and await self.producer.is_ready()
+
     async def run(self) -> None:
+        failed_polls = 0
         while not self._stopping.is_set():
-            polled = await self.consumer.getmany(
-                timeout_ms=self.poll_timeout_ms, max_records=self.max_records
-            )
+            try:
+                polled = await self.consumer.getmany(
+                    timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+                )
+            except KafkaError as exc:
+                # The broker went away mid-fetch: aiokafka reconnects by itself; poll again.
+                failed_polls += 1
+                self.healthy = False
+                log.warning("poll failed; retrying",
+                            extra={"group": self.group, "error": _short(exc)})
+                await asyncio.sleep(self._backoff(failed_polls))
+                continue
+            if failed_polls:
+                failed_polls = 0
+                self.healthy = True
             if not polled:
                 if self.progress is not None:
                     await self._commit(self.progress.committable({}))
@@ -303,8 +345,7 @@ class BatchConsumer(Generic[T]):
             await self._handle([received])
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.max_backoff_seconds, 0.1 * 2 ** min(attempt, 10))
-        return float(base / 2 + random.random() * base / 2)
+        return backoff_delay(attempt + 1, 0.1, self.max_backoff_seconds)
 
     async def _pause_for(self, seconds: float) -> None:
         # Keep polling (paused) so the group does not evict us while a dependency is down.
@@ -345,9 +386,20 @@ class BatchConsumer(Generic[T]):
             ("dlq-group", self.group.encode()),
             ("dlq-at", datetime.now(UTC).isoformat().encode()),
         ]
-        await self.producer.send_and_wait(
-            self.dlq_topic_for(topic), value, key=key, headers=headers
-        )
+        attempt = 0
+        while True:
+            try:
+                await self.producer.send_and_wait(
+                    self.dlq_topic_for(topic), value, key=key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                # The broker, not the record: keep the partition where it is until it answers.
+                attempt += 1
+                self.healthy = False
+                log.warning("dead letter not published; retrying",
+                            extra={"group": self.group, "attempt": attempt, "error": _short(exc)})
+                await asyncio.sleep(self._backoff(attempt))
         RECORDS.labels(self.group, topic, "dead_lettered").inc()
         log.error(
             "record dead-lettered",

@@ -7,6 +7,7 @@ single-document writes instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,6 +45,15 @@ def database(
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
+
+
+async def answers(client: AsyncMongoClient[Document], timeout_seconds: float = 2.0) -> bool:
+    """True while the database answers a ping in time (readiness)."""
+    try:
+        await asyncio.wait_for(ping(client), timeout_seconds)
+    except Exception:
+        return False
+    return True
 
 
 async def ensure_indexes(

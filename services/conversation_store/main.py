@@ -28,7 +28,7 @@ from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
 from shared.infra import check_infra
 from shared.kafka import BatchConsumer, ensure_topics, make_producer
 from shared.logging import configure_logging
-from shared.mongo import database, make_client
+from shared.mongo import answers, database, make_client
 from shared.ops import Closers, ops_app, serve_ops, stop_ops
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,10 @@ class StoreService:
         if self._stop_requested:  # SIGTERM during start-up: run() returns at once
             self.runner.stop()
         runner = self.runner
-        server, task = await serve_ops(ops_app(lambda: runner.healthy and not runner.stopping),
+        async def ready() -> bool:
+            return await runner.is_ready() and await answers(client)
+
+        server, task = await serve_ops(ops_app(ready),
                                        settings.host, settings.port)
         self._closers.add(lambda: stop_ops(server, task))
         log.info("conversation_store started",

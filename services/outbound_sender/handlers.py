@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from services.outbound_sender import metrics
 from services.outbound_sender.lanes import Lanes, OffsetTracker
 from services.outbound_sender.service import SEND_COMMANDS, SendService
+from shared.backoff import backoff_delay
 from shared.events import InboxCommand, MarkRead
 from shared.kafka import Received, default_is_transient
 
@@ -148,8 +148,7 @@ class CommandPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 def _backoff(attempt: int) -> float:
-    step = min(10.0, 0.2 * float(2 ** min(attempt, 8)))
-    return step / 2 + random.random() * step / 2
+    return backoff_delay(attempt + 1, 0.2, 10.0)
 
 
 def _context(received: Received[Any], **extra: Any) -> dict[str, Any]:

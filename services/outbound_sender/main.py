@@ -50,7 +50,7 @@ from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_COMMANDS, INBOX_O
 from shared.infra import check_infra
 from shared.kafka import BatchConsumer, ensure_topics, make_producer, publish
 from shared.logging import configure_logging
-from shared.mongo import database, make_client
+from shared.mongo import answers, database, make_client
 from shared.ops import Closers, InfraUnavailable, ops_app, serve_ops, stop_ops
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class SenderService:
         self.runner, self.pipeline = runner, pipeline
 
         server, task = await serve_ops(
-            ops_app(lambda: runner.healthy and pipeline.healthy and not runner.stopping),
+            ops_app(lambda: _ready(runner, pipeline, client)),
             settings.host, settings.port)
         self._closers.add(lambda: stop_ops(server, task))
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
@@ -261,3 +261,8 @@ async def main() -> None:
         log.info("outbound_sender stopped: calls in flight recorded, offsets committed")
     finally:
         await service.close()
+
+
+async def _ready(runner: BatchConsumer[Any], pipeline: Any, client: Any) -> bool:
+    """Consuming, sending, able to publish results, and the database (ledger) answers."""
+    return bool(pipeline.healthy) and await runner.is_ready() and await answers(client)

@@ -9,6 +9,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from services.outbound_sender.errors import CodeRule, Handling
+from shared.backoff import backoff_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,7 @@ class RetryPolicy:
             # A little jitter on top, never below Meta's schedule.
             wait *= 1 + 0.1 * rng()
         else:
-            # "Equal jitter": half the exponential step fixed, half random, so retries of many
-            # sends spread out but none comes back at once.
-            step = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-            wait = step / 2 + rng() * step / 2
+            wait = backoff_delay(attempt, self.base_seconds, self.max_seconds, rng)
         if retry_after is not None:
             wait = max(wait, retry_after)
         return wait

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.webhook_ingest.errors import InvalidPayload
 from services.webhook_ingest.normalize import TenantLookup, normalize
@@ -37,6 +37,7 @@ from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
 from shared.kafka import make_producer, publish
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class ReplayReport:
 async def replay(
     settings: InfraSettings,
     tenants: TenantLookup,
-    producer: AIOKafkaProducer | None,
+    producer: RecoveringProducer | None,
     start: StartAt,
     *,
     until: datetime | None = None,

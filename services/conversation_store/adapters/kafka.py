@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from services.conversation_store.handlers import StoreHandler
@@ -28,6 +28,7 @@ from shared.events.topics import (
     WHATSAPP_INBOUND,
 )
 from shared.kafka import Received, make_consumer, publish
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def make_store_consumer(
     )
 
 
-async def check_copartitioned(producer: AIOKafkaProducer, topics: Sequence[str]) -> None:
+async def check_copartitioned(producer: RecoveringProducer, topics: Sequence[str]) -> None:
     """Refuse to run when the input topics differ in partition count (no single owner then)."""
     counts = {topic: len(await producer.partitions_for(topic)) for topic in topics}
     if len(set(counts.values())) != 1 or 0 in counts.values():
@@ -99,7 +100,7 @@ class OwnershipGuard(ConsumerRebalanceListener):  # type: ignore[misc]
 class KafkaNoticePublisher:
     """Publishes ConversationChanged to inbox.conversations.v1, keyed by conversation."""
 
-    def __init__(self, producer: AIOKafkaProducer, settings: InfraSettings) -> None:
+    def __init__(self, producer: RecoveringProducer, settings: InfraSettings) -> None:
         self.producer = producer
         self.topic = settings.topic(INBOX_CONVERSATIONS)
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.inbox_api.errors import Unavailable
@@ -21,6 +21,7 @@ from shared.events import CONVERSATION_EVENTS, ConversationChanged
 from shared.events.commands import Command
 from shared.events.topics import INBOX_COMMANDS, INBOX_CONVERSATIONS
 from shared.kafka import publish
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ ChangeSink = Callable[[ConversationChanged, int, int], None]
 class KafkaCommandPublisher:
     """Publishes a command keyed by its conversation and waits for the broker's ack."""
 
-    def __init__(self, producer: AIOKafkaProducer, settings: InfraSettings,
+    def __init__(self, producer: RecoveringProducer, settings: InfraSettings,
                  timeout_seconds: float = 10.0) -> None:
         self._producer = producer
         self._topic = settings.topic(INBOX_COMMANDS)
@@ -45,14 +46,7 @@ class KafkaCommandPublisher:
                               code="broker_unavailable") from exc
 
     async def is_ready(self) -> bool:
-        client = self._producer.client
-        for broker in list(client.cluster.brokers()):
-            try:
-                if await asyncio.wait_for(client.ready(broker.nodeId), 2.0):
-                    return True
-            except (TimeoutError, KafkaError, OSError):
-                continue
-        return False
+        return await self._producer.is_ready()
 
 
 class ChangeFeed:
@@ -67,7 +61,7 @@ class ChangeFeed:
             isolation_level="read_committed")
         self._stopping = asyncio.Event()
 
-    async def start(self, producer: AIOKafkaProducer) -> dict[int, int]:
+    async def start(self, producer: RecoveringProducer) -> dict[int, int]:
         """Assign every partition at its end; returns the starting position per partition.
         (The producer knows the topic's partitions: a group-less consumer has no metadata.)"""
         partitions = await producer.partitions_for(self._topic)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
@@ -22,6 +22,7 @@ from aiokafka.partitioner import murmur2
 from shared.config import InfraSettings
 from shared.events.topics import INBOX_COMMANDS, WHATSAPP_INBOUND
 from shared.kafka import make_consumer
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,7 +41,7 @@ def command_topics(settings: InfraSettings) -> list[str]:
 class KafkaResultPublisher:
     """Publishes outbound results to ``inbox.outbound.v1``, keyed by conversation."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+    def __init__(self, producer: RecoveringProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
 
@@ -57,7 +58,7 @@ def partition_of(key: bytes, partitions: int) -> int:
 class KafkaInboundCatchUp:
     """Waits until conversation_store has folded everything Kafka holds for a conversation."""
 
-    def __init__(self, settings: InfraSettings, producer: AIOKafkaProducer, store_group_id: str,
+    def __init__(self, settings: InfraSettings, producer: RecoveringProducer, store_group_id: str,
                  poll_seconds: float = 0.05) -> None:
         self.settings = settings
         self.producer = producer

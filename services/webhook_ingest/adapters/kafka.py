@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
@@ -19,6 +18,7 @@ from shared.config import InfraSettings
 from shared.events.base import Event
 from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
 from shared.kafka import ensure_topics
+from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,12 @@ class RawWebhook:
 class KafkaWebhookPublisher:
     """Publishes the raw body to ``whatsapp.webhooks.raw.v1`` and the events to ``inbound``."""
 
-    def __init__(self, producer: AIOKafkaProducer, settings: InfraSettings,
-                 partitioner: CachingPartitioner, ready_timeout_seconds: float = 1.0) -> None:
+    def __init__(self, producer: RecoveringProducer, settings: InfraSettings,
+                 partitioner: CachingPartitioner) -> None:
         self._producer = producer
         self._partitioner = partitioner
         self._raw_topic = settings.topic(WHATSAPP_WEBHOOKS_RAW)
         self._inbound_topic = settings.topic(WHATSAPP_INBOUND)
-        self._ready_timeout = ready_timeout_seconds
 
     async def send(self, raw: RawWebhook, events: Sequence[Event]) -> asyncio.Future[None]:
         """Hand every record to the producer; the future resolves once all are acknowledged.
@@ -88,15 +87,8 @@ class KafkaWebhookPublisher:
         return self._partitioner.index(key, len(partitions))
 
     async def is_ready(self) -> bool:
-        """True while at least one broker of the cluster accepts a connection."""
-        client = self._producer.client
-        for broker in list(client.cluster.brokers()):
-            try:
-                if await asyncio.wait_for(client.ready(broker.nodeId), self._ready_timeout):
-                    return True
-            except (TimeoutError, KafkaError, OSError):
-                continue
-        return False
+        """True while the producer can publish (built, not stalled, a broker answers)."""
+        return await self._producer.is_ready()
 
 
 def all_acknowledged(futures: Sequence[asyncio.Future[object]]) -> asyncio.Future[None]:

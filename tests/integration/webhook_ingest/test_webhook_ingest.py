@@ -159,3 +159,67 @@ class TestBrokerOutage:
         assert sorted(ids) == sorted(expected_ids(warm_up) + expected_ids(body))
         raws = await read_topic(settings, WHATSAPP_WEBHOOKS_RAW, min_records=2)
         assert sorted(r.value for r in raws) == sorted([warm_up, body])
+
+    async def test_traffic_in_flight_across_a_restart_is_accepted_again_without_a_manual_step(
+        self, settings: InfraSettings, infra: Any
+    ) -> None:
+        """Four clients keep posting while Kafka stops and starts: ingest answers 503 and is not
+        ready while it cannot publish, then 200 and ready again on its own, and every webhook it
+        answered 200 is on the topic."""
+        template = corpus.load("message_text")
+        template_wamid = template["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        accepted: dict[str, bytes] = {}
+        answers: list[tuple[float, int]] = []
+        readiness: list[tuple[float, int]] = []
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def unique_body(n: int) -> bytes:
+            return orjson.dumps(template).replace(template_wamid.encode(),
+                                                  f"wamid.inflight.{n}".encode())
+
+        async def customer(client: Any, first: int) -> None:
+            n = first
+            while not stop.is_set():
+                body = unique_body(n)
+                response = await post_webhook(client, body)
+                answers.append((loop.time(), response.status_code))
+                if response.status_code == 200:
+                    accepted[f"wamid.inflight.{n}"] = body
+                else:
+                    await asyncio.sleep(0.05)  # Meta backs off too
+                n += 4
+
+        async def probe(client: Any) -> None:
+            while not stop.is_set():
+                readiness.append((loop.time(), (await client.get("/readyz")).status_code))
+                await asyncio.sleep(0.1)
+
+        async with serving(ingest_settings(settings)) as client:
+            tasks = [asyncio.create_task(customer(client, i)) for i in range(4)]
+            tasks.append(asyncio.create_task(probe(client)))
+            await asyncio.sleep(2)
+            await asyncio.to_thread(infra.stop_kafka)
+            stopped_at = loop.time()
+            await asyncio.sleep(15)
+            starting_at = loop.time()
+            await asyncio.to_thread(infra.start_kafka)
+            back_at = loop.time()
+            await asyncio.sleep(8)
+            stop.set()
+            await asyncio.gather(*tasks)
+
+        during = [status for at, status in answers if stopped_at + 2 < at < starting_at]
+        assert during
+        assert set(during) == {503}, "not durable while the broker is down"
+        assert {s for at, s in readiness if stopped_at + 2 < at < starting_at} == {503}
+        last_failure = max((at for at, status in answers if status != 200), default=back_at)
+        assert last_failure - back_at < 5.0, "200 again within seconds of Kafka's return"
+        after = [status for at, status in answers if at > back_at + 5]
+        assert after
+        assert set(after) == {200}
+        assert readiness[-1][1] == 200
+        inbound = await read_topic(settings, WHATSAPP_INBOUND, min_records=len(accepted))
+        published = {INBOUND_EVENTS.validate_json(r.value).payload.wamid  # type: ignore[union-attr]
+                     for r in inbound}
+        assert set(accepted) <= published, "every webhook answered 200 is on the topic"
