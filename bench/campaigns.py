@@ -54,14 +54,13 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import pstdev
@@ -71,11 +70,23 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from devstack.stack import local_stack
+from devstack.bench import (
+    REPO,
+    arguments,
+    cpu_seconds,
+    load_average,
+    on_local_stack,
+    percentile,
+    report,
+    stop,
+)
+from devstack.process import free_port
+from devstack.stack import RunningStack
 from services.inbox_api.auth import Identity
 from services.inbox_api.campaigns.repository import CampaignRepository
 from services.inbox_api.campaigns.service import CampaignService
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
+from shared.callback_data import decode
 from shared.campaigns import (
     CAMPAIGN_RECIPIENTS_COLLECTION,
     CAMPAIGNS_COLLECTION,
@@ -91,8 +102,6 @@ from shared.mongo import make_client
 from shared.phone import conversation_id
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 APP_SECRET = "bench-campaigns-secret"
 TEMPLATE, LANGUAGE = "spring_sale", "en_US"  # MARKETING in the sandbox's demo catalog
 BODY_TEXT = "Hi {{1}}, our spring sale starts today."
@@ -105,32 +114,6 @@ CAMPAIGN_BASE, BASELINE_BASE, REPLY_BASE = 4915100000000, 4915200000000, 4915300
 REPLY_GOAL_P99_SECONDS = 1.0
 # The sender's setting (default 0.9): the campaign's target is this share of the number's rate.
 CAMPAIGN_SHARE = float(os.environ.get("OUTBOUND_SENDER_CAMPAIGN_SHARE", "0.9"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time a process has used (Linux /proc); 0 when it is gone."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 class Child:
@@ -161,12 +144,7 @@ class Child:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.cpu_at_exit = cpu_seconds(self.pid)
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop(self.process)
 
 
 async def wait_ok(http: httpx.AsyncClient, url: str, child: Child, seconds: float = 90) -> None:
@@ -314,6 +292,14 @@ async def warm_up(run: Run, customers: list[str]) -> float:
     return time.monotonic() - started
 
 
+def reference_of(item: dict[str, Any]) -> str | None:
+    """The command's reference in a request the sandbox received (Meta's callback data field)."""
+    body = item["body"]
+    if not isinstance(body, dict):
+        return None
+    return decode(body.get("biz_opaque_callback_data")).reference
+
+
 def bulk_command(n: int, tag: str) -> SendTemplate:
     customer = str(BASELINE_BASE + n)
     command_id = f"{tag}-{n}"
@@ -378,11 +364,10 @@ async def baseline(run: Run, count: int) -> dict[str, Any]:
             break
         await asyncio.sleep(0.5)
     elapsed, cpu1 = time.monotonic() - started, run.cpu()
-    items = [i for i in await run.received() if isinstance(i["body"], dict)
-             and str(i["body"].get("biz_opaque_callback_data", "")).startswith(tag)]
+    items = [i for i in await run.received() if (reference_of(i) or "").startswith(tag)]
     accepted = [i for i in items if i["wamid"]]
     sender_cpu = cpu1["outbound_sender"] - cpu0["outbound_sender"]
-    per_reference = Counter(i["body"]["biz_opaque_callback_data"] for i in accepted)
+    per_reference = Counter(reference_of(i) for i in accepted)
     return {
         "commands": count,
         "accepted": len(per_reference),
@@ -445,8 +430,7 @@ class Replies:
         refused: Counter[str] = Counter()
         seen: set[str] = set()
         for item in items:
-            body = item["body"]
-            ref = body.get("biz_opaque_callback_data") if isinstance(body, dict) else None
+            ref = reference_of(item)
             if ref not in self.published:
                 continue
             if not item["wamid"]:
@@ -562,8 +546,7 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
     items = await run.received(seq0)
 
     reference = f"campaign:{cid}"
-    sends = [i for i in items if isinstance(i["body"], dict)
-             and i["body"].get("biz_opaque_callback_data") == reference]
+    sends = [i for i in items if reference_of(i) == reference]
     ok = [i for i in sends if i["wamid"]]
     per_recipient = Counter(str(i["body"]["to"]).lstrip("+") for i in ok)
     expected = {str(CAMPAIGN_BASE + i) for i in range(count)}
@@ -600,23 +583,22 @@ async def campaign(run: Run, count: int, customers: list[str]) -> dict[str, Any]
     }
 
 
-async def bench(args: argparse.Namespace) -> dict[str, Any]:
+async def bench(args: argparse.Namespace, stack: RunningStack) -> dict[str, Any]:
     results: dict[str, Any] = {"recipients": args.recipients, "baseline_commands": args.baseline,
                                "reply_rate": args.reply_rate, "cpu_count": os.cpu_count(),
                                "load_average_at_start": load_average(),
                                "statuses": "off (SANDBOX_WEBHOOK_URL empty)",
                                "store_during_campaign": args.store_during_campaign}
-    with local_stack() as stack:
-        results["infrastructure"] = stack.mode
-        run = Run(stack, args)
-        try:
-            await run.start()
-            customers = [str(REPLY_BASE + i) for i in range(args.reply_customers)]
-            results["warm_up_seconds"] = round(await warm_up(run, customers), 2)
-            results["baseline"] = await baseline(run, args.baseline)
-            results["campaign"] = await campaign(run, args.recipients, customers)
-        finally:
-            await run.close()
+    results["infrastructure"] = stack.mode
+    run = Run(stack, args)
+    try:
+        await run.start()
+        customers = [str(REPLY_BASE + i) for i in range(args.reply_customers)]
+        results["warm_up_seconds"] = round(await warm_up(run, customers), 2)
+        results["baseline"] = await baseline(run, args.baseline)
+        results["campaign"] = await campaign(run, args.recipients, customers)
+    finally:
+        await run.close()
     base, camp = results["baseline"], results["campaign"]
     if base.get("sender_cpu_ms_per_message") and camp.get("sender_cpu_ms_per_message"):
         # The dispatcher's cost: the sender's CPU per campaign message over a plain message's.
@@ -639,7 +621,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=20_000,
                         help="plain bulk commands for the sender-only baseline")
@@ -655,13 +637,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.recipients, args.baseline = 5_000, 5_000
-    results = asyncio.run(bench(args))
+    results = on_local_stack(lambda stack: bench(args, stack))
     results["at"] = datetime.now(UTC).isoformat()
-    text = json.dumps(results, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"campaigns-{stamp}.json").write_text(text + "\n")
+    report("campaigns", results)
 
 
 if __name__ == "__main__":

@@ -27,19 +27,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from statistics import median
 from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from devstack.stack import local_stack
+from devstack.bench import arguments, on_local_stack, report
 from services.conversation_store.adapters.mongo import INDEXES
 from services.conversation_store.main import StoreService
 from services.conversation_store.settings import ConversationStoreSettings
@@ -57,7 +55,6 @@ from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_OUTBOUND, WHATSAP
 from shared.kafka import ensure_topics, make_producer, publish
 from shared.mongo import ensure_indexes, make_client
 
-RESULTS = Path(__file__).resolve().parent / "results"
 NUMBER_ID = "106540352242922"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -241,7 +238,7 @@ OUTBOUND_TOPIC = INBOX_OUTBOUND
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--inbound", type=int, default=10)
     parser.add_argument("--outbound", type=int, default=5)
@@ -250,13 +247,8 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=0,
                         help="override CONVERSATION_STORE_MAX_BATCH (default: the service's)")
     args = parser.parse_args()
-    with local_stack() as stack:
-        result = asyncio.run(run(args, stack.kafka_bootstrap_servers, stack.mongodb_uri))
-    text = json.dumps(result, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"conversation_store-{stamp}.json").write_text(text + "\n")
+    report("conversation_store", on_local_stack(
+        lambda stack: run(args, stack.kafka_bootstrap_servers, stack.mongodb_uri)))
 
 
 if __name__ == "__main__":

@@ -46,12 +46,10 @@ full-size run on FerretDB can be cut short. The real figure needs real MongoDB:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -60,13 +58,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 import httpx
 
-from devstack.stack import local_stack
+from devstack.bench import REPO, arguments, on_local_stack, report, stop, wait_http
+from devstack.process import free_port
 from services.conversation_store.adapters.mongo import INDEXES, conversation_document
 from services.conversation_store.changes import diff
 from services.conversation_store.projection import Position, Thread, fold
@@ -87,8 +85,6 @@ from shared.events import (
 from shared.events.base import Event
 from shared.mongo import Document, ensure_indexes, make_client
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 TENANT = "bench"
 OTHER_TENANT = "bench-other"
 NUMBER_ID = "106540352242922"
@@ -302,13 +298,6 @@ async def server_kind(db: Any) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ serving
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(env: dict[str, str], port: int) -> Iterator[str]:
     """``python -m services.inbox_api`` in its own process; its base URL once /readyz says so."""
@@ -319,26 +308,10 @@ def serving(env: dict[str, str], port: int) -> Iterator[str]:
              "INBOX_API_PORT": str(port), **env})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"inbox_api exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("inbox_api did not become ready in 60 s")
-            time.sleep(0.2)
+        wait_http(port, "/readyz", process, timeout=60)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -580,8 +553,8 @@ def _infra(bootstrap: str, mongo_uri: str, name: str) -> InfraSettings:
                          mongodb_database=name)
 
 
-def arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = arguments(__doc__)
     parser.add_argument("--conversations-a", type=int, default=10_000)
     parser.add_argument("--conversations-b", type=int, default=100_000,
                         help="phase B's size (the same tenant grown); <= phase A skips it")
@@ -612,14 +585,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
-    args = arguments()
-    with local_stack() as stack:
-        result = asyncio.run(run(args, stack.kafka_bootstrap_servers, stack.mongodb_uri))
-    text = json.dumps(result, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"inbox_api-{stamp}.json").write_text(text + "\n")
+    args = parse_arguments()
+    report("inbox_api", on_local_stack(
+        lambda stack: run(args, stack.kafka_bootstrap_servers, stack.mongodb_uri)))
 
 
 if __name__ == "__main__":

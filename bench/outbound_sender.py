@@ -34,14 +34,12 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from statistics import median, pstdev
 from typing import Any
 
@@ -50,7 +48,17 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from devstack.stack import local_stack
+from devstack.bench import (
+    REPO,
+    arguments,
+    cpu_seconds,
+    on_local_stack,
+    percentile,
+    report,
+    stop,
+)
+from devstack.process import free_port
+from devstack.stack import RunningStack
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.config import InfraSettings
 from shared.events import SendTemplate
@@ -59,15 +67,7 @@ from shared.kafka import ensure_topics, make_producer
 from shared.mongo import make_client
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 TEMPLATE = "hello_world"  # approved in the sandbox's demo catalog, no variables
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def channel(i: int, mps: int) -> Channel:
@@ -119,11 +119,7 @@ class Sandbox:
         return items
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process, timeout=10)
 
 
 class Outcomes:
@@ -170,12 +166,6 @@ class Outcomes:
         await self.consumer.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def pacing(items: list[dict[str, Any]], number: str, target: float) -> dict[str, Any]:
     """Achieved rate of one number from the sandbox's request times (the first second, when
     the bucket's saved burst goes out, and the drain at the end are left out)."""
@@ -201,11 +191,6 @@ def duplicates(items: list[dict[str, Any]]) -> int:
     sent = Counter(i["body"].get("biz_opaque_callback_data") for i in items
                    if i["wamid"] and isinstance(i["body"], dict))
     return sum(n - 1 for n in sent.values() if n > 1)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def publish_backlog(producer: Any, topic: str, commands: list[SendTemplate]) -> None:
@@ -379,32 +364,31 @@ async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
         await client.close()
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, stack: RunningStack) -> dict[str, Any]:
     results: dict[str, Any] = {"seconds": args.seconds}
-    with local_stack() as stack:
-        one = channel(1, 1000)
+    one = channel(1, 1000)
 
-        async def one_number(ctx: Context) -> dict[str, Any]:
-            return {
-                "one_number_saturated": await saturated(ctx, [one], args.seconds, "one"),
-                "one_number_open_loop": await open_loop(ctx, one, 800, args.seconds),
-            }
+    async def one_number(ctx: Context) -> dict[str, Any]:
+        return {
+            "one_number_saturated": await saturated(ctx, [one], args.seconds, "one"),
+            "one_number_open_loop": await open_loop(ctx, one, 800, args.seconds),
+        }
 
-        results.update(await scenario_run(stack, [one], one_number, args.replicas))
-        if not args.skip_fifty:
-            many = [channel(100 + i, 80) for i in range(args.numbers)]
+    results.update(await scenario_run(stack, [one], one_number, args.replicas))
+    if not args.skip_fifty:
+        many = [channel(100 + i, 80) for i in range(args.numbers)]
 
-            async def fifty(ctx: Context) -> dict[str, Any]:
-                return {"fifty_numbers": await saturated(ctx, many, args.seconds, "fifty")}
+        async def fifty(ctx: Context) -> dict[str, Any]:
+            return {"fifty_numbers": await saturated(ctx, many, args.seconds, "fifty")}
 
-            results.update(await scenario_run(stack, many, fifty, args.replicas))
-            slower = [channel(200 + i, args.within_mps) for i in range(args.numbers)]
+        results.update(await scenario_run(stack, many, fifty, args.replicas))
+        slower = [channel(200 + i, args.within_mps) for i in range(args.numbers)]
 
-            async def within(ctx: Context) -> dict[str, Any]:
-                return {"fifty_numbers_within_capacity": await saturated(
-                    ctx, slower, args.seconds, "within")}
+        async def within(ctx: Context) -> dict[str, Any]:
+            return {"fifty_numbers_within_capacity": await saturated(
+                ctx, slower, args.seconds, "within")}
 
-            results.update(await scenario_run(stack, slower, within, args.replicas))
+        results.update(await scenario_run(stack, slower, within, args.replicas))
     scenarios = [v for v in results.values() if isinstance(v, dict) and "duplicates" in v]
     goals = {
         "one_number_pacing_error_under_5pct":
@@ -423,7 +407,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--numbers", type=int, default=50)
     parser.add_argument("--skip-fifty", action="store_true")
@@ -433,13 +417,9 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1,
                         help="sender processes sharing the work (each paces 1/N of a number)")
     args = parser.parse_args()
-    results = asyncio.run(run(args))
+    results = on_local_stack(lambda stack: run(args, stack))
     results["at"] = datetime.now(UTC).isoformat()
-    text = json.dumps(results, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"outbound_sender-{stamp}.json").write_text(text + "\n")
+    report("outbound_sender", results)
 
 
 if __name__ == "__main__":

@@ -21,21 +21,29 @@ import hashlib
 import hmac
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from statistics import median
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from devstack.bench import (
+    REPO,
+    Connection,
+    Samples,
+    arguments,
+    child,
+    closed_loop,
+    open_loop,
+    ratio,
+    report,
+    run_loadgen,
+    serve_empty,
+    wait_http,
+)
+from devstack.process import free_port
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 SECRET = b"bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
@@ -52,20 +60,15 @@ BODY_TEMPLATE = (
 
 # ---------------------------------------------------------------- load generator (own process)
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection sending pre-framed POSTs."""
+class Webhooks(Connection):
+    """Signed webhook POSTs, each a new message."""
 
-    def __init__(self, host: str, port: int, path: str, salt: str) -> None:
-        self.host, self.port, self.path = host, port, path
-        self.salt = salt
+    def __init__(self, port: int, path: str, salt: str) -> None:
+        super().__init__(port)
+        self.path, self.salt = path, salt
         self.counter = 0
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
 
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    def _request(self) -> bytes:
+    def request(self) -> bytes:
         self.counter += 1
         n = self.counter
         body = (BODY_TEMPLATE % (n % 10000, n % 10000, f"{self.salt}{n:08d}", time.time(), n)
@@ -78,157 +81,38 @@ class Connection:
         )
         return head.encode() + body
 
-    async def call(self) -> int:
-        assert self.reader is not None
-        assert self.writer is not None
-        self.writer.write(self._request())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        if length:
-            await self.reader.readexactly(length)
-        return status
 
-
-async def _closed_loop(conns: list[Connection], seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
-
-    async def worker(conn: Connection) -> None:
-        nonlocal errors
-        while (start := time.perf_counter()) < stop_at:
-            status = await conn.call()
-            latencies.append(time.perf_counter() - start)
-            errors += status != 200
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
-    return _summary(latencies, errors, time.perf_counter() - started)
-
-
-async def _open_loop(conns: list[Connection], seconds: float, rate: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    total = int(seconds * rate)
-    t0 = time.perf_counter() + 0.05
-    next_index = 0
-
-    async def worker(conn: Connection) -> None:
-        nonlocal errors, next_index
-        while next_index < total:
-            scheduled = t0 + next_index / rate
-            next_index += 1
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            status = await conn.call()
-            latencies.append(time.perf_counter() - scheduled)  # queueing included
-            errors += status != 200
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
-    result = _summary(latencies, errors, time.perf_counter() - started)
-    result["target_rps"] = round(rate, 1)
-    return result
-
-
-def _summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        if not ordered:
-            return float("nan")
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 2)
-
-    return {"requests": len(ordered), "errors": errors, "seconds": round(elapsed, 2),
-            "rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0)}
+def _summary(samples: Samples) -> dict[str, Any]:
+    latencies, elapsed = samples.latencies, samples.elapsed
+    errors = sum(n for status, n in samples.statuses.items() if status != 200)
+    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
+            "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": samples.milliseconds(0.50), "p99_ms": samples.milliseconds(0.99),
+            "max_ms": samples.milliseconds(1.0)}
 
 
 async def loadgen(args: argparse.Namespace) -> dict[str, Any]:
     salt = uuid.uuid4().hex[:8]
-    conns = [Connection("127.0.0.1", args.port, args.path, f"{salt}{i:03d}")
-             for i in range(args.connections)]
+    conns = [Webhooks(args.port, args.path, f"{salt}{i:03d}") for i in range(args.connections)]
     await asyncio.gather(*(c.open() for c in conns))
-    await _closed_loop(conns, args.warmup)
+    await closed_loop(conns, args.warmup)
     print("mark saturation-start", flush=True)
-    saturation = await _closed_loop(conns, args.duration)
+    saturation = _summary(await closed_loop(conns, args.duration))
     print("mark saturation-end", flush=True)
-    half = await _open_loop(conns, args.duration, saturation["rps"] / 2)
+    half = _summary(await open_loop(conns, args.duration, saturation["rps"] / 2))
+    half["target_rps"] = round(saturation["rps"] / 2, 1)
     for conn in conns:
-        assert conn.writer is not None
-        conn.writer.close()
+        conn.close()
     return {"saturation": saturation, "half_load": half}
 
 
 # ---------------------------------------------------------------- the empty baseline (own process)
 
 def empty_server(port: int) -> None:
-    import uvicorn
-
-    app = FastAPI()
-
-    @app.post("/webhook")
-    async def webhook(request: Request) -> Response:
-        await request.body()
-        return Response(b'{"status":"ok","events":1}', media_type="application/json")
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    serve_empty(port, "/webhook", b'{"status":"ok","events":1}')
 
 
 # ---------------------------------------------------------------- orchestration
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_http(port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server on {port} not ready in {timeout}s")
-
-
-@contextmanager
-def server(command: list[str], env: dict[str, str], port: int, ready_path: str) -> Any:
-    process = subprocess.Popen(command, cwd=REPO, env=env)
-    try:
-        wait_http(port, ready_path, process)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 def drive(server_pid: int, port: int, path: str, args: argparse.Namespace,
           also_watch: dict[str, int] | None = None) -> dict[str, Any]:
@@ -237,18 +121,7 @@ def drive(server_pid: int, port: int, path: str, args: argparse.Namespace,
                "--path", path, "--connections", str(args.connections),
                "--duration", str(args.duration), "--warmup", str(args.warmup)]
     watched = {"server": server_pid, **(also_watch or {})}
-    marks: dict[str, dict[str, float]] = {}
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as loadgen:
-        assert loadgen.stdout is not None
-        last = ""
-        for line in loadgen.stdout:
-            if line.startswith("mark "):
-                marks[line.split()[1]] = {name: cpu_seconds(pid) for name, pid in watched.items()}
-            elif line.strip():
-                last = line
-    if loadgen.returncode != 0:
-        raise RuntimeError(f"load generator failed ({loadgen.returncode})")
-    result: dict[str, Any] = json.loads(last)
+    result, marks = run_loadgen(command, watched)
     saturation = result["saturation"]
     start, end = marks["saturation-start"], marks["saturation-end"]
     saturation["server_cpu_us_per_request"] = round(
@@ -309,10 +182,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "WEBHOOK_INGEST_VERIFY_TOKEN": "bench", "WEBHOOK_INGEST_PORT": str(ingest_port)}
         broker = kafka_pid(stack)
         try:
-            with server([sys.executable, "-m", "bench.webhook_ingest", "empty-server", "--port",
-                         str(empty_port)], base_env, empty_port, "/healthz") as empty_server, \
-                 server([sys.executable, "-m", "services.webhook_ingest"], env, ingest_port,
-                        "/readyz") as ingest_server:
+            with child([sys.executable, "-m", "bench.webhook_ingest", "empty-server", "--port",
+                        str(empty_port)], base_env) as empty_server, \
+                 child([sys.executable, "-m", "services.webhook_ingest"], env) as ingest_server:
+                wait_http(empty_port, "/healthz", empty_server)
+                wait_http(ingest_port, "/readyz", ingest_server)
                 for _ in range(args.rounds):
                     empty = drive(empty_server.pid, empty_port, "/webhook", args)
                     ingest = drive(ingest_server.pid, ingest_port, "/webhook", args,
@@ -320,7 +194,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     rounds.append(_round(empty, ingest))
         finally:
             cleanup(stack, name)
-    ratio = median(r["throughput_ratio"] for r in rounds)
+    throughput = median(r["throughput_ratio"] for r in rounds)
     half_p99 = median(r["webhook_ingest"]["half_load"]["p99_ms"] for r in rounds)
     return {
         "benchmark": "webhook_ingest",
@@ -341,12 +215,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "webhook_ingest_half_load_p99_ms": half_p99,
             "empty_fastapi_half_load_p99_ms": median(
                 r["empty_fastapi"]["half_load"]["p99_ms"] for r in rounds),
-            "throughput_ratio": ratio,
+            "throughput_ratio": throughput,
             # Less sensitive to other load on the machine: server CPU per request, empty/ingest.
             "cpu_efficiency_ratio": median(r["cpu_efficiency_ratio"] for r in rounds),
         },
         "goals": {"throughput_ratio_min": 0.6, "half_load_p99_ms_max": 25.0,
-                  "met": ratio >= 0.6 and half_p99 < 25.0},
+                  "met": throughput >= 0.6 and half_p99 < 25.0},
     }
 
 
@@ -354,14 +228,14 @@ def _round(empty: dict[str, Any], ingest: dict[str, Any]) -> dict[str, Any]:
     return {
         "empty_fastapi": empty,
         "webhook_ingest": ingest,
-        "throughput_ratio": round(ingest["saturation"]["rps"] / empty["saturation"]["rps"], 3),
-        "cpu_efficiency_ratio": round(empty["saturation"]["server_cpu_us_per_request"]
-                                      / ingest["saturation"]["server_cpu_us_per_request"], 3),
+        "throughput_ratio": ratio(ingest["saturation"]["rps"], empty["saturation"]["rps"]),
+        "cpu_efficiency_ratio": ratio(empty["saturation"]["server_cpu_us_per_request"],
+                                      ingest["saturation"]["server_cpu_us_per_request"]),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.webhook_ingest")
+    parser = arguments(__doc__, prog="python -m bench.webhook_ingest")
     parser.add_argument("mode", nargs="?", default="run",
                         choices=["run", "loadgen", "empty-server"])
     parser.add_argument("--port", type=int, default=0)
@@ -383,12 +257,7 @@ def main() -> None:
             pass
         print(json.dumps(asyncio.run(loadgen(args))))
         return
-    result = run(args)
-    text = json.dumps(result, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"webhook_ingest-{stamp}.json").write_text(text + "\n")
+    report("webhook_ingest", run(args))
 
 
 if __name__ == "__main__":

@@ -76,18 +76,47 @@ log4j.logger.kafka.server.BrokerServer=INFO
 
 
 class KafkaServer:
-    """One KRaft broker+controller on loopback. ``port`` 0 picks a free port."""
+    """One KRaft broker+controller on loopback. ``port`` 0 picks a free port.
 
-    def __init__(self, data_dir: Path, port: int = 0, partitions: int = 3) -> None:
+    With ``advertised_port``, a second listener (``PROXIED``) on its own free port
+    (``proxied_listen_port``) advertises ``127.0.0.1:{advertised_port}``: clients bootstrapped at
+    ``proxied_bootstrap_servers`` are sent back there, where a test runs a
+    :class:`devstack.netproxy.TcpProxy` to ``proxied_listen_port``, so every connection they
+    make goes through the proxy. The ``PLAINTEXT`` listener (inter-broker, controller,
+    ``bootstrap_servers``) stays direct. Ports are chosen once: a restart keeps them.
+    """
+
+    def __init__(self, data_dir: Path, port: int = 0, partitions: int = 3,
+                 advertised_port: int | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.controller_port = free_port()
         self.partitions = partitions
+        self.advertised_port = advertised_port
+        self.proxied_listen_port = free_port() if advertised_port is not None else 0
         self.process: ManagedProcess | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def proxied_bootstrap_servers(self) -> str:
+        """Where clients that should go through the proxy bootstrap (the advertised address)."""
+        if self.advertised_port is None:
+            raise RuntimeError("this KafkaServer has no proxied listener (no advertised_port)")
+        return f"127.0.0.1:{self.advertised_port}"
+
+    def _listeners(self) -> list[str]:
+        listeners = [f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                     f"CONTROLLER://127.0.0.1:{self.controller_port}",
+                     f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                     "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"]
+        if self.advertised_port is not None:
+            listeners = [f"{listeners[0]},PROXIED://127.0.0.1:{self.proxied_listen_port}",
+                         f"{listeners[1]},PROXIED://127.0.0.1:{self.advertised_port}",
+                         f"{listeners[2]},PROXIED:PLAINTEXT"]
+        return listeners
 
     def _write_config(self) -> Path:
         logs = self.data_dir / "kraft-logs"
@@ -98,11 +127,9 @@ class KafkaServer:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    *self._listeners(),
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
                     f"log.dirs={logs}",
                     f"num.partitions={self.partitions}",
                     "auto.create.topics.enable=false",
@@ -122,8 +149,9 @@ class KafkaServer:
         return config
 
     def start(self) -> None:
-        if port_in_use(self.port):
-            raise SetupError(f"port {self.port} is in use: is another Kafka (or devstack) running?")
+        for port in (self.port, self.proxied_listen_port):
+            if port and port_in_use(port):
+                raise SetupError(f"port {port} is in use: is another Kafka (or devstack) running?")
         libs = ensure_kafka_jars()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
@@ -193,6 +221,8 @@ class KafkaServer:
             self.process = None
         wait_port_free(self.port)
         wait_port_free(self.controller_port)
+        if self.proxied_listen_port:
+            wait_port_free(self.proxied_listen_port)
 
 
 async def _probe(bootstrap: str) -> None:

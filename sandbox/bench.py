@@ -22,21 +22,28 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from statistics import median
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from devstack.bench import (
+    REPO,
+    Connection,
+    Samples,
+    arguments,
+    child,
+    closed_loop,
+    open_loop,
+    ratio,
+    report,
+    run_loadgen,
+    serve_empty,
+    wait_http,
+)
+from devstack.process import free_port
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
 TOKEN = "bench-token"
 ONE_NUMBER = "100000000000100"
 SPREAD_NUMBERS = [f"1000000000002{i:02d}" for i in range(10)]
@@ -48,19 +55,15 @@ BODY = ('{"messaging_product":"whatsapp","to":"+1650555%04d","type":"template","
 
 # ---------------------------------------------------------------- load generator (own process)
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection sending pre-framed POSTs."""
+class Sends(Connection):
+    """Cloud API send POSTs, spread over ``paths`` (one per business number)."""
 
     def __init__(self, port: int, paths: list[str], offset: int) -> None:
-        self.port, self.paths = port, paths
+        super().__init__(port)
+        self.paths = paths
         self.counter = offset * 1_000_000
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
 
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-
-    def _request(self) -> bytes:
+    def request(self) -> bytes:
         self.counter += 1
         n = self.counter
         body = (BODY % (n % 10000, n, n)).encode()
@@ -69,112 +72,39 @@ class Connection:
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                 ).encode() + body
 
-    async def call(self) -> int:
-        assert self.reader is not None
-        assert self.writer is not None
-        self.writer.write(self._request())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        if length:
-            await self.reader.readexactly(length)
-        return int(head[9:12])
 
-
-def _summary(latencies: list[float], statuses: dict[int, int], elapsed: float) -> dict[str, Any]:
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 2) \
-            if ordered else float("nan")
-
-    return {"requests": len(ordered), "statuses": {str(k): v for k, v in statuses.items()},
+def _summary(samples: Samples) -> dict[str, Any]:
+    latencies, statuses, elapsed = samples.latencies, samples.statuses, samples.elapsed
+    return {"requests": len(latencies), "statuses": {str(k): v for k, v in statuses.items()},
             "errors": sum(v for k, v in statuses.items() if k != 200),
-            "seconds": round(elapsed, 2), "rps": round(len(ordered) / elapsed, 1),
-            "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": pct(1.0)}
-
-
-async def _closed_loop(conns: list[Connection], seconds: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    stop_at = time.perf_counter() + seconds
-
-    async def worker(conn: Connection) -> None:
-        while (start := time.perf_counter()) < stop_at:
-            status = await conn.call()
-            latencies.append(time.perf_counter() - start)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
-    return _summary(latencies, statuses, time.perf_counter() - started)
-
-
-async def _open_loop(conns: list[Connection], seconds: float, rate: float) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    total = int(seconds * rate)
-    t0 = time.perf_counter() + 0.05
-    next_index = 0
-
-    async def worker(conn: Connection) -> None:
-        nonlocal next_index
-        while next_index < total:
-            scheduled = t0 + next_index / rate
-            next_index += 1
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            status = await conn.call()
-            latencies.append(time.perf_counter() - scheduled)  # queueing included
-            statuses[status] = statuses.get(status, 0) + 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
-    result = _summary(latencies, statuses, time.perf_counter() - started)
-    result["target_rps"] = rate
-    return result
+            "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": samples.milliseconds(0.5), "p99_ms": samples.milliseconds(0.99),
+            "max_ms": samples.milliseconds(1.0)}
 
 
 async def loadgen(args: argparse.Namespace) -> dict[str, Any]:
     numbers = SPREAD_NUMBERS if args.mode_numbers == "spread" else [ONE_NUMBER]
     paths = [f"/v25.0/{n}/messages" for n in numbers]
-    conns = [Connection(args.port, paths, args.offset + i) for i in range(args.connections)]
+    conns = [Sends(args.port, paths, args.offset + i) for i in range(args.connections)]
     await asyncio.gather(*(c.open() for c in conns))
     if args.rate:
-        result = await _open_loop(conns, args.duration, args.rate)
+        result = _summary(await open_loop(conns, args.duration, args.rate))
+        result["target_rps"] = args.rate
     else:
-        await _closed_loop(conns, args.warmup)
+        await closed_loop(conns, args.warmup)
         print("mark start", flush=True)
-        result = await _closed_loop(conns, args.duration)
+        result = _summary(await closed_loop(conns, args.duration))
         print("mark end", flush=True)
     for conn in conns:
-        assert conn.writer is not None
-        conn.writer.close()
+        conn.close()
     return result
 
 
 # ---------------------------------------------------------------- servers (own processes)
 
 def empty_server(port: int) -> None:
-    import uvicorn
-
-    app = FastAPI()
-
-    @app.post("/v25.0/{number}/messages")
-    async def messages(number: str, request: Request) -> Response:
-        await request.body()
-        return Response(b'{"messaging_product":"whatsapp","messages":[{"id":"wamid.X"}]}',
-                        media_type="application/json")
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    serve_empty(port, "/v25.0/{number}/messages",
+                b'{"messaging_product":"whatsapp","messages":[{"id":"wamid.X"}]}')
 
 
 def sink(port: int) -> None:
@@ -212,70 +142,17 @@ def sink(port: int) -> None:
 
 # ---------------------------------------------------------------- orchestration
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_http(port: int, path: str, process: subprocess.Popen[Any], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server on {port} not ready in {timeout}s")
-
-
-@contextmanager
-def process(command: list[str], env: dict[str, str], **popen: Any) -> Iterator[Any]:
-    proc = subprocess.Popen(command, cwd=REPO, env=env, **popen)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def drive(pid: int, port: int, args: argparse.Namespace, numbers: str, offset: int,
           rate: float = 0.0) -> dict[str, Any]:
     command = [sys.executable, "-m", "sandbox.bench", "loadgen", "--port", str(port),
                "--connections", str(args.connections), "--duration", str(args.duration),
                "--warmup", str(args.warmup), "--numbers", numbers, "--offset", str(offset),
                "--rate", str(rate)]
-    marks: dict[str, float] = {}
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as gen:
-        assert gen.stdout is not None
-        last = ""
-        for line in gen.stdout:
-            if line.startswith("mark "):
-                marks[line.split()[1]] = cpu_seconds(pid)
-            elif line.strip():
-                last = line
-    if gen.returncode != 0:
-        raise RuntimeError(f"load generator failed ({gen.returncode})")
-    result: dict[str, Any] = json.loads(last)
+    result, marks = run_loadgen(command, {"server": pid})
     if marks:
         result["server_cpu_us_per_request"] = round(
-            (marks["end"] - marks["start"]) / max(1, result["requests"]) * 1e6, 1)
+            (marks["end"]["server"] - marks["start"]["server"]) / max(1, result["requests"])
+            * 1e6, 1)
     return result
 
 
@@ -298,11 +175,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     port, empty_port, sink_port = free_port(), free_port(), free_port()
     rounds: list[dict[str, Any]] = []
-    with process([sys.executable, "-m", "sandbox.bench", "sink", "--port", str(sink_port)],
+    with child([sys.executable, "-m", "sandbox.bench", "sink", "--port", str(sink_port)],
                  env, stdout=subprocess.PIPE, text=True) as sink_proc, \
-         process([sys.executable, "-m", "sandbox.bench", "empty-server", "--port",
+         child([sys.executable, "-m", "sandbox.bench", "empty-server", "--port",
                   str(empty_port)], env) as empty_proc, \
-         process([sys.executable, "-m", "sandbox"], sandbox_env(port, sink_port)) as sandbox:
+         child([sys.executable, "-m", "sandbox"], sandbox_env(port, sink_port)) as sandbox:
         assert sink_proc.stdout is not None
         sink_proc.stdout.readline()  # "sink ready"
         wait_http(empty_port, "/healthz", empty_proc)
@@ -315,9 +192,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         rate=args.rate)
             rounds.append({
                 "empty_fastapi": empty, "sandbox": sat, "one_number_open_loop": one,
-                "throughput_ratio": round(sat["rps"] / empty["rps"], 3),
-                "cpu_efficiency_ratio": round(empty["server_cpu_us_per_request"]
-                                              / sat["server_cpu_us_per_request"], 3),
+                "throughput_ratio": ratio(sat["rps"], empty["rps"]),
+                "cpu_efficiency_ratio": ratio(empty["server_cpu_us_per_request"],
+                                              sat["server_cpu_us_per_request"]),
             })
         idle = httpx.post(f"http://127.0.0.1:{port}/_sandbox/webhooks/wait-idle",
                           json={"timeout": 60}, timeout=90).json()
@@ -363,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.bench")
+    parser = arguments(__doc__, prog="python -m sandbox.bench")
     parser.add_argument("mode", nargs="?", default="run",
                         choices=["run", "loadgen", "empty-server", "sink"])
     parser.add_argument("--port", type=int, default=0)
@@ -388,12 +265,7 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         print(json.dumps(asyncio.run(loadgen(args))))
         return
-    result = run(args)
-    text = json.dumps(result, indent=2)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"sandbox-{stamp}.json").write_text(text + "\n")
+    report("sandbox", run(args))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,15 @@
 Statuses wait in a heap until they are due; every ``interval`` the due ones are posted, up to
 ``batch_max`` per POST (Meta batches several statuses in one webhook too), at most
 ``concurrency`` POSTs at once. A POST answered with anything but 2xx, or that cannot connect, is
-retried with exponential backoff up to ``max_attempts`` times, then dropped and counted (Meta
-retries for 7 days; a sandbox gives up in about a minute). Everything waiting is bounded by
-``queue_limit``: beyond it new statuses are dropped and counted, the send path never blocks.
+retried with exponential backoff (capped at ``retry_max``) up to ``max_attempts`` times, or, when
+``retry_seconds`` is set, for that long after its first attempt however many attempts that takes;
+then it is dropped and counted (Meta retries for 7 days; a sandbox gives up in about 15 s by
+default). Everything waiting is bounded by ``queue_limit``: beyond it new statuses are dropped
+and counted, the send path never blocks.
+
+Every status item scheduled, and every customer message posted, is recorded (``statuses``,
+``inbound``: :class:`~sandbox.records.DeliveryLog`) with its delivery state: POSTs tried,
+delivered (a POST carrying it was answered 2xx), dropped.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ import itertools
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox import metrics
+from sandbox.records import DeliveryLog, EmittedLog, InboundLog
 from sandbox.webhooks import Raw, statuses_payload
 from shared.channels import Channel
 
@@ -44,12 +53,18 @@ class WebhookTransport(Protocol):
 class _Status:
     channel: Channel
     item: Raw
+    seq: int  # in the statuses log
 
 
 @dataclass(slots=True)
-class _Retry:
+class _Post:
+    """One webhook body to POST (again), and the log entries it carries."""
+
     body: bytes
     attempt: int  # the attempt this will be
+    first_at: float | None = None  # loop time of the first attempt (None: not tried yet)
+    log: DeliveryLog | None = None
+    seqs: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -67,7 +82,25 @@ class DispatchOptions:
     max_attempts: int = 6
     retry_base: float = 0.5
     retry_max: float = 30.0
+    retry_seconds: float | None = None  # set: retry for this long, whatever max_attempts says
     queue_limit: int = 200_000
+    record_limit: int = 500_000  # statuses and customer messages remembered, each
+
+
+class RetryPolicy(BaseModel):
+    """The retry budget of webhook POSTs, changeable at run time (``PATCH /_sandbox/behaviour``).
+
+    ``webhook_retry_seconds`` set: a failed webhook is retried for that long after its first
+    attempt (Meta: 7 days), backing off up to ``webhook_retry_max_seconds`` between attempts;
+    unset: at most ``webhook_max_attempts`` attempts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_max_attempts: int = Field(default=6, ge=1, le=1000)
+    webhook_retry_base_seconds: float = Field(default=0.5, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    webhook_retry_seconds: float | None = Field(default=None, ge=0, le=7 * 86400)
 
 
 class WebhookDispatcher:
@@ -77,8 +110,10 @@ class WebhookDispatcher:
                  rng: random.Random | None = None) -> None:
         self.transport = transport
         self.options = options
+        self.statuses = EmittedLog(options.record_limit)
+        self.inbound = InboundLog(options.record_limit)
         self._rng = rng or random.Random()
-        self._heap: list[tuple[float, int, _Status | _Retry | _Call]] = []
+        self._heap: list[tuple[float, int, _Status | _Post | _Call]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(options.concurrency)
@@ -100,16 +135,43 @@ class WebhookDispatcher:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def schedule(self, channel: Channel, item: Raw, after: float) -> bool:
-        """Post ``item`` (a ``statuses[]`` element) ``after`` seconds from now; False if dropped."""
+    @property
+    def retries(self) -> RetryPolicy:
+        o = self.options
+        return RetryPolicy(webhook_max_attempts=o.max_attempts,
+                           webhook_retry_base_seconds=o.retry_base,
+                           webhook_retry_max_seconds=o.retry_max,
+                           webhook_retry_seconds=o.retry_seconds)
+
+    def set_retries(self, policy: RetryPolicy) -> None:
+        """Change the retry budget; it applies to webhooks already waiting for a retry too."""
+        self.options = replace(self.options, max_attempts=policy.webhook_max_attempts,
+                               retry_base=policy.webhook_retry_base_seconds,
+                               retry_max=policy.webhook_retry_max_seconds,
+                               retry_seconds=policy.webhook_retry_seconds)
+
+    def schedule(self, channel: Channel, item: Raw, after: float,
+                 at: datetime | None = None) -> bool:
+        """Post ``item`` (a ``statuses[]`` element) ``after`` seconds from now; False if dropped.
+
+        ``at``: when the status happened on the sandbox's clock (default: the item's timestamp).
+        """
         if self.transport is None:
             metrics.DROPPED.labels("no_webhook_url").inc()
             return False
-        if len(self._heap) >= self.options.queue_limit:
+        full = len(self._heap) >= self.options.queue_limit
+        errors = item.get("errors")
+        seq = self.statuses.add(
+            item["id"], channel.phone_number_id, item["recipient_id"], item["status"],
+            at if at is not None else datetime.fromtimestamp(int(item["timestamp"]), UTC),
+            item.get("biz_opaque_callback_data"), errors[0]["code"] if errors else None,
+            dropped=full)
+        if full:
             self.dropped += 1
             metrics.DROPPED.labels("queue_full").inc()
             return False
-        heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Status(channel, item)))
+        heapq.heappush(self._heap, (self._now() + after, next(self._seq),
+                                    _Status(channel, item, seq)))
         self._wake.set()
         return True
 
@@ -118,7 +180,7 @@ class WebhookDispatcher:
         if self.transport is None:
             metrics.DROPPED.labels("no_webhook_url").inc()
             return False
-        heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Retry(body, 1)))
+        heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Post(body, 1)))
         self._wake.set()
         return True
 
@@ -127,22 +189,22 @@ class WebhookDispatcher:
         heapq.heappush(self._heap, (self._now() + after, next(self._seq), _Call(action)))
         self._wake.set()
 
-    async def post_now(self, body: bytes) -> int | None:
+    async def post_now(self, body: bytes, inbound_seq: int | None = None) -> int | None:
         """POST a webhook at once (a customer message): its HTTP status, None if unreachable.
 
-        A failed first attempt is retried in the background like any other webhook.
+        A failed first attempt is retried in the background like any other webhook;
+        ``inbound_seq`` (from ``inbound.add``) is the entry that records how it goes.
         """
         if self.transport is None:
             return None
+        post = _Post(body, 1, self._now())
+        if inbound_seq is not None:
+            post.log, post.seqs = self.inbound, (inbound_seq,)
         try:
-            status = await self.transport.post(body)
+            status: int | None = await self.transport.post(body)
         except WebhookUnreachable:
             status = None
-        if status is not None and 200 <= status < 300:
-            self.posted += 1
-            metrics.WEBHOOK_POSTS.labels("ok").inc()
-        else:
-            self._failed(body, attempt=1)
+        self._done(post, status)
         return status
 
     def start(self) -> None:
@@ -207,12 +269,13 @@ class WebhookDispatcher:
             if post is None:
                 self._slots.release()
             else:
-                self._spawn(*post)
+                self._spawn(post)
 
-    def _next_post(self) -> tuple[bytes, int] | None:
-        """The next POST's body and attempt: a due retry alone, or up to batch_max statuses."""
+    def _next_post(self) -> _Post | None:
+        """The next POST: a due retry alone, or up to batch_max statuses."""
         heap, now = self._heap, self._now()
         statuses: list[tuple[Channel, Raw]] = []
+        seqs: list[int] = []
         while heap and heap[0][0] <= now and len(statuses) < self.options.batch_max:
             entry = heap[0][2]
             if isinstance(entry, _Call):
@@ -222,27 +285,31 @@ class WebhookDispatcher:
                 except Exception:
                     log.exception("scheduled sandbox action failed")
                 continue
-            if isinstance(entry, _Retry):
+            if isinstance(entry, _Post):
                 if statuses:
                     break  # the retry gets the next slot
                 heapq.heappop(heap)
-                return entry.body, entry.attempt
+                return entry
             heapq.heappop(heap)
             statuses.append((entry.channel, entry.item))
+            seqs.append(entry.seq)
         if not statuses:
             return None
-        return orjson.dumps(statuses_payload(statuses)), 1
+        return _Post(orjson.dumps(statuses_payload(statuses)), 1, log=self.statuses,
+                     seqs=tuple(seqs))
 
-    def _spawn(self, body: bytes, attempt: int) -> None:
+    def _spawn(self, post: _Post) -> None:
         """POST in the background; the caller holds a slot, which the POST releases."""
-        task = asyncio.create_task(self._deliver(body, attempt))
+        task = asyncio.create_task(self._deliver(post))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
-    async def _deliver(self, body: bytes, attempt: int) -> None:
+    async def _deliver(self, post: _Post) -> None:
         assert self.transport is not None
+        if post.first_at is None:
+            post.first_at = self._now()
         try:
-            status: int | None = await self.transport.post(body)
+            status: int | None = await self.transport.post(post.body)
         except WebhookUnreachable:
             status = None
         except Exception:
@@ -250,26 +317,43 @@ class WebhookDispatcher:
             status = None
         finally:
             self._slots.release()
+        self._done(post, status)
+
+    def _done(self, post: _Post, status: int | None) -> None:
+        """Record how a POST went; schedule its retry, or give up."""
+        if post.log is not None:
+            post.log.attempted(post.seqs, status)
         if status is not None and 200 <= status < 300:
             self.posted += 1
             metrics.WEBHOOK_POSTS.labels("ok").inc()
             return
-        self._failed(body, attempt)
-
-    def _failed(self, body: bytes, attempt: int) -> None:
         self.failed_posts += 1
         metrics.WEBHOOK_POSTS.labels("failed").inc()
-        if attempt >= self.options.max_attempts:
+        delay = self._retry_delay(post)
+        if delay is None:
             self.dropped += 1
+            if post.log is not None:
+                post.log.dropped(post.seqs)
             metrics.WEBHOOK_POSTS.labels("given_up").inc()
             metrics.DROPPED.labels("retries_exhausted").inc()
-            log.warning("webhook dropped after retries", extra={"attempts": attempt})
+            log.warning("webhook dropped after retries", extra={"attempts": post.attempt})
             return
-        delay = min(self.options.retry_max, self.options.retry_base * 2 ** (attempt - 1))
-        delay *= 0.8 + 0.4 * self._rng.random()
-        heapq.heappush(self._heap, (self._now() + delay, next(self._seq),
-                                    _Retry(body, attempt + 1)))
+        post.attempt += 1
+        heapq.heappush(self._heap, (self._now() + delay, next(self._seq), post))
         self._wake.set()
+
+    def _retry_delay(self, post: _Post) -> float | None:
+        """Seconds until the next attempt of a failed POST; None: give up."""
+        o = self.options
+        delay: float = min(o.retry_max, o.retry_base * 2 ** (post.attempt - 1))
+        delay *= 0.8 + 0.4 * self._rng.random()
+        if o.retry_seconds is None:
+            return None if post.attempt >= o.max_attempts else delay
+        assert post.first_at is not None
+        left = post.first_at + o.retry_seconds - self._now()
+        if left <= 0:
+            return None
+        return min(delay, left)  # the last attempt at the end of the budget
 
 
 def backoff_schedule(options: DispatchOptions) -> list[float]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +41,50 @@ class InboundResult(BaseModel):
     from_wa_id: str
     timestamp: AwareDatetime
     # HTTP status of the first webhook POST (None: no webhook URL, or it could not connect).
+    # A failed first POST is retried in the background: ``SandboxClient.customer_messages()``
+    # tells how it ended.
     webhook_status: int | None
     payload: dict[str, Any]
+
+
+class EmittedStatus(BaseModel):
+    """One status webhook item the sandbox emitted (scheduled), and how its delivery went.
+
+    ``delivered``: a webhook POST carrying it was answered 2xx; ``attempts``: POSTs tried;
+    ``dropped``: given up (retries exhausted, or the queue was full: then ``attempts`` is 0).
+    A duplicated status (``duplicate_probability``) is emitted, and listed, twice.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    wamid: str
+    phone_number_id: str
+    recipient_wa_id: str
+    status: str  # sent, delivered, read, failed
+    at: AwareDatetime  # when it happened, on the sandbox's clock (the webhook's timestamp)
+    callback_data: str | None = None  # biz_opaque_callback_data of the send, echoed
+    error_code: int | None = None  # of a failed status
+    delivered: bool = False
+    attempts: int = 0
+    dropped: bool = False
+
+
+class InboundRecord(BaseModel):
+    """One simulated customer message's webhook, and how its delivery went (see EmittedStatus)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    wamid: str
+    phone_number_id: str
+    from_wa_id: str
+    type: str
+    at: AwareDatetime  # on the sandbox's clock
+    webhook_status: int | None = None  # of the last POST (None: none yet, or unreachable)
+    delivered: bool = False
+    attempts: int = 0
+    dropped: bool = False
 
 
 class ReceivedLog:
@@ -79,6 +122,120 @@ class ReceivedLog:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+class DeliveryLog:
+    """The last ``limit`` webhook items (by ``seq``, from 1) and each one's delivery state.
+
+    A ring of tuples of atomic values (untracked by the garbage collector, as in ReceivedLog)
+    with the mutable state in parallel arrays, so updating an entry by seq is O(1). Updates for
+    a seq already forgotten (beyond the limit, or cleared) are ignored.
+    """
+
+    _DELIVERED = 1
+    _DROPPED = 2
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self._floor = 0  # seqs up to here were cleared
+        self._rows: list[tuple[Any, ...]] = []
+        self._attempts = array("l")
+        self._http = array("l")  # the last POST's HTTP status; 0: none, or unreachable
+        self._flags = bytearray()
+
+    def _append(self, row: tuple[Any, ...], dropped: bool = False) -> int:
+        self.total += 1
+        flags = self._DROPPED if dropped else 0
+        if len(self._rows) < self.limit:
+            self._rows.append(row)
+            self._attempts.append(0)
+            self._http.append(0)
+            self._flags.append(flags)
+        else:
+            i = (self.total - 1) % self.limit
+            self._rows[i] = row
+            self._attempts[i] = 0
+            self._http[i] = 0
+            self._flags[i] = flags
+        return self.total
+
+    def _index(self, seq: int) -> int | None:
+        if seq <= max(self._floor, self.total - self.limit) or seq > self.total:
+            return None
+        return (seq - 1) % self.limit
+
+    def attempted(self, seqs: Iterable[int], http_status: int | None) -> None:
+        """One POST carrying these entries was answered ``http_status`` (None: unreachable)."""
+        ok = http_status is not None and 200 <= http_status < 300
+        for seq in seqs:
+            i = self._index(seq)
+            if i is None:
+                continue
+            self._attempts[i] += 1
+            self._http[i] = http_status or 0
+            if ok:
+                self._flags[i] |= self._DELIVERED
+
+    def dropped(self, seqs: Iterable[int]) -> None:
+        """These entries were given up on."""
+        for seq in seqs:
+            i = self._index(seq)
+            if i is not None:
+                self._flags[i] |= self._DROPPED
+
+    def _entries(self, after_seq: int) -> Iterator[tuple[int, tuple[Any, ...], int, int, int]]:
+        """(seq, row, attempts, last HTTP status, flags), oldest first."""
+        first = max(self._floor, self.total - self.limit, after_seq) + 1
+        for seq in range(first, self.total + 1):
+            i = (seq - 1) % self.limit
+            yield seq, self._rows[i], self._attempts[i], self._http[i], self._flags[i]
+
+    def clear(self) -> None:
+        self._floor = self.total
+
+
+class EmittedLog(DeliveryLog):
+    """Every status webhook item the sandbox emitted (the last ``limit``)."""
+
+    def add(self, wamid: str, phone_number_id: str, recipient_wa_id: str, status: str,
+            at: datetime, callback_data: str | None = None, error_code: int | None = None,
+            *, dropped: bool = False) -> int:
+        """Record a status; its seq (to report its delivery with)."""
+        return self._append((wamid, phone_number_id, recipient_wa_id, status, at, callback_data,
+                             error_code), dropped)
+
+    def select(self, phone_number_id: str | None = None, *, wamid: str | None = None,
+               after_seq: int = 0) -> Iterator[EmittedStatus]:
+        for seq, row, attempts, _, flags in self._entries(after_seq):
+            if phone_number_id is not None and row[1] != phone_number_id:
+                continue
+            if wamid is not None and row[0] != wamid:
+                continue
+            yield EmittedStatus(
+                seq=seq, wamid=row[0], phone_number_id=row[1], recipient_wa_id=row[2],
+                status=row[3], at=row[4], callback_data=row[5], error_code=row[6],
+                delivered=bool(flags & self._DELIVERED), attempts=attempts,
+                dropped=bool(flags & self._DROPPED))
+
+
+class InboundLog(DeliveryLog):
+    """Every simulated customer message's webhook (the last ``limit``)."""
+
+    def add(self, wamid: str, phone_number_id: str, from_wa_id: str, message_type: str,
+            at: datetime) -> int:
+        return self._append((wamid, phone_number_id, from_wa_id, message_type, at))
+
+    def select(self, phone_number_id: str | None = None, *,
+               after_seq: int = 0) -> Iterator[InboundRecord]:
+        for seq, row, attempts, http_status, flags in self._entries(after_seq):
+            if phone_number_id is not None and row[1] != phone_number_id:
+                continue
+            yield InboundRecord(
+                seq=seq, wamid=row[0], phone_number_id=row[1], from_wa_id=row[2], type=row[3],
+                at=row[4], webhook_status=http_status or None,
+                delivered=bool(flags & self._DELIVERED), attempts=attempts,
+                dropped=bool(flags & self._DROPPED))
 
 
 # seq, phone_number_id, at, raw body, http_status, wamid, error_code, fault

@@ -29,7 +29,7 @@ from sandbox import metrics
 from sandbox.catalog import Catalog
 from sandbox.clock import OffsetClock
 from sandbox.customer import CustomerMessage, inbound_message, opens_window
-from sandbox.dispatcher import WebhookDispatcher
+from sandbox.dispatcher import RetryPolicy, WebhookDispatcher
 from sandbox.errors import CloudApiError, bad_token, unknown_number
 from sandbox.faults import DEFAULT_FAILED_STATUS_CODE, Fault, FaultBook
 from sandbox.records import InboundResult, ReceivedLog
@@ -186,7 +186,8 @@ class Sandbox:
                 error_code=failed_code if planned.status == "failed" else None,
                 callback_data=request.callback_data,
             )
-            if self.dispatcher.schedule(channel, item, planned.arrives_after):
+            at = now + timedelta(seconds=planned.happens_after)
+            if self.dispatcher.schedule(channel, item, planned.arrives_after, at=at):
                 metrics.STATUSES.labels(planned.status).inc()
 
     def _refused(self, phone_number_id: str, raw: bytes, error: CloudApiError,
@@ -259,7 +260,11 @@ class Sandbox:
             self._last_inbound[key] = datetime.fromtimestamp(timestamp, UTC)
         payload = message_payload(channel, message, request.name)
         metrics.CUSTOMER_MESSAGES.labels(request.type).inc()
-        status = await self.dispatcher.post_now(orjson.dumps(payload))
+        seq = None
+        if self.dispatcher.enabled:
+            seq = self.dispatcher.inbound.add(wamid, channel.phone_number_id, request.from_wa_id,
+                                              request.type, now)
+        status = await self.dispatcher.post_now(orjson.dumps(payload), inbound_seq=seq)
         return InboundResult(wamid=wamid, phone_number_id=channel.phone_number_id,
                              from_wa_id=request.from_wa_id,
                              timestamp=datetime.fromtimestamp(timestamp, UTC),
@@ -275,12 +280,23 @@ class Sandbox:
             raise ControlError(404, f"unknown phone_number_id {phone_number_id!r}")
         self.faults.add(phone_number_id, fault)
 
-    def configure(self, changes: dict[str, Any]) -> Behaviour:
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the status-webhook behaviour and the webhook retry budget; both, as now."""
+        retry_keys = RetryPolicy.model_fields.keys() & changes.keys()
+        retries = {k: changes[k] for k in retry_keys}
+        rest = {k: v for k, v in changes.items() if k not in retry_keys}
         try:
-            self.behaviour = Behaviour.model_validate({**self.behaviour.model_dump(), **changes})
+            behaviour = Behaviour.model_validate({**self.behaviour.model_dump(), **rest})
+            policy = RetryPolicy.model_validate(
+                {**self.dispatcher.retries.model_dump(), **retries})
         except ValueError as exc:
             raise ControlError(400, str(exc)) from None
-        return self.behaviour
+        self.behaviour = behaviour
+        self.dispatcher.set_retries(policy)
+        return self.configuration()
+
+    def configuration(self) -> dict[str, Any]:
+        return {**self.behaviour.model_dump(), **self.dispatcher.retries.model_dump()}
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -290,7 +306,9 @@ class Sandbox:
             "webhooks": {"enabled": self.dispatcher.enabled, "pending": self.dispatcher.pending,
                          "posted": self.dispatcher.posted,
                          "failed_posts": self.dispatcher.failed_posts,
-                         "dropped": self.dispatcher.dropped},
+                         "dropped": self.dispatcher.dropped,
+                         "statuses": self.dispatcher.statuses.total,
+                         "customer_messages": self.dispatcher.inbound.total},
             "faults_pending": {n: sum(f.count for f in fs)
                                for n, fs in self.faults.pending().items()},
             "clock_offset_seconds": self.clock.offset.total_seconds(),
@@ -304,6 +322,8 @@ class Sandbox:
         self.pair_rates.clear()
         self.clock.reset()
         self.dispatcher.clear()
+        self.dispatcher.statuses.clear()
+        self.dispatcher.inbound.clear()
         self.outcomes.clear()
         self.accepted_by_number.clear()
 

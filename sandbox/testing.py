@@ -31,7 +31,7 @@ import uvicorn
 
 from sandbox.catalog import TemplateSpec, demo_channel, demo_templates
 from sandbox.faults import Fault, FaultKind
-from sandbox.records import InboundResult, ReceivedRequest
+from sandbox.records import EmittedStatus, InboundRecord, InboundResult, ReceivedRequest
 from sandbox.settings import SandboxSettings
 from shared.channels import Channel
 
@@ -94,7 +94,8 @@ class SandboxClient:
         """The customer sends any message type (``image``, ``location``, ``reaction``,
         ``interactive``, ``button``, ``contacts``, ``order``, ``system``, ...); ``content`` is
         the type's object as in Meta's webhook, with sensible defaults for what is left out.
-        The webhook is POSTed before this returns (see ``webhook_status``)."""
+        The webhook is POSTed before this returns (see ``webhook_status``); a failed POST is
+        retried in the background (see :meth:`customer_messages`)."""
         body: dict[str, Any] = {"phone_number_id": phone_number_id, "from": wa_id,
                                 "type": message_type, "name": name}
         if content is not None:
@@ -122,6 +123,31 @@ class SandboxClient:
     async def accepted(self, phone_number_id: str | None = None) -> list[ReceivedRequest]:
         """Only the requests answered with a wamid (what "was sent")."""
         return await self.received(phone_number_id, accepted_only=True)
+
+    async def customer_messages(self, phone_number_id: str | None = None, *,
+                                after_seq: int = 0) -> list[InboundRecord]:
+        """Customer messages posted as webhooks, oldest first, and how each delivery went
+        (``delivered``, ``attempts``, ``dropped``, the last POST's ``webhook_status``)."""
+        params: dict[str, Any] = {"after_seq": after_seq}
+        if phone_number_id is not None:
+            params["phone_number_id"] = phone_number_id
+        data = await self._call("GET", "/customer-messages", params=params)
+        return [InboundRecord.model_validate(item) for item in data["items"]]
+
+    # -- what the sandbox told the business ----------------------------------------------------
+
+    async def statuses(self, phone_number_id: str | None = None, *, wamid: str | None = None,
+                       after_seq: int = 0) -> list[EmittedStatus]:
+        """Status webhook items the sandbox emitted, oldest first (a duplicated one twice), each
+        with its delivery state: ``delivered`` (a POST carrying it was answered 2xx),
+        ``attempts``, ``dropped`` (given up after retries, or the queue was full)."""
+        params: dict[str, Any] = {"after_seq": after_seq}
+        if phone_number_id is not None:
+            params["phone_number_id"] = phone_number_id
+        if wamid is not None:
+            params["wamid"] = wamid
+        data = await self._call("GET", "/statuses", params=params)
+        return [EmittedStatus.model_validate(item) for item in data["items"]]
 
     # -- faults, clock, catalog, behaviour ------------------------------------------------------
 
@@ -198,7 +224,10 @@ class SandboxClient:
         """Change status-webhook behaviour at run time (any of ``sent_delay_seconds``,
         ``delivered_delay_seconds``, ``read_delay_seconds``, ``delay_jitter``,
         ``send_read_status``, ``out_of_order_probability``, ``duplicate_probability``,
-        ``pair_rate_limit``); returns the whole behaviour now in force."""
+        ``pair_rate_limit``) and the webhook retry budget (``webhook_retry_seconds``: retry a
+        failed webhook for that long, as Meta does for days; ``webhook_max_attempts`` when it
+        is None; ``webhook_retry_base_seconds``, ``webhook_retry_max_seconds``: the backoff);
+        returns the whole behaviour now in force."""
         data: dict[str, Any] = await self._call("PATCH", "/behaviour", json=behaviour)
         return data
 
@@ -213,7 +242,8 @@ class SandboxClient:
                          timeout=timeout + 5)
 
     async def reset(self) -> None:
-        """Forget received requests, customers' windows, faults, rate state and clock offset."""
+        """Forget received requests, emitted statuses, customer messages, customers' windows,
+        faults, rate state and clock offset."""
         await self._call("POST", "/reset")
 
     async def _call(self, method: str, path: str, timeout: float | None = None,
@@ -245,9 +275,13 @@ async def running_sandbox(
 
     ``channels``/``templates`` default to the demo ones (``sandbox.catalog``); ``webhook_url``
     None posts no webhooks; ``settings`` are any other :class:`SandboxSettings` fields
-    (e.g. ``read_delay_seconds=0.05``). ``clock`` replaces the wall clock under the offset.
+    (e.g. ``read_delay_seconds=0.05``), or ``webhook_retry_seconds`` (the retry budget, set
+    through :meth:`SandboxClient.configure` once started). ``clock`` replaces the wall clock
+    under the offset.
     """
     from sandbox.main import SHUTDOWN_GRACE_SECONDS, create_app  # the composition root
+
+    retry_seconds = settings.pop("webhook_retry_seconds", None)
 
     config = SandboxSettings(
         channels=list(channels) if channels is not None else [demo_channel()],
@@ -272,7 +306,10 @@ async def running_sandbox(
         port = server.servers[0].sockets[0].getsockname()[1]
         base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(timeout=30.0) as http:
-            yield SandboxClient(base_url, http)
+            client = SandboxClient(base_url, http)
+            if retry_seconds is not None:
+                await client.configure(webhook_retry_seconds=retry_seconds)
+            yield client
     finally:
         server.should_exit = True
         await task

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandbox.catalog import TemplateSpec
 from sandbox.customer import CustomerMessage
 from sandbox.faults import Fault
-from sandbox.records import InboundResult, ReceivedRequest
+from sandbox.records import EmittedStatus, InboundRecord, InboundResult, ReceivedRequest
 from sandbox.service import Sandbox
 from shared.channels import Channel
 
@@ -59,6 +59,30 @@ def control_router() -> APIRouter:
                  sandbox.received.select(phone_number_id, accepted_only=accepted_only,
                                          after_seq=after_seq)]
         return _json({"total": sandbox.received.total, "items": items})
+
+    @router.get("/customer-messages")
+    async def customer_messages(
+        sandbox: SandboxDep,
+        phone_number_id: str | None = None,
+        after_seq: Annotated[int, Query(ge=0)] = 0,
+    ) -> Response:
+        """Customer messages posted as webhooks (oldest first) and how each delivery went."""
+        items = [_inbound_json(item) for item in
+                 sandbox.dispatcher.inbound.select(phone_number_id, after_seq=after_seq)]
+        return _json({"total": sandbox.dispatcher.inbound.total, "items": items})
+
+    @router.get("/statuses")
+    async def statuses(
+        sandbox: SandboxDep,
+        phone_number_id: str | None = None,
+        wamid: str | None = None,
+        after_seq: Annotated[int, Query(ge=0)] = 0,
+    ) -> Response:
+        """Status webhook items emitted (oldest first) and how each delivery went."""
+        items = [_status_json(item) for item in
+                 sandbox.dispatcher.statuses.select(phone_number_id, wamid=wamid,
+                                                    after_seq=after_seq)]
+        return _json({"total": sandbox.dispatcher.statuses.total, "items": items})
 
     @router.get("/faults")
     async def faults(sandbox: SandboxDep) -> dict[str, list[Fault]]:
@@ -109,11 +133,13 @@ def control_router() -> APIRouter:
 
     @router.get("/behaviour")
     async def behaviour(sandbox: SandboxDep) -> dict[str, Any]:
-        return sandbox.behaviour.model_dump()
+        """Status-webhook behaviour and the webhook retry budget."""
+        return sandbox.configuration()
 
     @router.patch("/behaviour")
     async def configure(changes: dict[str, Any], sandbox: SandboxDep) -> dict[str, Any]:
-        return sandbox.configure(changes).model_dump()
+        """Change any of them (the fields of ``Behaviour`` and ``RetryPolicy``)."""
+        return sandbox.configure(changes)
 
     @router.get("/customers/{phone_number_id}/{wa_id}")
     async def customer(phone_number_id: str, wa_id: str, sandbox: SandboxDep) -> dict[str, Any]:
@@ -151,6 +177,21 @@ def _received_json(item: ReceivedRequest) -> dict[str, Any]:
     return {"seq": item.seq, "phone_number_id": item.phone_number_id,
             "at": item.at.isoformat(), "body": item.body, "http_status": item.http_status,
             "wamid": item.wamid, "error_code": item.error_code, "fault": item.fault}
+
+
+def _status_json(item: EmittedStatus) -> dict[str, Any]:
+    return {"seq": item.seq, "wamid": item.wamid, "phone_number_id": item.phone_number_id,
+            "recipient_wa_id": item.recipient_wa_id, "status": item.status,
+            "at": item.at.isoformat(), "callback_data": item.callback_data,
+            "error_code": item.error_code, "delivered": item.delivered,
+            "attempts": item.attempts, "dropped": item.dropped}
+
+
+def _inbound_json(item: InboundRecord) -> dict[str, Any]:
+    return {"seq": item.seq, "wamid": item.wamid, "phone_number_id": item.phone_number_id,
+            "from_wa_id": item.from_wa_id, "type": item.type, "at": item.at.isoformat(),
+            "webhook_status": item.webhook_status, "delivered": item.delivered,
+            "attempts": item.attempts, "dropped": item.dropped}
 
 
 def _json(content: Any) -> Response:

@@ -279,6 +279,8 @@ def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:
                 need.wamids.add(p.context.message_id)
         elif isinstance(event, MessageStatusChanged):
             need.wamids.add(event.payload.wamid)
+            if event.payload.command_id is not None:  # a send in doubt has no wamid stored
+                need.ids.add(command_message_id(cid, event.payload.command_id))
         elif isinstance(event, OutboundResult):
             need.ids.add(command_message_id(cid, event.command_id))
             if isinstance(event, MessageAccepted):

@@ -39,7 +39,7 @@ from services.conversation_store.documents import (
     ms,
     sort_key,
 )
-from services.conversation_store.statuses import better_outcome, merge, shown
+from services.conversation_store.statuses import better_outcome, merge, proven_outcome, shown
 from shared.events import (
     AssignConversation,
     MarkRead,
@@ -50,8 +50,10 @@ from shared.events import (
     MessageRefused,
     MessageStatusChanged,
     MetaError,
+    OutboundContent,
     OutboundResult,
     SetConversationStatus,
+    StatusUpdate,
 )
 from shared.events.base import Event
 
@@ -206,9 +208,10 @@ def _customer_reaction(event: MessageReceived, thread: Thread, step: Step) -> Th
 def _status(event: MessageStatusChanged, thread: Thread, step: Step) -> Thread:
     p = event.payload
     conversation = ensure_conversation(thread, event, p.business_phone_number_id)
-    target = _by_wamid(thread.messages, p.wamid) or _stub(thread, p.wamid, conversation,
-                                                          "outbound")
-    entry = StatusEntry(status=p.status, at=ms(p.at),
+    target = (_by_wamid(thread.messages, p.wamid) or _by_command(thread, p, conversation)
+              or _stub(thread, p.wamid, conversation, "outbound"))
+    at = ms(p.at)
+    entry = StatusEntry(status=p.status, at=at,
                         error=_meta_error(p.errors[0]) if p.errors else None)
     updated = _with_status(target, entry)
     if p.pricing is not None:
@@ -217,10 +220,16 @@ def _status(event: MessageStatusChanged, thread: Thread, step: Step) -> Thread:
         errors = [*updated.errors, *(e for e in map(_meta_error, p.errors)
                                      if e not in updated.errors)]
         updated = updated.model_copy(update={"errors": errors})
+    if updated.command_id is not None:
+        updated = _proven(updated, p.wamid, p.status)
     if updated == thread.messages.get(target.id):
         return thread
     if thread.conversation is None and conversation.customer_wa_id != p.recipient_wa_id:
         conversation = add_number(conversation, p.recipient_wa_id)
+    if _became_sent(thread.messages.get(target.id), updated):
+        updated = _settled(updated, at)
+        if step.fresh:
+            conversation = _on_proven_send(conversation, event, updated)
     return replace(thread, conversation=conversation,
                    messages={**thread.messages, target.id: updated})
 
@@ -275,8 +284,14 @@ def _not_accepted(event: OutboundResult, thread: Thread, step: Step) -> Thread:
                             error=ErrorInfo(source="sender", message=event.detail))
     message = _with_outcome(_outbound(thread, event, conversation, at), event, entry)
     message = message.model_copy(update={"visible": True})  # the agent must see what happened
-    if message == thread.messages.get(message.id):
+    before = thread.messages.get(message.id)
+    if message == before:
         return thread
+    if before is not None and _became_sent(before, message):
+        # Meta's statuses came first (held by a stub): the send was never really in doubt.
+        message = _settled(message, min((s.at for s in before.statuses), default=at))
+        if step.fresh:
+            conversation = _on_proven_send(conversation, event, message)
     return replace(thread, conversation=conversation,
                    messages={**thread.messages, message.id: message})
 
@@ -344,12 +359,32 @@ def _by_wamid(messages: Mapping[str, Message], wamid: str) -> Message | None:
     return found[0] if found else None
 
 
-def _stub(thread: Thread, wamid: str, conversation: Conversation, direction: Direction) -> Message:
-    """A placeholder keyed by the wamid, holding what arrived before the message itself."""
+def _by_command(thread: Thread, status: StatusUpdate,
+                conversation: Conversation) -> Message | None:
+    """The message of the command that sent this status's message (named in Meta's echo of
+    ``biz_opaque_callback_data``) when no message has its wamid yet: a send in doubt, a failed
+    one, or a stub keyed by the command when the status beat the sender's result."""
+    if status.command_id is None:
+        return None
+    mid = command_message_id(thread.id, status.command_id)
+    message = thread.messages.get(mid)
+    if message is None:
+        return _stub(thread, status.wamid, conversation, "outbound", status.command_id)
+    if message.direction != "outbound" or message.wamid not in (None, status.wamid):
+        return None  # never one message for two wamids: the status gets its own stub
+    return message
+
+
+def _stub(thread: Thread, wamid: str, conversation: Conversation, direction: Direction,
+          command_id: str | None = None) -> Message:
+    """A placeholder holding what arrived before the message itself: keyed by the command when
+    Meta named it (the sender's result, whichever it is, then finds it), else by the wamid."""
     return Message(
-        id=message_id(thread.id, wamid), tenant_id=conversation.tenant_id,
-        conversation_id=thread.id, business_phone_number_id=conversation.business_phone_number_id,
-        direction=direction, wamid=wamid, visible=False, stub=True,
+        id=(message_id(thread.id, wamid) if command_id is None
+            else command_message_id(thread.id, command_id)),
+        tenant_id=conversation.tenant_id, conversation_id=thread.id,
+        business_phone_number_id=conversation.business_phone_number_id,
+        direction=direction, wamid=wamid, command_id=command_id, visible=False, stub=True,
     )
 
 
@@ -371,12 +406,65 @@ def _with_outcome(message: Message, event: OutboundResult, entry: StatusEntry) -
     return message
 
 
+def _proven(message: Message, wamid: str, status: str) -> Message:
+    """A command's message Meta reported on: its wamid, and Meta had the send (or failed it)."""
+    outcome = proven_outcome(status)
+    updates: dict[str, object] = {}
+    if message.wamid is None:
+        updates["wamid"] = wamid
+    if message.outcome != outcome and better_outcome(message.outcome, outcome):
+        updates["outcome"] = outcome
+    return message.model_copy(update=updates) if updates else message
+
+
+def _became_sent(before: Message | None, after: Message) -> bool:
+    """Whether the thread shows ``after`` as accepted for the first time, without the sender's
+    ``outbound.accepted`` (which applies its own effects): a send in doubt Meta reported on."""
+    return (after.outcome == "accepted" and not after.stub
+            and (before is None or before.stub or before.outcome != "accepted"))
+
+
+def _settled(message: Message, at: datetime) -> Message:
+    """An in-doubt send Meta proved: placed in the thread at its earliest known time (Meta's first
+    status, unless the sender's report was earlier), as near as we can get to the time the Cloud
+    API accepted it, where an acknowledged send would be."""
+    sent_at = at if message.sent_at is None else min(at, message.sent_at)
+    received_at = message.received_at or sent_at
+    return message.model_copy(update={
+        "sent_at": sent_at,
+        "sort_key": sort_key(sent_at, received_at, f"cmd:{message.command_id}"),
+    })
+
+
+def _on_proven_send(conversation: Conversation, event: Event, message: Message) -> Conversation:
+    """The conversation effects of an accepted send (last message, last agent reply), for a send
+    in doubt Meta proved: as if the ``outbound.accepted`` the sender could not report had come.
+    A reaction is not a thread message (it stays shown as a sent message, not as an emoji)."""
+    if message.message_type == "reaction":
+        return conversation
+    assert message.command_id is not None
+    assert message.wamid is not None
+    assert message.sent_at is not None
+    kind = message.message_type if message.message_type in ("text", "template") else "media"
+    accepted = MessageAccepted(
+        event_id=event.event_id, occurred_at=event.occurred_at, tenant_id=message.tenant_id,
+        conversation_id=message.conversation_id, command_id=message.command_id,
+        business_phone_number_id=message.business_phone_number_id,
+        customer_wa_id=conversation.customer_wa_id, actor_id=message.actor_id,
+        campaign_id=message.campaign_id, reference=message.reference,
+        content=OutboundContent.model_validate({**message.content, "kind": kind}),
+        wamid=message.wamid, accepted_at=message.sent_at,
+    )
+    return on_agent_send(conversation, accepted, message)
+
+
 def _outbound(thread: Thread, event: OutboundResult, conversation: Conversation,
               sent_at: datetime) -> Message:
-    """The outbound message of ``event.command_id``: as stored, or new from the event."""
+    """The outbound message of ``event.command_id``: as stored, or new from the event (taking in
+    the stub of Meta's statuses that came before it)."""
     mid = command_message_id(thread.id, event.command_id)
     existing = thread.messages.get(mid)
-    if existing is not None:
+    if existing is not None and not existing.stub:
         return existing
     content = event.content
     body = content.model_dump(exclude_none=True, exclude={"kind"})
@@ -385,7 +473,7 @@ def _outbound(thread: Thread, event: OutboundResult, conversation: Conversation,
     preview = content.text or (f"Template: {content.template_name}" if content.template_name
                                else content.emoji or f"[{message_type}]")
     received_at = ms(event.occurred_at)
-    return Message(
+    message = Message(
         id=mid, tenant_id=conversation.tenant_id, conversation_id=thread.id,
         business_phone_number_id=event.business_phone_number_id, direction="outbound",
         command_id=event.command_id, message_type=message_type, content=body, preview=preview,
@@ -394,6 +482,10 @@ def _outbound(thread: Thread, event: OutboundResult, conversation: Conversation,
         reply_to=ReplyTo(wamid=content.reply_to_wamid) if content.reply_to_wamid else None,
         actor_id=event.actor_id, campaign_id=event.campaign_id, reference=event.reference,
     )
+    if existing is None:
+        return message
+    return _absorb(message, existing).model_copy(
+        update={"wamid": existing.wamid, "outcome": existing.outcome})
 
 
 def _absorb(message: Message, stub: Message) -> Message:

@@ -25,7 +25,8 @@ RANK: dict[str, int] = {
     "refused": 6,
 }
 
-# What the sender said about a command; a later "accepted" beats an earlier "unknown".
+# What the sender said about a command; a later "accepted" beats an earlier "unknown". A status
+# Meta sends for the command's message says it too (proven_outcome): a send in doubt resolves.
 OUTCOME_RANK: dict[str, int] = {"unknown": 0, "refused": 1, "failed": 2, "accepted": 3}
 
 
@@ -57,6 +58,12 @@ def shown(history: list[StatusEntry]) -> tuple[str | None, datetime | None, Erro
     if best is None:
         return None, None, None
     return best.status, best.at, best.error
+
+
+def proven_outcome(status: str) -> str:
+    """What a status from Meta proves about the send: Meta had it ("accepted"; any status but
+    ``failed`` means a wamid Meta is delivering), or could not deliver it ("failed")."""
+    return "failed" if status == "failed" else "accepted"
 
 
 def better_outcome(current: str | None, new: str) -> bool:

@@ -219,7 +219,7 @@ class NewConversationIn(ApiModel):
     variables: Variables | list[Annotated[str, Field(max_length=1024)]] = Field(
         default_factory=dict)
     # Echoed on every status of the message (Meta's biz_opaque_callback_data).
-    reference: str | None = Field(default=None, min_length=1, max_length=512)
+    reference: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class ReactionIn(ApiModel):

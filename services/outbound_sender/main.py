@@ -22,7 +22,6 @@ import httpx
 
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
 from services.outbound_sender.adapters.cloud_api import HttpCloudApi
-from services.outbound_sender.adapters.http_transport import LeanTransport
 from services.outbound_sender.adapters.kafka import (
     KafkaInboundCatchUp,
     KafkaResultPublisher,
@@ -120,7 +119,7 @@ class SenderService:
                               keepalive_expiry=settings.keepalive_seconds)
         transports: list[httpx.AsyncBaseTransport] = (
             [self.transport] if self.transport is not None
-            else [LeanTransport(limits, tls) for _ in range(shards)])
+            else [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(shards)])
         cloud = HttpCloudApi(
             str(settings.cloud_api_base_url), transports, self.clock,
             connections_per_transport=CONNECTIONS_PER_TRANSPORT,

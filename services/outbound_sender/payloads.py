@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import callback_data
 from shared.events import (
     AnySend,
     JsonObject,
@@ -48,8 +49,8 @@ def message_body(command: AnySend) -> JsonObject:
     # A reaction cannot be a contextual reply (Meta refuses it).
     if command.reply_to_wamid and not isinstance(command, React):
         body["context"] = {"message_id": command.reply_to_wamid}
-    if command.reference:
-        body["biz_opaque_callback_data"] = command.reference
+    # Meta echoes it on every status of the message: a send in doubt is resolved by its statuses.
+    body["biz_opaque_callback_data"] = callback_data.encode(command.command_id, command.reference)
     return body
 
 

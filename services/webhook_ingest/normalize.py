@@ -27,6 +27,7 @@ from services.webhook_ingest.payload import (
     leftovers,
     meta_errors,
 )
+from shared import callback_data
 from shared.channels import UNASSIGNED_TENANT
 from shared.events.base import Contract, Event
 from shared.events.inbound import (
@@ -277,7 +278,9 @@ def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str) -> MessageStat
         else:
             objects[key] = None
             extra[key] = obj
-    callback = raw.get("biz_opaque_callback_data")
+    echoed = raw.get("biz_opaque_callback_data")
+    callback = None if echoed is None else str(echoed)
+    sent_by = callback_data.decode(callback)  # our command id, when our sender wrote it
     return MessageStatusChanged(
         event_id=named_id("status", wamid, status, salt=salt),
         occurred_at=at,
@@ -292,7 +295,9 @@ def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str) -> MessageStat
             errors=errors,
             pricing=objects["pricing"],
             conversation=objects["conversation"],
-            biz_opaque_callback_data=None if callback is None else str(callback),
+            biz_opaque_callback_data=callback,
+            command_id=sent_by.command_id,
+            reference=sent_by.reference,
             extra=extra,
         ),
     )

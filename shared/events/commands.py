@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from shared.callback_data import REFERENCE_LIMIT
 from shared.events.base import Contract, Event, JsonObject
 
 Priority = Literal["reply", "bulk"]
@@ -35,8 +36,9 @@ class SendCommand(Command):
     priority: Priority = "reply"
     campaign_id: str | None = None
     reply_to_wamid: str | None = None
-    # Meta echoes this back on every status webhook of the message (``biz_opaque_callback_data``).
-    reference: str | None = Field(default=None, max_length=512)
+    # Meta echoes this back on every status webhook of the message, beside the command id, in
+    # ``biz_opaque_callback_data`` (shared/callback_data.py: both must fit in Meta's 512).
+    reference: str | None = Field(default=None, max_length=REFERENCE_LIMIT)
 
 
 class SendText(SendCommand):

@@ -83,7 +83,12 @@ class StatusUpdate(Contract):
     errors: list[MetaError] = Field(default_factory=list)
     pricing: JsonObject | None = None
     conversation: JsonObject | None = None
+    # Verbatim, as Meta echoed it; ``command_id`` and ``reference`` are what it says when our
+    # sender wrote it (shared/callback_data.py), else the whole value is the reference.
     biz_opaque_callback_data: str | None = None
+    # The command that sent the message: names it even when its send was in doubt.
+    command_id: str | None = None
+    reference: str | None = None
     extra: JsonObject = Field(default_factory=dict)
 
 

@@ -3,7 +3,8 @@
 
 Queries stay within what FerretDB v1 runs well: find with equality, ranges, ``$in``, anchored
 ``$regex``, sort and limit on the indexes docs/data-model.md lists. Every query filters on
-``tenant_id`` first: that is both the index prefix and the tenant wall.
+``tenant_id`` first: that is both the index prefix and the tenant wall. The hot ones sort by
+their declared shape (shared/read_model.py), whose index a unit test checks.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 from services.inbox_api.cursors import ListPosition
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
+from shared.read_model import (
+    AGENT_KEYS,
+    CONVERSATION_LIST,
+    RECENT_MESSAGES,
+    TEMPLATES_BY_STATUS,
+    THREAD,
+)
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 Document = dict[str, Any]
@@ -106,7 +114,7 @@ class MongoInboxRepository:
         cursor = (self.db[API_KEYS].find({"tenant_id": tenant_id, "revoked_at": None},
                                          {"agent_id": 1, "display_name": 1, "kind": 1,
                                           "created_at": 1})
-                  .sort("agent_id", ASCENDING).limit(AGENT_KEYS_SCAN))
+                  .sort(AGENT_KEYS.sort_spec).limit(AGENT_KEYS_SCAN))
         return await cursor.to_list(None)
 
     # -- channels and templates ----------------------------------------------------------------
@@ -131,7 +139,8 @@ class MongoInboxRepository:
         query: Document = {"tenant_id": tenant_id}
         if status:
             query["status"] = status.upper()
-        cursor = self.db[TEMPLATES_COLLECTION].find(query).sort("name", ASCENDING).limit(500)
+        cursor = (self.db[TEMPLATES_COLLECTION].find(query).sort(TEMPLATES_BY_STATUS.sort_spec)
+                  .limit(500))
         return await cursor.to_list(None)
 
     # -- conversations ---------------------------------------------------------------------------
@@ -168,7 +177,7 @@ class MongoInboxRepository:
         elif clauses:
             query["$and"] = clauses
         cursor = (self.db[CONVERSATIONS].find(query, {"fold": 0})
-                  .sort([("last_activity_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
+                  .sort(CONVERSATION_LIST.sort_spec).limit(limit))
         return await cursor.to_list(None)
 
     async def _search(self, tenant_id: str, q: str) -> list[Document]:
@@ -193,7 +202,7 @@ class MongoInboxRepository:
         cursor = (self.db[MESSAGES]
                   .find({"tenant_id": tenant_id}, {"conversation_id": 1, "preview": 1,
                                                    "visible": 1})
-                  .sort("sort_key", DESCENDING).limit(TEXT_SEARCH_SCAN))
+                  .sort(RECENT_MESSAGES.sort_spec).limit(TEXT_SEARCH_SCAN))
         found: set[str] = set()
         async for doc in cursor:
             if doc.get("visible") and text in str(doc.get("preview") or "").lower():
@@ -209,7 +218,7 @@ class MongoInboxRepository:
                            "visible": True}
         if before is not None:
             query["sort_key"] = {"$lt": before}
-        cursor = (self.db[MESSAGES].find(query, {"fold": 0}).sort("sort_key", DESCENDING)
+        cursor = (self.db[MESSAGES].find(query, {"fold": 0}).sort(THREAD.sort_spec)
                   .limit(limit))
         return await cursor.to_list(None)
 

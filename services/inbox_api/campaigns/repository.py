@@ -28,6 +28,7 @@ from shared.campaigns import (
 )
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
+from shared.read_model import CAMPAIGN_LIST
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 Document = dict[str, Any]
@@ -67,7 +68,7 @@ class CampaignRepository:
         if before is not None:
             at, cid = before
             query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": cid}}]
-        cursor = self.campaigns.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+        cursor = self.campaigns.find(query).sort(CAMPAIGN_LIST.sort_spec).limit(limit)
         return await cursor.to_list(None)
 
     async def update(self, tenant_id: str, campaign_id: str, from_states: Sequence[str],

@@ -17,11 +17,11 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
 from shared.config import InfraSettings
 from shared.events.topics import INBOX_COMMANDS, WHATSAPP_INBOUND
 from shared.kafka import make_consumer
+from shared.partitioning import partition_of
 from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,6 @@ class KafkaResultPublisher:
     async def publish(self, key: bytes, value: bytes) -> None:
         delivery = await self.producer.send(self.topic, value, key=key)
         await delivery
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The producer's default partition for a key (aiokafka's Java-compatible murmur2)."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class KafkaInboundCatchUp:

@@ -11,13 +11,13 @@ from datetime import datetime
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from services.webhook_ingest.errors import PublishFailed
 from shared.config import InfraSettings
 from shared.events.base import Event
 from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
 from shared.kafka import ensure_topics
+from shared.partitioning import CachingPartitioner as CachingPartitioner  # main.py's import
 from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
@@ -115,33 +115,6 @@ def all_acknowledged(futures: Sequence[asyncio.Future[object]]) -> asyncio.Futur
     for future in futures:
         future.add_done_callback(on_ack)
     return done
-
-
-class CachingPartitioner:
-    """aiokafka's default key partitioning (Java-compatible murmur2), remembered per key.
-
-    aiokafka computes murmur2 in pure Python for every record; conversation keys repeat.
-    Kafka numbers a topic's partitions 0..n-1, so the index is the partition.
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._index: dict[tuple[bytes, int], int] = {}
-
-    def index(self, key: bytes, count: int) -> int:
-        slot = (key, count)
-        found = self._index.get(slot)
-        if found is None:
-            if len(self._index) >= self._capacity:
-                self._index.clear()
-            found = self._index[slot] = (murmur2(key) & 0x7FFFFFFF) % count
-        return found
-
-    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-        """The aiokafka partitioner interface (used while the producer waits for metadata)."""
-        if key is None:
-            return DefaultPartitioner()(key, all_partitions, available)  # type: ignore[no-any-return]
-        return all_partitions[self.index(key, len(all_partitions))]
 
 
 def _consume(futures: Sequence[asyncio.Future[object]]) -> None:

@@ -20,6 +20,7 @@ from services.outbound_sender.main import SenderService
 from services.outbound_sender.settings import OutboundSenderSettings
 from services.webhook_ingest.main import create_app
 from services.webhook_ingest.settings import WebhookIngestSettings
+from shared import callback_data
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.config import InfraSettings
 from shared.events import OUTBOUND_EVENTS, SendTemplate, SendText
@@ -191,7 +192,8 @@ def reference_counts(bodies: list[dict[str, Any]]) -> dict[str, int]:
     """How many accepted requests carried each command id (sent as biz_opaque_callback_data)."""
     counts: dict[str, int] = {}
     for body in bodies:
-        key = body.get("biz_opaque_callback_data") if isinstance(body, dict) else None
+        raw = body.get("biz_opaque_callback_data") if isinstance(body, dict) else None
+        key = callback_data.decode(raw).command_id
         if key:
             counts[key] = counts.get(key, 0) + 1
     return counts

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.outbound_sender.adapters.kafka import KafkaInboundCatchUp, partition_of
+from services.outbound_sender.adapters.kafka import KafkaInboundCatchUp
 from shared.config import InfraSettings
 from shared.events.topics import WHATSAPP_INBOUND
+from shared.partitioning import partition_of
 
 pytestmark = pytest.mark.integration
 CONVERSATION = "100000000000021:16505550123"

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared import callback_data
 from shared.config import InfraSettings
 from tests.integration.outbound_sender.conftest import (
     CHANNEL,
@@ -98,7 +99,8 @@ async def test_pair_rate_limit_delays_only_that_customer(
             "a1": ["outbound.accepted"], "a2": ["outbound.accepted"],
             "b1": ["outbound.accepted"]}
         received = await rig.sandbox.received(NUMBER)
-        answers = [(r.body["biz_opaque_callback_data"], r.error_code) for r in received]
+        answers = [(callback_data.decode(r.body["biz_opaque_callback_data"]).command_id,
+                    r.error_code) for r in received]
         assert ("a2", 131056) in answers
         assert answers.index(("b1", None)) < answers.index(("a2", None))
         assert reference_counts(await rig.sent_bodies()) == {"a1": 1, "a2": 1, "b1": 1}

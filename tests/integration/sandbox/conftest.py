@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,13 +27,6 @@ FAST: dict[str, Any] = {
     "delay_jitter": 0.5, "webhook_retry_base_seconds": 0.2, "webhook_max_attempts": 10,
     "random_seed": 7,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.process import free_port
 from sandbox.catalog import TemplateSpec
 from sandbox.testing import SandboxClient, running_sandbox
 from shared.channels import Channel
@@ -19,7 +20,6 @@ from tests.integration.sandbox.conftest import (
     APP_SECRET,
     AUTH,
     FAST,
-    free_port,
     webhook_ingest,
 )
 

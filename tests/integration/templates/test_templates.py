@@ -13,6 +13,7 @@ import pytest
 
 from sandbox.catalog import TemplateSpec
 from services.inbox_api.admin import create_key
+from shared import callback_data
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 from tests.integration.inbox_api.stack import RunningInbox
 
@@ -210,7 +211,8 @@ class TestSendTemplateApi:
             assert message["text"] == "Hi Ana, your order A-1001 is on its way."
             # Meta got the reference and echoed it on every status webhook.
             [request] = [r for r in await inbox.sandbox.accepted(inbox.channel.phone_number_id)
-                         if r.body.get("biz_opaque_callback_data") == "call-8812"]
+                         if callback_data.decode(r.body.get("biz_opaque_callback_data")).reference
+                         == "call-8812"]
             assert request.body["template"]["name"] == "order_update"
 
             # First contact: free-form is refused until the customer writes.

@@ -1,11 +1,31 @@
 """Request bodies in Meta's shapes (shared/whatsapp-cloud-api.md §5)."""
 
+import pytest
+from pydantic import ValidationError
+
+from sandbox.requests import CALLBACK_DATA_LIMIT
 from services.outbound_sender.payloads import content_of, mark_read_body, message_body
-from shared.events import MarkRead, React, SendMedia, TemplateComponent
+from shared import callback_data
+from shared.callback_data import REFERENCE_LIMIT, CallbackData
+from shared.events import (
+    AnySend,
+    JsonObject,
+    MarkRead,
+    React,
+    SendMedia,
+    SendText,
+    TemplateComponent,
+)
 from tests.unit.outbound_sender.fakes import CID, CUSTOMER, NUMBER, T0, TENANT, template, text
 
 COMMON = {"occurred_at": T0, "tenant_id": TENANT, "conversation_id": CID,
           "business_phone_number_id": NUMBER, "customer_wa_id": CUSTOMER}
+
+
+def sent_by(body: JsonObject) -> CallbackData:
+    value = body["biz_opaque_callback_data"]
+    assert isinstance(value, str)
+    return callback_data.decode(value)
 
 
 class TestMessageBodies:
@@ -13,13 +33,35 @@ class TestMessageBodies:
         body = message_body(text(body="Hi there"))
         assert body == {"messaging_product": "whatsapp", "recipient_type": "individual",
                         "to": f"+{CUSTOMER}", "type": "text",
-                        "text": {"body": "Hi there", "preview_url": False}}
+                        "text": {"body": "Hi there", "preview_url": False},
+                        "biz_opaque_callback_data": "wai1:5:cmd-1"}
 
-    def test_reply_quotes_and_reference_echoes(self):
+    def test_reply_quotes_and_reference_echoes_beside_the_command_id(self):
         command = text().model_copy(update={"reply_to_wamid": "wamid.Q", "reference": "ref-7"})
         body = message_body(command)
         assert body["context"] == {"message_id": "wamid.Q"}
-        assert body["biz_opaque_callback_data"] == "ref-7"
+        assert sent_by(body) == CallbackData(command_id="cmd-1", reference="ref-7")
+
+    @pytest.mark.parametrize("command", [
+        text(), template(),
+        SendMedia(**COMMON, command_id="m1", media_type="image", media_id="42"),
+        React(**COMMON, command_id="r1", message_wamid="wamid.A", emoji="👍"),
+    ])
+    def test_every_send_carries_its_command_id_to_meta(self, command: AnySend):
+        sent = sent_by(message_body(command))
+        assert sent.command_id == command.command_id
+        assert sent.reference is None
+
+    def test_the_longest_command_id_and_reference_fit_metas_limit(self):
+        command = text("c" * 200).model_copy(update={"reference": "r" * REFERENCE_LIMIT})
+        value = message_body(command)["biz_opaque_callback_data"]
+        assert isinstance(value, str)
+        assert len(value) <= CALLBACK_DATA_LIMIT  # what the sandbox (as Meta) accepts
+        assert callback_data.decode(value) == CallbackData("c" * 200, "r" * REFERENCE_LIMIT)
+
+    def test_a_longer_reference_is_refused_by_the_contract(self):
+        with pytest.raises(ValidationError):
+            SendText(**COMMON, command_id="c1", text="x", reference="r" * (REFERENCE_LIMIT + 1))
 
     def test_template_with_components(self):
         command = template().model_copy(update={"components": [

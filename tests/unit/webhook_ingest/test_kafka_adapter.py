@@ -4,25 +4,9 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.partitioner import DefaultPartitioner
 
-from services.webhook_ingest.adapters.kafka import CachingPartitioner, RawWebhook, all_acknowledged
+from services.webhook_ingest.adapters.kafka import RawWebhook, all_acknowledged
 from services.webhook_ingest.errors import PublishFailed
-
-
-class TestCachingPartitioner:
-    @pytest.mark.parametrize("count", [1, 3, 6, 50])
-    def test_places_keys_exactly_like_the_default_partitioner(self, count: int) -> None:
-        partitions = list(range(count))
-        cached = CachingPartitioner(capacity=10)  # small: eviction is exercised too
-        for i in range(200):
-            key = f"106540352242922:1650555{i:04d}".encode()
-            expected = DefaultPartitioner()(key, partitions, partitions)
-            assert cached(key, partitions, partitions) == expected
-            assert cached.index(key, count) == expected
-
-    def test_keyless_records_go_to_an_available_partition(self) -> None:
-        assert CachingPartitioner()(None, [0, 1, 2], [2]) == 2
 
 
 class TestAllAcknowledged:

@@ -7,8 +7,10 @@ from typing import Any
 
 from services.webhook_ingest.normalize import normalize
 from services.webhook_ingest.payload import parse_webhook
+from shared import callback_data
 from shared.channels import UNASSIGNED_TENANT, ChannelDirectory
 from shared.events import (
+    INBOUND_EVENTS,
     MessageReceived,
     MessageStatusChanged,
     WebhookChangeUnhandled,
@@ -157,3 +159,40 @@ class TestEventIdScheme:
 
         assert named_id("status", "wamid.X", "read") == uuid5(NAMESPACE, "|status|wamid.X|read")
         assert named_id("message", "wamid.X", salt="s") == uuid5(NAMESPACE, "s|message|wamid.X")
+
+
+class TestCallbackData:
+    """``biz_opaque_callback_data`` is kept verbatim and read with the shared codec."""
+
+    @staticmethod
+    def status_with(callback: object) -> MessageStatusChanged:
+        payload = corpus.load("status_sent")
+        item = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+        item.pop("biz_opaque_callback_data", None)
+        if callback is not None:
+            item["biz_opaque_callback_data"] = callback
+        (event,) = normalize(payload, corpus.directory(), corpus.RECEIVED_AT).events
+        assert isinstance(event, MessageStatusChanged)
+        return event
+
+    def test_our_senders_value_names_the_command_and_the_reference(self) -> None:
+        raw = callback_data.encode("cmd-7", "campaign:42")
+        p = self.status_with(raw).payload
+        assert (p.command_id, p.reference) == ("cmd-7", "campaign:42")
+        assert p.biz_opaque_callback_data == raw  # the echo itself, for subscribers
+        assert "biz_opaque_callback_data" not in p.extra
+
+    def test_a_value_from_another_system_is_all_reference(self) -> None:
+        p = self.status_with("order-9:line-2").payload
+        assert (p.command_id, p.reference) == (None, "order-9:line-2")
+        assert p.biz_opaque_callback_data == "order-9:line-2"
+
+    def test_no_value_names_nothing(self) -> None:
+        p = self.status_with(None).payload
+        assert (p.command_id, p.reference, p.biz_opaque_callback_data) == (None, None, None)
+
+    def test_the_decoded_fields_travel_on_the_topic(self) -> None:
+        event = self.status_with(callback_data.encode("cmd-7", None))
+        again = INBOUND_EVENTS.validate_json(event.to_bytes())
+        assert isinstance(again, MessageStatusChanged)
+        assert (again.payload.command_id, again.payload.reference) == ("cmd-7", None)

@@ -3,27 +3,14 @@ import { api } from './api.js';
 import { announce } from './dom.js';
 import { contactName } from './format.js';
 import { $, state } from './state.js';
-import { loadList, renderConversations, upsertConversation } from './conversations.js';
-import { showSignIn, loadAgents } from './session.js';
-import { composer, markRead, redrawNames, refreshThread, renderThreadHead } from './threadview.js';
+import { loadList } from './conversations.js';
+import { showSignIn, loadAgents, onSessionEnd } from './session.js';
+import { applyConversation, markRead, redrawNames, refreshThread } from './threadview.js';
 
 export function setLive(status) {
   const el = $('live');
   el.dataset.state = status;
   el.querySelector('.live-text').textContent = { live: 'Live', connecting: 'Connecting', reconnecting: 'Reconnecting…', offline: 'Offline' }[status];
-}
-
-export function applyConversation(c) {
-  const old = state.conversations.find((x) => x.id === c.id) || (state.thread && state.thread.id === c.id ? state.thread.conversation : null);
-  if (old && typeof old.version === 'number' && typeof c.version === 'number' && c.version < old.version) return false;
-  upsertConversation(c, { fromStream: true });
-  if (state.thread && state.thread.id === c.id) {
-    state.thread.conversation = c;
-    renderThreadHead(c);
-    composer.update(c);
-  }
-  renderConversations();
-  return true;
 }
 
 export function onChanged(data) {
@@ -76,6 +63,7 @@ export function stopStream() {
   if (state.stream) state.stream.close();
   state.stream = null;
 }
+onSessionEnd(stopStream);
 
 export function resync() {
   loadList();

@@ -1,7 +1,6 @@
 // Sign-in (API key -> session cookie), sign-out, the account menu, and the team's names.
 import { api, onUnauthorized } from './api.js';
 import { $, state } from './state.js';
-import { stopStream } from './live.js';
 import { leavePage } from './pages.js';
 
 export function show(which) {
@@ -10,8 +9,13 @@ export function show(which) {
   $('app').hidden = which !== 'app';
 }
 
+// What else ends with the session (the live stream): the modules register here, so that this one
+// imports none of them.
+const sessionEndListeners = new Set();
+export function onSessionEnd(fn) { sessionEndListeners.add(fn); }
+
 export function showSignIn(message) {
-  stopStream();
+  sessionEndListeners.forEach((fn) => fn());
   leavePage();
   state.me = null;
   show('signin');

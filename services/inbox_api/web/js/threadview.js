@@ -7,7 +7,6 @@ import { avatar, windowChip } from './list.js';
 import { renderMessages } from './thread.js';
 import { $, agentName, selected, state } from './state.js';
 import { renderConversations, upsertConversation } from './conversations.js';
-import { applyConversation } from './live.js';
 
 export let composer = null;
 export let threadEls = null;
@@ -60,6 +59,21 @@ export function renderThreadHead(c) {
       icon(mine ? 'user' : 'userplus'), h('span', { class: 'btn-text' }, assignLabel)),
     h('button', { type: 'button', class: `btn btn-sm ${c.status === 'resolved' ? 'btn-ghost' : 'btn-outline'}`, 'data-testid': 'resolve', 'aria-label': c.status === 'resolved' ? 'Reopen conversation' : 'Resolve conversation', onclick: () => command(c, c.status === 'resolved' ? 'reopen' : 'resolve') },
       icon(c.status === 'resolved' ? 'reopen' : 'resolve'), h('span', { class: 'btn-text' }, c.status === 'resolved' ? 'Reopen' : 'Resolve')));
+}
+
+// A conversation's new state (from the stream or a fetch) into the list and the open thread;
+// false when it is older than what the page shows.
+export function applyConversation(c) {
+  const old = state.conversations.find((x) => x.id === c.id) || (state.thread && state.thread.id === c.id ? state.thread.conversation : null);
+  if (old && typeof old.version === 'number' && typeof c.version === 'number' && c.version < old.version) return false;
+  upsertConversation(c, { fromStream: true });
+  if (state.thread && state.thread.id === c.id) {
+    state.thread.conversation = c;
+    renderThreadHead(c);
+    composer.update(c);
+  }
+  renderConversations();
+  return true;
 }
 
 export async function command(c, what) {

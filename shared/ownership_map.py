@@ -1,0 +1,122 @@
+"""Who writes and reads each collection, and who produces and consumes each topic.
+
+The map ``docs/architecture.md`` opens with, in code: ``tests/unit/shared/test_architecture_map.py``
+renders the doc's table from it, and fails when a service's source writes a collection the map
+does not give it (or the map gives one it no longer writes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.campaigns import (
+    CAMPAIGN_NUMBERS_COLLECTION,
+    CAMPAIGN_RECIPIENTS_COLLECTION,
+    CAMPAIGN_RELEASE_HOURS_COLLECTION,
+    CAMPAIGNS_COLLECTION,
+    OPT_OUTS_COLLECTION,
+)
+from shared.channels import CHANNELS_COLLECTION
+from shared.events.topics import (
+    INBOX_COMMANDS,
+    INBOX_CONVERSATIONS,
+    INBOX_OUTBOUND,
+    WHATSAPP_INBOUND,
+    WHATSAPP_WEBHOOKS_RAW,
+)
+from shared.read_model import (
+    API_KEYS_COLLECTION,
+    CONVERSATIONS_COLLECTION,
+    MESSAGES_COLLECTION,
+    SEND_ATTEMPTS_COLLECTION,
+    SEND_OUTCOMES_COLLECTION,
+    SEND_RETRIES_COLLECTION,
+    SESSIONS_COLLECTION,
+)
+from shared.templates import TEMPLATES_COLLECTION
+
+WEBHOOK_INGEST = "webhook_ingest"
+CONVERSATION_STORE = "conversation_store"
+OUTBOUND_SENDER = "outbound_sender"
+INBOX_API = "inbox_api"
+SERVICES: tuple[str, ...] = (WEBHOOK_INGEST, CONVERSATION_STORE, OUTBOUND_SENDER, INBOX_API)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionUse:
+    writers: tuple[str, ...]
+    readers: tuple[str, ...]
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicUse:
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    what: str
+    # Services that read only the topic's offsets (no records).
+    watchers: tuple[str, ...] = ()
+
+
+COLLECTIONS: dict[str, CollectionUse] = {
+    CONVERSATIONS_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API, OUTBOUND_SENDER), "one per customer and number"),
+    MESSAGES_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API,), "one per message"),
+    TEMPLATES_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE, INBOX_API), (INBOX_API, OUTBOUND_SENDER),
+        "Meta's templates and their status"),
+    OPT_OUTS_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (OUTBOUND_SENDER,), "a customer's stop or start"),
+    CHANNELS_COLLECTION: CollectionUse(
+        (INBOX_API,), (WEBHOOK_INGEST, OUTBOUND_SENDER, INBOX_API), "business numbers"),
+    CAMPAIGNS_COLLECTION: CollectionUse(
+        (INBOX_API, OUTBOUND_SENDER), (INBOX_API, OUTBOUND_SENDER), "campaigns, leases"),
+    CAMPAIGN_RECIPIENTS_COLLECTION: CollectionUse(
+        (INBOX_API, OUTBOUND_SENDER), (INBOX_API, OUTBOUND_SENDER), "one per recipient"),
+    CAMPAIGN_NUMBERS_COLLECTION: CollectionUse(
+        (INBOX_API,), (), "duplicate numbers at upload"),
+    CAMPAIGN_RELEASE_HOURS_COLLECTION: CollectionUse(
+        (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "releases per number per hour"),
+    SEND_ATTEMPTS_COLLECTION: CollectionUse(
+        (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: claims"),
+    SEND_RETRIES_COLLECTION: CollectionUse(
+        (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: retries"),
+    SEND_OUTCOMES_COLLECTION: CollectionUse(
+        (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: outcomes"),
+    API_KEYS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "agent and service keys"),
+    SESSIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "web inbox sessions"),
+}
+
+TOPICS: dict[str, TopicUse] = {
+    WHATSAPP_WEBHOOKS_RAW: TopicUse(
+        (WEBHOOK_INGEST,), (WEBHOOK_INGEST,), "verified webhook bodies (replay)"),
+    WHATSAPP_INBOUND: TopicUse(
+        (WEBHOOK_INGEST,), (CONVERSATION_STORE,), "normalized WhatsApp events",
+        watchers=(OUTBOUND_SENDER,)),
+    INBOX_COMMANDS: TopicUse(
+        (INBOX_API, OUTBOUND_SENDER), (CONVERSATION_STORE, OUTBOUND_SENDER),
+        "agents' and campaigns' commands"),
+    INBOX_OUTBOUND: TopicUse(
+        (OUTBOUND_SENDER,), (CONVERSATION_STORE,), "what the sender did with each send"),
+    INBOX_CONVERSATIONS: TopicUse(
+        (CONVERSATION_STORE,), (INBOX_API,), "a conversation changed (live inbox)"),
+}
+
+
+def _names(services: tuple[str, ...]) -> str:
+    return ", ".join(services) if services else "-"
+
+
+def markdown_tables() -> str:
+    """The map's two tables, as ``docs/architecture.md`` shows them."""
+    lines = ["| collection | written by | read by | holds |", "| --- | --- | --- | --- |"]
+    for name, use in COLLECTIONS.items():
+        lines.append(f"| `{name}` | {_names(use.writers)} | {_names(use.readers)} | {use.what} |")
+    lines += ["", "| topic | produced by | consumed by | carries |", "| --- | --- | --- | --- |"]
+    for name, topic in TOPICS.items():
+        consumers = _names(topic.consumers)
+        if topic.watchers:
+            consumers += f" ({_names(topic.watchers)}: offsets only)"
+        lines.append(f"| `{name}` | {_names(topic.producers)} | {consumers} | {topic.what} |")
+    return "\n".join(lines)

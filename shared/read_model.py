@@ -1,0 +1,261 @@
+"""The hot queries of the read model, each declared by its shape, beside the indexes that serve it.
+
+Production runs MongoDB; the local FerretDB v1 ignores secondary indexes (docs/infrastructure.md),
+so nothing here would show a query that lost its index. Each hot query is therefore declared as
+a :class:`QueryShape` (collection, equality fields, sort with directions, range fields, and the
+fields only filtered after the index), and ``tests/unit/shared/test_query_indexes.py`` proves,
+everywhere, that one of the declared indexes serves it by MongoDB's equality-sort-range rule with
+no in-memory sort. Where a real MongoDB answers, ``tests/integration/shared/test_query_explain.py``
+runs ``explain`` on the same declarations.
+
+The indexes themselves are defined where they are created (a declaration names its index):
+- ``conversations``, ``messages``: ``services/conversation_store/adapters/mongo.py`` ``INDEXES``;
+- ``templates``: ``services/conversation_store/templates.py`` ``INDEXES``;
+- ``campaigns``: ``shared/campaigns.py`` ``CAMPAIGN_INDEXES``;
+- ``api_keys``: ``services/inbox_api/adapters/mongo.py`` ``INDEXES``;
+- every collection: MongoDB's own ``_id_``.
+
+Adding a query: declare its shape here (or extend one), name the index that serves it, and use
+the declared sort in the code (``.sort(SHAPE.sort_spec)``). A query that is deliberately left
+to a scan or an in-memory sort goes in :data:`COLD_QUERIES`, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.campaigns import (
+    CAMPAIGN_NUMBERS_COLLECTION,
+    CAMPAIGN_RECIPIENTS_COLLECTION,
+    CAMPAIGN_RELEASE_HOURS_COLLECTION,
+    CAMPAIGNS_COLLECTION,
+    OPT_OUTS_COLLECTION,
+)
+from shared.channels import CHANNELS_COLLECTION
+from shared.templates import TEMPLATES_COLLECTION
+
+CONVERSATIONS_COLLECTION = "conversations"
+MESSAGES_COLLECTION = "messages"
+# Collections that only one service touches (their constants live in that service).
+API_KEYS_COLLECTION = "api_keys"
+SESSIONS_COLLECTION = "sessions"
+SEND_ATTEMPTS_COLLECTION = "send_attempts"
+SEND_RETRIES_COLLECTION = "send_retries"
+SEND_OUTCOMES_COLLECTION = "send_outcomes"
+
+ASC, DESC = 1, -1
+# Residual fields of a primary-key lookup: any (the one document is checked after the lookup).
+ANY = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryShape:
+    """One query's shape: what an index must serve for it to need neither a scan nor a sort.
+
+    ``equality``: fields matched by value (or ``$in`` of values, in a query without sort);
+    ``sort``: the sort keys with their directions, in order; ``range``: fields bounded by
+    ``$lt``/``$gt``/anchored ``$regex`` (keyset cursors included; they may be absent on a first
+    page); ``residual``: fields the query also filters on, checked on what the index returns
+    (``ANY`` for a lookup by ``_id``)."""
+
+    name: str
+    collection: str
+    index: str
+    equality: tuple[str, ...]
+    sort: tuple[tuple[str, int], ...] = ()
+    range: tuple[str, ...] = ()
+    residual: tuple[str, ...] = ()
+    where: str = ""
+
+    @property
+    def sort_spec(self) -> list[tuple[str, int]]:
+        """The sort as PyMongo's ``cursor.sort`` takes it."""
+        return list(self.sort)
+
+
+@dataclass(frozen=True, slots=True)
+class ColdQuery:
+    """A query deliberately not served by an index (or not without a sort), and why."""
+
+    shape: QueryShape
+    reason: str
+
+
+_LIST_SORT = (("last_activity_at", DESC), ("_id", DESC))
+_LIST_KEYSET = ("last_activity_at", "_id")
+# Contact search (`search_keys` prefixes, or `_id $in` of the text-search hits): an `$or` the
+# list's index filters in list order. MongoDB may prefer `tenant_search` plus a top-k sort of the
+# matches when they are few; either plan is bounded by the page size.
+_LIST_SEARCH = ("search_keys", "_id")
+_INBOX = "services/inbox_api/adapters/mongo.py"
+
+
+def _list(name: str, index: str, *extra: str) -> QueryShape:
+    return QueryShape(name, CONVERSATIONS_COLLECTION, index, ("tenant_id", *extra), _LIST_SORT,
+                      _LIST_KEYSET, _LIST_SEARCH, f"{_INBOX} conversations()")
+
+
+def by_id(collection: str, where: str) -> QueryShape:
+    """A lookup (or conditional write) by ``_id`` or ``_id $in``: the primary key."""
+    return QueryShape(f"{collection}.by_id", collection, "_id_", ("_id",), residual=(ANY,),
+                      where=where)
+
+
+# The inbox list: every filter the API allows (all, open/resolved, unread, mine/unassigned), each
+# with or without a search and a keyset cursor.
+CONVERSATION_LIST = _list("conversations.list", "tenant_activity")
+CONVERSATION_LIST_BY_STATUS = _list("conversations.list.status", "tenant_status_activity",
+                                    "status")
+CONVERSATION_LIST_UNREAD = _list("conversations.list.unread", "tenant_unread_activity",
+                                 "has_unread")
+CONVERSATION_LIST_BY_ASSIGNEE = _list("conversations.list.assignee", "tenant_assignee_activity",
+                                      "assignee_id")
+# A thread, newest first, paginated backwards by sort key.
+THREAD = QueryShape("messages.thread", MESSAGES_COLLECTION, "thread_order",
+                    ("tenant_id", "conversation_id"), (("sort_key", DESC),), ("sort_key",),
+                    ("visible",), f"{_INBOX} thread()")
+# Message-text search: the tenant's newest messages, a bounded window matched in inbox_api.
+RECENT_MESSAGES = QueryShape("messages.tenant_recent", MESSAGES_COLLECTION, "tenant_recent",
+                             ("tenant_id",), (("sort_key", DESC),),
+                             where=f"{_INBOX} _conversations_with_text()")
+# Quoted messages' previews, and the store's load of a thread's messages by WhatsApp id.
+MESSAGES_BY_WAMID = QueryShape("messages.by_wamid", MESSAGES_COLLECTION, "wamid", ("wamid",),
+                               residual=("tenant_id", "conversation_id", "stub"),
+                               where=f"{_INBOX} previews(); conversation_store load()")
+# A campaign report's reply attribution: messages of its conversations since it started.
+CAMPAIGN_THREAD_FACTS = QueryShape(
+    "messages.campaign_thread_facts", MESSAGES_COLLECTION, "thread_order",
+    ("tenant_id", "conversation_id"), residual=("sent_at",),
+    where="services/inbox_api/campaigns/repository.py thread_facts()")
+# The campaigns page, newest first (keyset on created_at, _id); the state filter is residual.
+CAMPAIGN_LIST = QueryShape("campaigns.list", CAMPAIGNS_COLLECTION, "tenant_created",
+                           ("tenant_id",), (("created_at", DESC), ("_id", DESC)),
+                           ("created_at", "_id"), ("state",),
+                           "services/inbox_api/campaigns/repository.py page()")
+# The dispatcher's due campaigns: running ones, and scheduled ones whose time has come.
+CAMPAIGNS_RUNNING = QueryShape("campaigns.running", CAMPAIGNS_COLLECTION, "state_due", ("state",),
+                               where="services/outbound_sender/adapters/campaign_mongo.py due()")
+CAMPAIGNS_DUE = QueryShape("campaigns.due", CAMPAIGNS_COLLECTION, "state_due", ("state",),
+                           range=("schedule.at_utc",),
+                           where="services/outbound_sender/adapters/campaign_mongo.py due()")
+# The contact search's `search_keys` branch (`{tenant_id, search_keys: /^prefix/}`), which
+# MongoDB's OR plan for a search reads by index instead of filtering the list's index.
+CONTACT_SEARCH = QueryShape("conversations.search_keys", CONVERSATIONS_COLLECTION,
+                            "tenant_search", ("tenant_id",), range=("search_keys",),
+                            where=f"{_INBOX} _search()")
+# The composer's approved templates of a tenant, by name.
+TEMPLATES_BY_STATUS = QueryShape("templates.composer", TEMPLATES_COLLECTION,
+                                 "tenant_status_name", ("tenant_id", "status"),
+                                 (("name", ASC),), where=f"{_INBOX} templates()")
+# The agents list: a tenant's usable keys by agent.
+AGENT_KEYS = QueryShape("api_keys.agents", API_KEYS_COLLECTION, "tenant_agent", ("tenant_id",),
+                        (("agent_id", ASC),), residual=("revoked_at",),
+                        where=f"{_INBOX} agent_keys()")
+
+# Primary-key reads and conditional writes: the store's loads (conversations and messages by
+# `_id $in`), the sender's ledger, windows, opt-outs and template statuses, the dispatcher's
+# recipients (a position range is an `_id $in`), numbers, hourly counts and leases.
+BY_ID: tuple[QueryShape, ...] = (
+    by_id(CONVERSATIONS_COLLECTION, "conversation_store load(); outbound_sender windows; "
+          "inbox_api conversation()"),
+    by_id(MESSAGES_COLLECTION, "conversation_store load(); campaign report join"),
+    by_id(TEMPLATES_COLLECTION, "outbound_sender status; store fold; inbox_api template API"),
+    by_id(OPT_OUTS_COLLECTION, "outbound_sender refusal; store opt-out fold; dispatcher"),
+    by_id(CAMPAIGNS_COLLECTION, "leases, state changes, counters"),
+    by_id(CAMPAIGN_RECIPIENTS_COLLECTION, "release and report ranges"),
+    by_id(CAMPAIGN_NUMBERS_COLLECTION, "duplicate numbers at upload"),
+    by_id(CAMPAIGN_RELEASE_HOURS_COLLECTION, "the messaging limit's hourly counts"),
+    by_id(CHANNELS_COLLECTION, "a business number's channel"),
+    by_id(SEND_ATTEMPTS_COLLECTION, "the send ledger"),
+    by_id(SEND_RETRIES_COLLECTION, "the send ledger"),
+    by_id(SEND_OUTCOMES_COLLECTION, "the send ledger"),
+    by_id(API_KEYS_COLLECTION, "authentication"),
+    by_id(SESSIONS_COLLECTION, "authentication"),
+)
+
+HOT_QUERIES: tuple[QueryShape, ...] = (
+    CONVERSATION_LIST,
+    CONVERSATION_LIST_BY_STATUS,
+    CONVERSATION_LIST_UNREAD,
+    CONVERSATION_LIST_BY_ASSIGNEE,
+    CONTACT_SEARCH,
+    THREAD,
+    RECENT_MESSAGES,
+    MESSAGES_BY_WAMID,
+    CAMPAIGN_THREAD_FACTS,
+    CAMPAIGN_LIST,
+    CAMPAIGNS_RUNNING,
+    CAMPAIGNS_DUE,
+    TEMPLATES_BY_STATUS,
+    AGENT_KEYS,
+    *BY_ID,
+)
+
+_TEMPLATES_API = "services/inbox_api/templates/mongo.py"
+COLD_QUERIES: tuple[ColdQuery, ...] = (
+    ColdQuery(QueryShape("templates.of_tenant", TEMPLATES_COLLECTION, "tenant_status_name",
+                         ("tenant_id", "status"), (("name", ASC), ("language", ASC)),
+                         where=f"{_TEMPLATES_API} of_tenant()"),
+              "the Templates page: the index bounds the read to a tenant's templates of that "
+              "status and the language tie-break is sorted in memory (a few hundred at most)"),
+    ColdQuery(QueryShape("templates.all_of_tenant", TEMPLATES_COLLECTION, "tenant_status_name",
+                         ("tenant_id",), (("name", ASC), ("language", ASC)),
+                         where=f"{_TEMPLATES_API} of_tenant(status=None)"),
+              "the Templates page without a status filter: the tenant's templates, sorted in "
+              "memory"),
+    ColdQuery(QueryShape("templates.all_of_tenant_by_name", TEMPLATES_COLLECTION,
+                         "tenant_status_name", ("tenant_id",), (("name", ASC),),
+                         where=f"{_INBOX} templates(status=None)"),
+              "the composer's list without a status: the tenant's templates, sorted in memory"),
+    ColdQuery(QueryShape("templates.of_account", TEMPLATES_COLLECTION, "", ("waba_id",),
+                         where=f"{_TEMPLATES_API} of_account()"),
+              "the template sync (start-up and on request), not a request path: a scan"),
+    ColdQuery(QueryShape("channels.of_tenant", CHANNELS_COLLECTION, "", ("tenant_id",),
+                         (("_id", ASC),), where=f"{_INBOX} tenant_channels()"),
+              "channels are one document per business number: the whole collection is small "
+              "and every service caches it"),
+    ColdQuery(QueryShape("channels.of_tenant_unsorted", CHANNELS_COLLECTION, "", ("tenant_id",),
+                         where=f"{_TEMPLATES_API} channels()"), "as channels.of_tenant"),
+    ColdQuery(QueryShape("channels.all", CHANNELS_COLLECTION, "", (),
+                         where="shared/channels.py ChannelDirectory.load()"),
+              "every service's cached channel directory reads the whole small collection"),
+    ColdQuery(QueryShape("messages.media_owner", MESSAGES_COLLECTION, "tenant_recent",
+                         ("tenant_id",), residual=("content.id", "content.media.id"),
+                         where=f"{_INBOX} media_owner()"),
+              "a media download: reads the tenant's messages newest first until one carries "
+              "the media id (found at once for recent media, a long read for old media)"),
+)
+
+
+IndexKeys = tuple[tuple[str, int], ...]
+
+
+def why_not_served(shape: QueryShape, keys: IndexKeys) -> str | None:
+    """None when an index on ``keys`` serves ``shape`` with no in-memory sort, else why not.
+
+    MongoDB's equality-sort-range rule: the equality fields form the index's prefix (in any
+    order); the sort keys follow, in order, with every direction as declared or every one
+    reversed; range fields come after (a range on a sort key is served by the same scan). A
+    query without sort needs its equality prefix, and a range right after it when it has one."""
+    fields = [field for field, _ in keys]
+    prefix = len(shape.equality)
+    if set(fields[:prefix]) != set(shape.equality) or len(fields) < prefix:
+        return f"equality {sorted(shape.equality)} is not the prefix of {fields}"
+    rest = list(keys[prefix:])
+    if shape.sort:
+        covered = rest[:len(shape.sort)]
+        if [f for f, _ in covered] != [f for f, _ in shape.sort]:
+            return f"sort {list(shape.sort)} does not follow the equality prefix in {fields}"
+        same = all(d == want for (_, d), (_, want) in zip(covered, shape.sort, strict=True))
+        reversed_ = all(d == -want for (_, d), (_, want) in zip(covered, shape.sort, strict=True))
+        if not (same or reversed_):
+            return f"sort {list(shape.sort)} mixes directions against {list(keys)}"
+        after = [f for f, _ in rest[len(shape.sort):]]
+        sort_fields = {f for f, _ in shape.sort}
+        missing = [r for r in shape.range if r not in sort_fields and r not in after]
+        if missing:
+            return f"range {missing} not in {fields} after the sort keys"
+        return None
+    if shape.range and (not rest or rest[0][0] not in shape.range):
+        return f"range {list(shape.range)} does not follow the equality prefix in {fields}"
+    return None
