@@ -24,7 +24,6 @@ from fastapi.responses import JSONResponse
 from services.webhook_ingest import metrics
 from services.webhook_ingest.adapters.kafka import (
     RECORD_OVERHEAD_BYTES,
-    CachingPartitioner,
     KafkaWebhookPublisher,
     prepare_topics,
 )
@@ -39,6 +38,7 @@ from shared.kafka import make_producer
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
 from shared.ops import InfraUnavailable, ops_router
+from shared.partitioning import CachingPartitioner
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from shared.config import InfraSettings
 from shared.events.base import Event
 from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
 from shared.kafka import ensure_topics
-from shared.partitioning import CachingPartitioner as CachingPartitioner  # main.py's import
+from shared.partitioning import CachingPartitioner
 from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
