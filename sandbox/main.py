@@ -9,9 +9,6 @@ and the client is closed. Scheduled statuses not yet due are dropped: the sandbo
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import importlib.util
 import logging
 import random
 import time
@@ -41,12 +38,12 @@ from sandbox.statuses import Behaviour
 from sandbox.template_admin import TemplateAdmin
 from shared.logging import configure_logging
 from shared.ops import ops_router
+from shared.runtime import http_server_config, tune_gc
 
 log = logging.getLogger(__name__)
 
 SERVICE = "sandbox"
 SHUTDOWN_GRACE_SECONDS = 3
-GC_YOUNG_THRESHOLD = 20_000
 
 
 class State(TypedDict):
@@ -156,37 +153,10 @@ async def _render_control_error(request: Request, exc: ControlError) -> JSONResp
                         status_code=exc.status_code)
 
 
-def use_uvloop() -> None:
-    """Run on uvloop when it is installed (faster event loop); a no-op otherwise."""
-    if importlib.util.find_spec("uvloop") is not None:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
-def uvicorn_config(app: SandboxApp, settings: SandboxSettings) -> uvicorn.Config:
-    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
-    return uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=http, log_config=None,
-        access_log=False, lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
-
-
-def tune_gc() -> None:
-    """Keep the garbage collector off the send path (called once the app has started).
-
-    Freezing the start-up objects (FastAPI, pydantic schemas) and raising the young-generation
-    threshold keeps collections short and rare; what the sandbox keeps per request is stored
-    untracked (see ``ReceivedLog``). Without this, full collections stalled the send endpoint
-    for ~100 ms at a time under the benchmark.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 async def main() -> None:
     settings = load()
     configure_logging(SERVICE, settings.log_level)
-    server = uvicorn.Server(uvicorn_config(create_app(settings, on_started=tune_gc), settings))
+    server = uvicorn.Server(http_server_config(
+        create_app(settings, on_started=tune_gc), settings.host, settings.port,
+        SHUTDOWN_GRACE_SECONDS))
     await server.serve()

@@ -8,11 +8,8 @@ the offsets of everything finished are committed; then the clients close.
 from __future__ import annotations
 
 import asyncio
-import gc
-import importlib.util
 import logging
 import math
-import signal
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -48,9 +45,11 @@ from shared.events.commands import Command
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_COMMANDS, INBOX_OUTBOUND
 from shared.infra import check_infra
 from shared.kafka import BatchConsumer, ensure_topics, make_producer, publish
+from shared.lifecycle import ConsumerService, run_until_stopped
 from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client
-from shared.ops import Closers, InfraUnavailable, ops_app, serve_ops, stop_ops
+from shared.ops import InfraUnavailable
+from shared.runtime import tune_gc
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +57,16 @@ SERVICE = "outbound_sender"
 # Connections per transport: httpcore's pool work per request grows with the square of its
 # connections, so many small pools beat one big one (see HttpCloudApi).
 CONNECTIONS_PER_TRANSPORT = 4
-GC_YOUNG_THRESHOLD = 20_000
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SenderService:
+class SenderService(ConsumerService):
     """The running sender: start it, run it until :meth:`stop`, then close it."""
+
+    name = SERVICE
 
     def __init__(
         self,
@@ -74,26 +74,17 @@ class SenderService:
         clock: Callable[[], datetime] = utc_now,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.clock = clock
         self.transport = transport  # tests: an in-process Cloud API
-        self.runner: BatchConsumer[InboxCommand] | None = None
         self.pipeline: CommandPipeline | None = None
-        self.ops_port: int | None = None
-        self._closers = Closers()
 
-    async def start(self) -> None:
-        try:
-            await self._start()
-        except BaseException:
-            await self.close()
-            raise
-
-    async def _start(self) -> None:
+    async def wire(self) -> BatchConsumer[Any]:
         settings = self.settings
         await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
         client = make_client(settings, app_name=SERVICE)
-        self._closers.add(client.close)
+        self.closers.add(client.close)
         db = database(client, settings)
         ledger = MongoLedger(db, settings.ledger_retention, self.clock)
         await ledger.ensure_indexes()
@@ -104,14 +95,14 @@ class SenderService:
             raise InfraUnavailable(
                 f"cannot load the channel directory from MongoDB: {type(exc).__name__}") from exc
         refresher = asyncio.create_task(channels.keep_fresh(settings.channels_refresh_seconds))
-        self._closers.add(refresher.cancel)
+        self.closers.add(refresher.cancel)
 
         producer = make_producer(settings)
         await producer.start()
-        self._closers.add(producer.stop)
+        self.closers.add(producer.stop)
         catch_up = KafkaInboundCatchUp(settings, producer, settings.store_group_id)
         await catch_up.start()
-        self._closers.add(catch_up.close)
+        self.closers.add(catch_up.close)
         shards = math.ceil(settings.max_connections / CONNECTIONS_PER_TRANSPORT)
         tls = httpx.create_ssl_context()  # one for every pool (loading CAs takes ~30 ms)
         limits = httpx.Limits(max_connections=CONNECTIONS_PER_TRANSPORT,
@@ -127,7 +118,7 @@ class SenderService:
                                   connect=settings.connect_timeout_seconds,
                                   pool=settings.connect_timeout_seconds))
         if self.transport is None:
-            self._closers.add(cloud.aclose)
+            self.closers.add(cloud.aclose)
 
         pacers = Pacers(settings.burst_seconds, time.monotonic, asyncio.sleep,
                         settings.throughput_share)
@@ -156,7 +147,7 @@ class SenderService:
         )
         consumer = make_sender_consumer(settings, settings.group_id, settings.max_batch)
         await consumer.start()
-        self._closers.add(consumer.stop)
+        self.closers.add(consumer.stop)
         pipeline = CommandPipeline(consumer, service, max_buffered=settings.max_buffered,
                                    drain_seconds=settings.drain_seconds)
         consumer.subscribe(command_topics(settings), listener=pipeline)
@@ -168,22 +159,15 @@ class SenderService:
         pipeline.dead_letter = runner.dead_letter
         if settings.campaigns_enabled:
             await self._start_campaigns(db, channels, producer, pacers)
-        self.runner, self.pipeline = runner, pipeline
-
-        server, task = await serve_ops(
-            ops_app(lambda: _ready(runner, pipeline, client)),
-            settings.host, settings.port)
-        self._closers.add(lambda: stop_ops(server, task))
-        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-            await asyncio.sleep(0.01)
-        sockets = [s for srv in getattr(server, "servers", []) for s in srv.sockets]
-        self.ops_port = sockets[0].getsockname()[1] if sockets else None
+        self.pipeline = pipeline
+        await self.serve_ops(lambda: _ready(runner, pipeline, client), settings.host, settings.port)
         if str(settings.cloud_api_base_url).rstrip("/") == SANDBOX_BASE_URL:
             log.warning("sending to the local WhatsApp sandbox, not Meta "
                         "(set OUTBOUND_SENDER_CLOUD_API_BASE_URL for the real Cloud API)")
         log.info("outbound_sender started", extra={
             "group": settings.group_id, "cloud_api": str(settings.cloud_api_base_url),
             "ops_port": self.ops_port})
+        return runner
 
     async def _start_campaigns(self, db: Any, channels: MongoChannels, producer: Any,
                                pacers: Pacers) -> None:
@@ -213,53 +197,14 @@ class SenderService:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-        self._closers.add(stop_dispatcher)
-
-    async def run(self) -> None:
-        assert self.runner is not None, "start() first"
-        await self.runner.run()
-
-    def stop(self) -> None:
-        """Stop polling; :meth:`run` returns once calls in flight are recorded and committed."""
-        if self.runner is not None:
-            self.runner.stop()
-
-    async def close(self) -> None:
-        await self._closers.close_all()
-
-
-def tune_gc() -> None:
-    """Keep the garbage collector off the send path: each send allocates many short-lived
-    objects (freed by reference counting anyway) that set off young collections every few
-    hundred sends, and each full collection walks every long-lived start-up object."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
-def use_uvloop() -> None:
-    """Run on uvloop when it is installed (a faster event loop); a no-op otherwise."""
-    if importlib.util.find_spec("uvloop") is not None:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        self.closers.add(stop_dispatcher)
 
 
 async def main() -> None:
     settings = load_settings(OutboundSenderSettings)
     configure_logging(SERVICE, settings.log_level)
     await check_infra(settings)
-    service = SenderService(settings)
-    try:
-        await service.start()
-        tune_gc()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, service.stop)
-        await service.run()
-        log.info("outbound_sender stopped: calls in flight recorded, offsets committed")
-    finally:
-        await service.close()
+    await run_until_stopped(SenderService(settings), started=tune_gc)
 
 
 async def _ready(runner: BatchConsumer[Any], pipeline: Any, client: Any) -> bool:

@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 
 from services.outbound_sender import metrics
 from services.outbound_sender.cloud import Accepted, CloudApi, InDoubt, Rejected, call_within
-from services.outbound_sender.errors import Handling, classify
+from services.outbound_sender.errors import classify
 from services.outbound_sender.payloads import mark_read_body
 from services.outbound_sender.ports import ChannelLookup
 from services.outbound_sender.rate import Pacers
 from services.outbound_sender.retry import RetryPolicy
+from shared.cloud_errors import Handling
 from shared.events import MarkRead
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from services.outbound_sender.errors import CodeRule, Handling
 from shared.backoff import backoff_delay
+from shared.cloud_errors import CodeRule, Handling
 
 
 @dataclass(frozen=True, slots=True)

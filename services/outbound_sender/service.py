@@ -35,7 +35,7 @@ from services.outbound_sender.cloud import (
     Rejected,
     call_within,
 )
-from services.outbound_sender.errors import SENDER_UNKNOWN_CHANNEL, Handling, classify
+from services.outbound_sender.errors import classify
 from services.outbound_sender.ledger import (
     Claim,
     Done,
@@ -63,6 +63,7 @@ from services.outbound_sender.rate import Pacers
 from services.outbound_sender.receipts import ReadReceipts
 from services.outbound_sender.retry import RetryPolicy
 from shared.channels import Channel
+from shared.cloud_errors import SENDER_UNKNOWN_CHANNEL, Handling
 from shared.events import (
     AnySend,
     JsonObject,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.outbound_sender.errors import rule_for
 from shared.campaigns import NOT_SENT, QUEUED, RELEASED, SKIPPED
+from shared.cloud_errors import rule_for
 
 REPLY_WINDOW = timedelta(hours=24)
 STATUSES = ("queued", "skipped", "not_sent", "pending", "sent", "delivered", "read", "replied",

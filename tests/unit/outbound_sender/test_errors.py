@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.outbound_sender.errors import ERROR_TABLE, Handling, rule_for
+from shared.cloud_errors import ERROR_TABLE, Handling, rule_for
 
 # Every code in Meta's error table (shared/whatsapp-cloud-api.md §6), written out here so a row
 # removed from the code fails a test.

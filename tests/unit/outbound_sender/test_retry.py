@@ -3,8 +3,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from services.outbound_sender.errors import ERROR_TABLE
 from services.outbound_sender.retry import RetryPolicy, parse_retry_after
+from shared.cloud_errors import ERROR_TABLE
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=6, base_seconds=0.5, max_seconds=30)

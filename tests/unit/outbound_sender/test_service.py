@@ -6,9 +6,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from services.outbound_sender.errors import SENDER_UNKNOWN_CHANNEL, SENDER_UNREACHABLE
 from services.outbound_sender.ledger import Claim, Outcome, RetryMark, attempt_key
 from services.outbound_sender.retry import RetryPolicy
+from shared.cloud_errors import SENDER_UNKNOWN_CHANNEL, SENDER_UNREACHABLE
 from shared.events import MarkRead, MessageAccepted
 from tests.unit.outbound_sender.fakes import (
     CID,
