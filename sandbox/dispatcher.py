@@ -12,6 +12,9 @@ and counted, the send path never blocks.
 Every status item scheduled, and every customer message posted, is recorded (``statuses``,
 ``inbound``: :class:`~sandbox.records.DeliveryLog`) with its delivery state: POSTs tried,
 delivered (a POST carrying it was answered 2xx), dropped.
+
+Size: one background poster (heap, batching, retries, records); its parts share one queue and
+its bounds.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ def dispatch_options(settings: SandboxSettings) -> DispatchOptions:
         max_attempts=settings.webhook_max_attempts,
         retry_base=settings.webhook_retry_base_seconds,
         retry_max=settings.webhook_retry_max_seconds,
+        retry_seconds=settings.webhook_retry_seconds,
         queue_limit=settings.webhook_queue_limit,
     )
 

@@ -8,6 +8,9 @@ Order of checks (as Meta's): the number exists -> the token -> an injected fault
 JSON -> the number's throughput (130429) -> the request's shape (100, 131008, 131009) -> for a
 message: not to itself (131021), the pair limit (131056, if on), then the template (132xxx) or
 the customer-service window (131047).
+
+Size: the send hot path is one class on purpose: Meta's order of checks reads top to bottom,
+and every check works on the same in-memory state without extra calls.
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ class SandboxSettings(ServiceSettings):
     webhook_max_attempts: int = Field(default=6, ge=1, le=30)
     webhook_retry_base_seconds: float = Field(default=0.5, gt=0)
     webhook_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # Set: retry a failed webhook for this long after its first attempt, however many attempts
+    # that takes (closer to Meta's 7 days; e.g. a webhook_ingest outage in a fault drill).
+    webhook_retry_seconds: float | None = Field(default=None, gt=0)
     # Statuses waiting to be posted; beyond this new ones are dropped (and counted).
     webhook_queue_limit: int = Field(default=200_000, ge=100)
 

@@ -12,6 +12,9 @@ the name is in the reject list (``PUT /_sandbox/template-review``); the status c
 send-time catalog and a signed ``message_template_status_update`` webhook is posted. The control
 API can also change a status (PAUSED, DISABLED, REINSTATED, ...) or a quality score at once, with
 its webhook. Times are the sandbox's clock (``entry[].time``, whole seconds, as Meta's).
+
+Size: Meta's whole template-management surface as the sandbox plays it, with the pure helpers
+(paging, webhooks, definition checks) it alone uses.
 """
 
 from __future__ import annotations

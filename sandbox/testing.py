@@ -16,6 +16,8 @@
 :class:`SandboxClient` also works against a sandbox started elsewhere (``./dev run``):
 ``async with SandboxClient.connect("http://127.0.0.1:8090") as sandbox: ...``.
 The signatures here are stable: other services' tests are written against them.
+
+Size: one client method per control endpoint of the sandbox, so tests have one place to look.
 """
 
 from __future__ import annotations

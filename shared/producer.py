@@ -17,6 +17,9 @@ What that means for callers:
 
 :meth:`RecoveringProducer.is_ready` is the truthful readiness every service reports: built, no
 send waiting longer than a few seconds, and a broker that answers.
+
+Size: one class, one state machine (a producer, its replacement and the sends waiting on it);
+splitting it would spread one lock's invariants over several files.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ so a new Meta field or an unexpected shape never loses data (the raw body is als
 Failure isolation: an unusable item (a message without an id) is kept alone as unhandled and its
 siblings still parse; an exception anywhere else in a change (a parser bug) turns that whole
 change into one unhandled event and is reported in :attr:`Normalized.failures`.
+
+Size: one pure mapping of Meta's payload shapes to events; the per-field readers share the
+change context (:class:`_Change`) and read best side by side with Meta's reference.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ import pytest
 from bson import ObjectId
 from pymongo import DeleteOne, MongoClient, UpdateOne
 
-from devstack.mongo import (
+from devstack.ferretdb_patches import (
     FERRETDB_PATCHES,
-    MongoServer,
     SourcePatch,
     apply_patches,
     patch_set_stamp,
 )
+from devstack.mongo import MongoServer
 from devstack.paths import SetupError
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.main import dispatch_options
 from sandbox.settings import load
 from shared.config import ConfigError
 
@@ -45,6 +46,15 @@ class TestFromEnvironment:
         assert (template.language, template.status, template.body_parameters) == (
             "pt_BR", "PAUSED", 1)
         assert settings.webhook_url is None
+
+    def test_the_webhook_retry_budget(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("SANDBOX_WEBHOOK_RETRY_SECONDS", raising=False)
+        assert dispatch_options(load()).retry_seconds is None  # the attempt count bounds
+        monkeypatch.setenv("SANDBOX_WEBHOOK_RETRY_SECONDS", "600")
+        assert dispatch_options(load()).retry_seconds == 600.0
+        monkeypatch.setenv("SANDBOX_WEBHOOK_RETRY_SECONDS", "0")
+        with pytest.raises(ConfigError, match="webhook_retry_seconds"):
+            load()
 
     def test_a_config_file_wins(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         path = tmp_path / "sandbox.json"
