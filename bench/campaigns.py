@@ -82,7 +82,7 @@ from devstack.bench import (
 )
 from devstack.process import free_port
 from devstack.stack import RunningStack
-from services.inbox_api.auth import Identity
+from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.campaigns.repository import CampaignRepository
 from services.inbox_api.campaigns.service import CampaignService
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore

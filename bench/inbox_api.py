@@ -67,7 +67,8 @@ from devstack.bench import REPO, arguments, on_local_stack, report, stop, wait_h
 from devstack.process import free_port
 from services.conversation_store.adapters.mongo import INDEXES, conversation_document
 from services.conversation_store.changes import diff
-from services.conversation_store.projection import Position, Thread, fold
+from services.conversation_store.projection import fold
+from services.conversation_store.thread import Position, Thread
 from services.inbox_api.admin import create_tenant
 from shared.config import InfraSettings
 from shared.events import (

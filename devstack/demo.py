@@ -20,8 +20,8 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from sandbox.catalog import demo_channel, demo_templates
-from services.inbox_api.adapters.mongo import MongoInboxRepository
-from services.inbox_api.auth import digest, looks_like_key, new_api_key
+from services.inbox_api.accounts.credentials import digest, looks_like_key, new_api_key
+from services.inbox_api.conversations.repository import MongoInboxRepository
 from shared.channels import CHANNELS_COLLECTION
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 

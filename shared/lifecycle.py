@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from shared.kafka import BatchConsumer
+from shared.consumer import BatchConsumer
 from shared.ops import Closers, ReadyCheck, install_stop_signals, ops_app, serve_ops, stop_ops
 
 log = logging.getLogger(__name__)

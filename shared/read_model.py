@@ -10,9 +10,9 @@ runs ``explain`` on the same declarations.
 
 The indexes themselves are defined where they are created (a declaration names its index):
 - ``conversations``, ``messages``: ``services/conversation_store/adapters/mongo.py`` ``INDEXES``;
-- ``templates``: ``services/conversation_store/templates.py`` ``INDEXES``;
+- ``templates``: ``services/conversation_store/adapters/mongo_templates.py`` ``INDEXES``;
 - ``campaigns``: ``shared/campaigns.py`` ``CAMPAIGN_INDEXES``;
-- ``api_keys``: ``services/inbox_api/adapters/mongo.py`` ``INDEXES``;
+- ``api_keys``: ``services/inbox_api/accounts/repository.py`` ``INDEXES``;
 - every collection: MongoDB's own ``_id_``.
 
 Adding a query: declare its shape here (or extend one), name the index that serves it, and use
@@ -87,7 +87,8 @@ _LIST_KEYSET = ("last_activity_at", "_id")
 # list's index filters in list order. MongoDB may prefer `tenant_search` plus a top-k sort of the
 # matches when they are few; either plan is bounded by the page size.
 _LIST_SEARCH = ("search_keys", "_id")
-_INBOX = "services/inbox_api/adapters/mongo.py"
+_INBOX = "services/inbox_api/conversations/repository.py"
+_ACCOUNTS = "services/inbox_api/accounts/repository.py"
 
 
 def _list(name: str, index: str, *extra: str) -> QueryShape:
@@ -150,7 +151,7 @@ TEMPLATES_BY_STATUS = QueryShape("templates.composer", TEMPLATES_COLLECTION,
 # The agents list: a tenant's usable keys by agent.
 AGENT_KEYS = QueryShape("api_keys.agents", API_KEYS_COLLECTION, "tenant_agent", ("tenant_id",),
                         (("agent_id", ASC),), residual=("revoked_at",),
-                        where=f"{_INBOX} agent_keys()")
+                        where=f"{_ACCOUNTS} agent_keys()")
 
 # Primary-key reads and conditional writes: the store's loads (conversations and messages by
 # `_id $in`), the sender's ledger, windows, opt-outs and template statuses, the dispatcher's
@@ -191,7 +192,7 @@ HOT_QUERIES: tuple[QueryShape, ...] = (
     *BY_ID,
 )
 
-_TEMPLATES_API = "services/inbox_api/templates/mongo.py"
+_TEMPLATES_API = "services/inbox_api/templates/repository.py"
 COLD_QUERIES: tuple[ColdQuery, ...] = (
     ColdQuery(QueryShape("templates.of_tenant", TEMPLATES_COLLECTION, "tenant_status_name",
                          ("tenant_id", "status"), (("name", ASC), ("language", ASC)),
@@ -211,7 +212,7 @@ COLD_QUERIES: tuple[ColdQuery, ...] = (
                          where=f"{_TEMPLATES_API} of_account()"),
               "the template sync (start-up and on request), not a request path: a scan"),
     ColdQuery(QueryShape("channels.of_tenant", CHANNELS_COLLECTION, "", ("tenant_id",),
-                         (("_id", ASC),), where=f"{_INBOX} tenant_channels()"),
+                         (("_id", ASC),), where=f"{_ACCOUNTS} tenant_channels()"),
               "channels are one document per business number: the whole collection is small "
               "and every service caches it"),
     ColdQuery(QueryShape("channels.of_tenant_unsorted", CHANNELS_COLLECTION, "", ("tenant_id",),

@@ -1,6 +1,6 @@
 """An in-process cache of the threads this member folds, in front of the database.
 
-It is safe because one member folds a conversation at a time (adapters/kafka.py) and the store is
+It is safe because one member folds a conversation at a time (ownership.py) and the store is
 the only writer of both collections: what this process wrote last is what the database holds.
 - At every rebalance it is dropped whole (aiokafka rebalances eagerly: every partition is revoked
   before any is assigned), so a conversation another member folded meanwhile is read again.
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from services.conversation_store import metrics
 from services.conversation_store.changes import ThreadChange
 from services.conversation_store.documents import Conversation, Message
-from services.conversation_store.handlers import ThreadRepository, Wanted
-from services.conversation_store.projection import Thread
+from services.conversation_store.ports import ThreadRepository, Wanted
+from services.conversation_store.thread import Thread
 
 
 @dataclass(slots=True)

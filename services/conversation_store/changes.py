@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from services.conversation_store.documents import Conversation, Message
-from services.conversation_store.projection import Thread
+from services.conversation_store.thread import Thread
 from shared.events import ConversationChanged, ConversationSummary
 
 _NOTICE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:whatsapp-inbox:conversation-changed")

@@ -7,16 +7,12 @@ a resolve and a customer message, an assignment and another, settle by their own
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from services.conversation_store.documents import Conversation, Message, UnreadEntry, ms
-from shared.events import MessageAccepted, MessageReceived
+from services.conversation_store.thread import Thread
+from shared.events import MessageAccepted, MessageReceived, OutboundContent
 from shared.events.base import Event
 from shared.phone import InvalidPhoneNumber, digits_of, split_conversation_id
 from shared.window import window_expires_at
-
-if TYPE_CHECKING:
-    from services.conversation_store.projection import Thread
 
 UNREAD_KEPT = 100
 
@@ -109,6 +105,30 @@ def on_agent_send(
         conversation = conversation.model_copy(
             update={"last_agent_reply_at": at, "last_agent_id": event.actor_id})
     return conversation
+
+
+def on_proven_send(conversation: Conversation, event: Event, message: Message) -> Conversation:
+    """The conversation effects of an accepted send (last message, last agent reply), for a send
+    in doubt Meta proved: as if the ``outbound.accepted`` the sender could not report had come.
+    A reaction is not a thread message (it stays shown as a sent message, not as an emoji)."""
+    if message.message_type == "reaction":
+        return conversation
+    assert message.command_id is not None
+    assert message.wamid is not None
+    assert message.sent_at is not None
+    kind = message.message_type if message.message_type in ("text", "template") else "media"
+    accepted = MessageAccepted(
+        event_id=event.event_id, occurred_at=event.occurred_at, tenant_id=message.tenant_id,
+        conversation_id=message.conversation_id, command_id=message.command_id,
+        business_phone_number_id=message.business_phone_number_id,
+        customer_wa_id=conversation.customer_wa_id, actor_id=message.actor_id,
+        campaign_id=message.campaign_id, reference=message.reference,
+        content=OutboundContent.model_validate({**message.content, "kind": kind}),
+        wamid=message.wamid, accepted_at=message.sent_at,
+    )
+    return on_agent_send(conversation, accepted, message)
+
+
 
 
 def _last_message(conversation: Conversation, message: Message) -> Conversation:

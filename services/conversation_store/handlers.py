@@ -1,7 +1,8 @@
-"""The shell around the fold: one batch in, one write and one notice per changed conversation out.
+"""Steps 5-7 of the store's pipeline (pipeline.py): conversation fold, save, notice.
 
-parse (BatchConsumer) -> group by conversation -> load -> fold (pure) -> save -> publish.
-BatchConsumer commits the batch's offsets only after this returns.
+One batch in, one write and one notice per changed conversation out: group by conversation ->
+load -> fold (pure) -> save -> publish. BatchConsumer commits the batch's offsets only after the
+whole pipeline returns.
 
 A big batch is settled in groups of conversations, as a pipeline: while one group is written, the
 next is folded, so the fold's CPU time overlaps the database's write time. The fold yields to the
@@ -19,77 +20,35 @@ import heapq
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Protocol, Union, get_args
-
-from pydantic import Field, TypeAdapter
 
 from services.conversation_store import metrics
 from services.conversation_store.changes import ThreadChange, diff, notice
 from services.conversation_store.documents import command_message_id, message_id
-from services.conversation_store.projection import Position, Thread, fold
+from services.conversation_store.ports import (
+    NoticePublisher,
+    ThreadRepository,
+    Wanted,
+    WriteConflict,
+)
+from services.conversation_store.projection import fold
+from services.conversation_store.thread import Position, Thread
+from shared.consumer import PoisonRecord, Received
 from shared.events import (
     AssignConversation,
     ConversationChanged,
-    InboundEvent,
-    InboxCommand,
     MarkRead,
     MessageAccepted,
     MessageReceived,
     MessageStatusChanged,
-    OutboundEvent,
     OutboundResult,
     SetConversationStatus,
 )
 from shared.events.base import Event
-from shared.kafka import PoisonRecord, Received
 from shared.phone import InvalidPhoneNumber, conversation_id, split_conversation_id
 
 log = logging.getLogger(__name__)
-
-
-def _members(annotated: Any) -> tuple[Any, ...]:
-    return get_args(get_args(annotated)[0])
-
-
-# One decoder for the three topics: every event type has its own ``type`` literal.
-STORE_EVENTS: TypeAdapter[Event] = TypeAdapter(
-    Annotated[  # type: ignore[arg-type]
-        Union[  # built from the three contract unions, so a new event type is decoded too
-            (*_members(InboundEvent), *_members(OutboundEvent), *_members(InboxCommand))
-        ],
-        Field(discriminator="type"),
-    ]
-)
-
-
-class WriteConflict(Exception):
-    """The database holds a document the fold did not see (another writer): reload and refold."""
-
-
-@dataclass(slots=True)
-class Wanted:
-    """The message documents one conversation's events need: by ``_id`` and by wamid."""
-
-    ids: set[str] = field(default_factory=set)
-    wamids: set[str] = field(default_factory=set)
-
-
-class ThreadRepository(Protocol):
-    """Loads and saves threads; the only code that talks to the database."""
-
-    async def load(self, wanted: Mapping[str, Wanted]) -> dict[str, Thread]:
-        """Each wanted conversation with the messages it names (missing ones are absent)."""
-
-    async def save(self, changes: Sequence[ThreadChange]) -> None:
-        """Write conversations first, then their messages. Raises WriteConflict."""
-
-
-class NoticePublisher(Protocol):
-    async def publish(self, notices: Sequence[ConversationChanged]) -> None:
-        """Publish and wait for the broker's acknowledgement."""
-
 
 Steps = dict[str, list[tuple[Event, Position]]]
 
@@ -138,7 +97,7 @@ def _groups(steps: Steps, size: int) -> list[Steps]:
 
 
 class StoreHandler:
-    """The BatchConsumer handler of conversation_store."""
+    """Conversation fold, save and notice of one batch (the records this member owns)."""
 
     def __init__(
         self,
@@ -161,7 +120,14 @@ class StoreHandler:
         steps = self.steps(batch)
         if not steps:
             return
-        # One read for the whole batch (what the cache lacks), then the pipeline of groups.
+        settled = await self._fold_and_save(steps)
+        now = self.clock()
+        changes = [c for s in settled for c in s.changes]
+        await self.publisher.publish(_notices(settled, changes, now))
+        self._observe(batch, changes, now)
+
+    async def _fold_and_save(self, steps: Steps) -> list[Settled]:
+        """One read for the whole batch (what the cache lacks), then the pipeline of groups."""
         loaded = await self.repository.load({cid: wanted(cid, s) for cid, s in steps.items()})
         settled: list[Settled] = []
         writing: asyncio.Task[Settled] | None = None
@@ -178,16 +144,7 @@ class StoreHandler:
             if writing is not None:  # a fold failed: let the write in flight finish first
                 with contextlib.suppress(BaseException):
                     await writing
-        now = self.clock()
-        changes = [c for s in settled for c in s.changes]
-        written = {c.conversation.id for c in changes}
-        notices = [notice(c.conversation, c.message_ids, now) for c in changes]
-        # A replayed event may mean the last attempt wrote but never announced: announce again.
-        notices += [notice(t.conversation, [], now) for s in settled
-                    for cid, t in s.threads.items()
-                    if t.replayed and t.conversation is not None and cid not in written]
-        await self.publisher.publish(notices)
-        self._observe(batch, changes, now)
+        return settled
 
     async def _fold(self, steps: Steps, loaded: Mapping[str, Thread] | None) -> Settled:
         """Fold one group, loading it first unless ``loaded`` has it."""
@@ -263,6 +220,19 @@ class StoreHandler:
         for kind, count in kinds.items():
             metrics.EVENTS_FOLDED.labels(kind).inc(count)
         metrics.CONVERSATIONS_CHANGED.inc(len(changes))
+
+
+def _notices(
+    settled: Sequence[Settled], changes: Sequence[ThreadChange], now: datetime
+) -> list[ConversationChanged]:
+    """One notice per changed conversation, and one per conversation that only replayed."""
+    written = {c.conversation.id for c in changes}
+    notices = [notice(c.conversation, c.message_ids, now) for c in changes]
+    # A replayed event may mean the last attempt wrote but never announced: announce again.
+    notices += [notice(t.conversation, [], now) for s in settled
+                for cid, t in s.threads.items()
+                if t.replayed and t.conversation is not None and cid not in written]
+    return notices
 
 
 def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:

@@ -1,4 +1,5 @@
-"""Composition root: settings, clients, wiring, ops endpoints, signals, shutdown."""
+"""Composition root: settings, clients, the adapters plugged into the pipeline (pipeline.py), ops
+endpoints, signals, shutdown."""
 
 from __future__ import annotations
 
@@ -9,22 +10,26 @@ from typing import Any
 
 from services.conversation_store.adapters.kafka import (
     SOURCES,
+    KafkaAssignment,
     KafkaNoticePublisher,
-    OwnershipGuard,
+    RebalanceListener,
     check_copartitioned,
     make_store_consumer,
     source_names,
 )
 from services.conversation_store.adapters.mongo import MongoThreadRepository
+from services.conversation_store.adapters.mongo_opt_outs import OptOutFold
+from services.conversation_store.adapters.mongo_templates import TemplateStatusFold
 from services.conversation_store.cache import CachingRepository
-from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
-from services.conversation_store.opt_outs import OptOutFold, folding_opt_outs
+from services.conversation_store.handlers import StoreHandler
+from services.conversation_store.ownership import OwnershipGuard
+from services.conversation_store.pipeline import StorePipeline
 from services.conversation_store.settings import ConversationStoreSettings
-from services.conversation_store.templates import TemplateStatusFold, folding_templates
 from shared.config import load_settings
+from shared.consumer import BatchConsumer
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
 from shared.infra import check_infra
-from shared.kafka import BatchConsumer, ensure_topics, make_producer
+from shared.kafka import ensure_topics, make_producer
 from shared.lifecycle import ConsumerService, run_until_stopped
 from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client
@@ -66,14 +71,18 @@ class StoreService(ConsumerService):
         consumer = make_store_consumer(settings, settings.group_id, settings.max_batch)
         await consumer.start()
         self.closers.add(consumer.stop)
-        handler = StoreHandler(cache, KafkaNoticePublisher(producer, settings),
-                               source_names(settings), self.clock, settings.fold_attempts)
-        guard = OwnershipGuard(consumer, handler, on_rebalance=cache.forget)
-        consumer.subscribe(topics, listener=guard)
+        guard = OwnershipGuard(KafkaAssignment(consumer), on_rebalance=cache.forget)
+        consumer.subscribe(topics, listener=RebalanceListener(guard))
+        pipeline = StorePipeline(
+            template_fold=templates,
+            opt_out_fold=OptOutFold(database(client, settings), self.clock),
+            ownership_guard=guard,
+            conversations=StoreHandler(
+                cache, KafkaNoticePublisher(producer, settings), source_names(settings),
+                self.clock, settings.fold_attempts),
+        )
         runner: BatchConsumer[Any] = BatchConsumer(
-            consumer, producer, STORE_EVENTS, folding_templates(
-                templates, folding_opt_outs(OptOutFold(database(client, settings), self.clock),
-                                            guard.handle)),
+            consumer, producer, pipeline.decode, pipeline,
             group=settings.group_id,
             max_records=settings.max_batch, poll_timeout_ms=settings.poll_timeout_ms,
         )

@@ -4,23 +4,22 @@ The matcher is pure: a message opts out only when it is nothing but a stop keywo
 trimming, case-folding, removing accents and trailing punctuation), so "stop sending me the wrong
 size" stays a conversation. The newest event per customer wins (by its WhatsApp time), so STOP
 then START ends opted in whatever order they are delivered in. docs/campaigns.md.
+
+This module is the pure part; adapters/mongo_opt_outs.py writes the changes (step 3 of
+pipeline.py).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from shared.campaigns import OPT_OUTS_COLLECTION, opt_out_id
+from shared.campaigns import opt_out_id
 from shared.events import MessageFailed, MessageReceived, MessageStatusChanged
 from shared.events.base import Event
-from shared.kafka import Received
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
 OPTED_OUT_CODE = 131050  # Meta: the recipient chose to stop receiving marketing messages
@@ -113,49 +112,3 @@ def latest(changes: Sequence[OptOutChange]) -> dict[str, OptOutChange]:
         if held is None or change.at >= held.at:
             out[change.doc_id] = change
     return out
-
-
-class OptOutFold:
-    """Writes a batch's opt-out changes: one read and at most one write per customer."""
-
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], clock: Callable[[], datetime]) -> None:
-        self.opt_outs = db[OPT_OUTS_COLLECTION]
-        self.clock = clock
-
-    async def __call__(self, batch: Sequence[Received[Event]]) -> None:
-        changes = [c for r in batch if (c := change_of(r.event)) is not None]
-        for doc_id, change in latest(changes).items():
-            await self._apply(doc_id, change)
-
-    async def _apply(self, doc_id: str, change: OptOutChange) -> None:
-        fields = {"tenant_id": change.tenant_id,
-                  "business_phone_number_id": change.business_phone_number_id,
-                  "customer_wa_id": change.customer_wa_id, "opted_out": change.opted_out,
-                  "source": change.source, "keyword": change.keyword, "at": change.at,
-                  "updated_at": self.clock()}
-        for _ in range(3):  # a concurrent writer: read again and decide again
-            stored = await self.opt_outs.find_one({"_id": doc_id}, {"at": 1})
-            if stored is None:
-                try:
-                    await self.opt_outs.insert_one({"_id": doc_id, **fields})
-                    return
-                except DuplicateKeyError:
-                    continue
-            if stored.get("at") is not None and stored["at"] > change.at:
-                return  # a newer choice is stored already (replay or late delivery)
-            result = await self.opt_outs.update_one({"_id": doc_id, "at": stored.get("at")},
-                                                    {"$set": fields})
-            if result.matched_count == 1:
-                return
-
-
-def folding_opt_outs(
-    fold: OptOutFold, handler: Callable[[list[Received[Event]]], Awaitable[None]]
-) -> Callable[[list[Received[Event]]], Awaitable[None]]:
-    """The store's batch handler, with the batch's opt-outs written first."""
-
-    async def handle(batch: list[Received[Event]]) -> None:
-        await fold(batch)
-        await handler(batch)
-
-    return handle

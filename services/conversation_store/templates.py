@@ -7,31 +7,23 @@ if its event is at least as new as the one that set the current status (``status
 replay or a late, older webhook never moves a status back; quality (``quality_at``) and category
 (``category_at``) likewise. The write itself carries the condition, so inbox_api's template sync
 (which writes the same fields under the same rule) can interleave with it safely.
+
+This module is the pure part: which event wins and what it writes. adapters/mongo_templates.py
+reads and writes the collection (step 2 of pipeline.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
-
-from pymongo import ASCENDING, IndexModel
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.events import TemplateCategoryChanged, TemplateQualityChanged, TemplateStatusChanged
 from shared.events.base import Event
-from shared.kafka import Received
-from shared.mongo import Document, ensure_indexes
-from shared.templates import TEMPLATES_COLLECTION, template_doc_id
+from shared.templates import template_doc_id
 
 # Webhook events that leave the template sendable (Meta's status stays APPROVED through them).
 STILL_APPROVED = frozenset({"REINSTATED", "UNARCHIVED", "FLAGGED"})
-
-INDEXES = [
-    # The composer's "approved templates of this tenant" list.
-    IndexModel([("tenant_id", ASCENDING), ("status", ASCENDING), ("name", ASCENDING)],
-               name="tenant_status_name"),
-]
 
 
 def effective_status(event: str) -> str:
@@ -95,7 +87,7 @@ def category_update(event: TemplateCategoryChanged) -> dict[str, Any]:
 
 TemplateEvent = TemplateStatusChanged | TemplateQualityChanged | TemplateCategoryChanged
 # Which time field orders each kind of event, and how it writes.
-_KINDS: dict[type, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+KINDS: dict[type, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     TemplateStatusChanged: ("status_at", status_update),
     TemplateQualityChanged: ("quality_at", quality_update),
     TemplateCategoryChanged: ("category_at", category_update),
@@ -115,48 +107,3 @@ def latest_of_each(events: Iterable[Event]) -> dict[tuple[type, str], TemplateEv
         if current is None or event.occurred_at >= current.occurred_at:
             latest[key] = event
     return latest
-
-
-class TemplateStatusFold:
-    """Applies a batch's template events (one read and one write per template and kind)."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.db = db
-        self.templates = db[TEMPLATES_COLLECTION]
-
-    async def ensure_indexes(self) -> None:
-        await ensure_indexes(self.db, {TEMPLATES_COLLECTION: INDEXES})
-
-    async def __call__(self, batch: Sequence[Received[Event]]) -> None:
-        for (kind, doc_id), event in latest_of_each(r.event for r in batch).items():
-            at_field, update = _KINDS[kind]
-            stored = await self.templates.find_one({"_id": doc_id}, {at_field: 1})
-            if stored is None:
-                await self.templates.update_one({"_id": doc_id}, update(event), upsert=True)
-            elif not _older_or_equal(stored.get(at_field), event.occurred_at):
-                continue
-            else:
-                # Conditional write: the sync may have stored a newer value since the read.
-                await self.templates.update_one(
-                    {"_id": doc_id, "$or": [{at_field: {"$lte": event.occurred_at}},
-                                            {at_field: None}]}, update(event))
-
-
-def _older_or_equal(stored_at: datetime | None, at: datetime) -> bool:
-    if stored_at is None:
-        return True
-    if stored_at.tzinfo is None:  # BSON dates come back naive (UTC)
-        stored_at = stored_at.replace(tzinfo=UTC)
-    return stored_at <= at
-
-
-def folding_templates(
-    fold: TemplateStatusFold, handler: Callable[[list[Received[Event]]], Awaitable[None]]
-) -> Callable[[list[Received[Event]]], Awaitable[None]]:
-    """The store's batch handler, with the batch's template statuses folded first."""
-
-    async def handle(batch: list[Received[Event]]) -> None:
-        await fold(batch)
-        await handler(batch)
-
-    return handle

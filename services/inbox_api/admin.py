@@ -21,8 +21,8 @@ from typing import Any, Literal
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.inbox_api.adapters.mongo import MongoInboxRepository
-from services.inbox_api.auth import digest, new_api_key
+from services.inbox_api.accounts.credentials import digest, new_api_key
+from services.inbox_api.accounts.repository import MongoAccountRepository
 from services.inbox_api.settings import InboxApiSettings
 from shared.channels import Channel
 from shared.config import ConfigError, load_settings
@@ -36,7 +36,7 @@ async def create_key(db: AsyncDatabase[Document], *, tenant: str, agent: str,
                      kind: Literal["agent", "service"] = "agent") -> str:
     """A new API key for ``agent`` of ``tenant``; only its digest is stored."""
     key = new_api_key()
-    await MongoInboxRepository(db).add_api_key({
+    await MongoAccountRepository(db).add_api_key({
         "_id": digest(key), "tenant_id": tenant, "agent_id": agent,
         "display_name": name or agent, "kind": kind, "created_at": datetime.now(UTC),
         "revoked_at": None})
@@ -45,7 +45,7 @@ async def create_key(db: AsyncDatabase[Document], *, tenant: str, agent: str,
 
 async def revoke_key(db: AsyncDatabase[Document], key: str) -> bool:
     """Revoke a key (its sessions end too); False if it was unknown or already revoked."""
-    return await MongoInboxRepository(db).revoke_api_key(digest(key), datetime.now(UTC))
+    return await MongoAccountRepository(db).revoke_api_key(digest(key), datetime.now(UTC))
 
 
 async def create_tenant(db: AsyncDatabase[Document], *, tenant: str, phone_number_id: str,
@@ -56,7 +56,7 @@ async def create_tenant(db: AsyncDatabase[Document], *, tenant: str, phone_numbe
     channel = Channel(phone_number_id=phone_number_id, tenant_id=tenant, waba_id=waba_id,
                       display_phone_number=display_number,
                       access_token=SecretStr(access_token), throughput_mps=throughput)
-    await MongoInboxRepository(db).upsert_channel(channel)
+    await MongoAccountRepository(db).upsert_channel(channel)
     return await create_key(db, tenant=tenant, agent=agent, name=name)
 
 

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the use cases from the lifespan state, the caller, idempotency keys."""
+"""FastAPI dependencies: the use cases from the lifespan state, the caller, idempotency keys.
+
+Every feature's routes take their use cases from here, so ``State`` (what main.py opens) and the
+per-request wiring are in one place.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 from fastapi import Cookie, Depends, Header, Request
 
-from services.inbox_api.auth import Identity
+from services.inbox_api.accounts.credentials import Identity
+from services.inbox_api.accounts.service import AccountService
 from services.inbox_api.campaigns.service import CampaignService
-from services.inbox_api.commands import InboxCommands
-from services.inbox_api.ports import MediaSource
-from services.inbox_api.service import InboxQueries
+from services.inbox_api.conversations.commands import InboxCommands
+from services.inbox_api.conversations.ports import MediaSource
+from services.inbox_api.conversations.service import InboxQueries
+from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.settings import InboxApiSettings
-from services.inbox_api.stream import StreamHub
+from services.inbox_api.templates.ports import TemplateReader
 from services.inbox_api.templates.service import TemplateAdmin
 
 SESSION_COOKIE = "wai_session"
@@ -22,6 +28,7 @@ class State(TypedDict):
     """What the lifespan opens, handed to every request."""
 
     settings: InboxApiSettings
+    # The inbox's reads; also the accounts' use cases (InboxQueries extends AccountService).
     queries: InboxQueries
     commands: InboxCommands
     hub: StreamHub
@@ -38,6 +45,11 @@ def _state(request: Request) -> Any:
 def get_queries(request: Request) -> InboxQueries:
     queries: InboxQueries = _state(request).queries
     return queries
+
+
+def get_accounts(request: Request) -> AccountService:
+    accounts: AccountService = _state(request).queries
+    return accounts
 
 
 def get_commands(request: Request) -> InboxCommands:
@@ -60,24 +72,43 @@ def get_media(request: Request) -> MediaSource:
     return media
 
 
+def get_template_reader(request: Request) -> TemplateReader:
+    """The composer's template list reads through the inbox's repository."""
+    reader: TemplateReader = _state(request).queries.repository
+    return reader
+
+
+def get_template_admin(request: Request) -> TemplateAdmin:
+    admin: TemplateAdmin = _state(request).template_admin
+    return admin
+
+
+def get_campaigns(request: Request) -> CampaignService:
+    campaigns: CampaignService = _state(request).campaigns
+    return campaigns
+
+
 Queries = Annotated[InboxQueries, Depends(get_queries)]
+Accounts = Annotated[AccountService, Depends(get_accounts)]
 Commands = Annotated[InboxCommands, Depends(get_commands)]
 Settings = Annotated[InboxApiSettings, Depends(get_settings)]
 Hub = Annotated[StreamHub, Depends(get_hub)]
 Media = Annotated[MediaSource, Depends(get_media)]
+Templates = Annotated[TemplateReader, Depends(get_template_reader)]
+TemplateAdminDep = Annotated[TemplateAdmin, Depends(get_template_admin)]
+Campaigns = Annotated[CampaignService, Depends(get_campaigns)]
 
 
 async def current_identity(
-    queries: Queries,
+    accounts: Accounts,
     authorization: Annotated[str | None, Header(
         description="`Bearer wai_...` (or use the session cookie)")] = None,
     wai_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Identity:
-    return await queries.authenticate(authorization, wai_session)
+    return await accounts.authenticate(authorization, wai_session)
 
 
 Caller = Annotated[Identity, Depends(current_identity)]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="Any string; the same key twice is one command.")]
-

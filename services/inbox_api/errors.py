@@ -19,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.inbox_api.schemas import ErrorOut
+
 log = logging.getLogger(__name__)
 
 
@@ -127,7 +129,5 @@ _STATUS_TEXT = {400: "Malformed request", 401: "No or bad credential",
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the given error statuses, all in the one error shape."""
-    from services.inbox_api.schemas import ErrorOut
-
     return {status: {"model": ErrorOut, "description": _STATUS_TEXT.get(status, "Error")}
             for status in statuses}

@@ -21,33 +21,25 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.inbox_api.accounts import routes as accounts
 from services.inbox_api.adapters.cloud_api import CloudApiMedia
+from services.inbox_api.adapters.cloud_templates import CloudApiTemplates
 from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
-from services.inbox_api.adapters.mongo import MongoInboxRepository
+from services.inbox_api.campaigns import routes as campaigns
 from services.inbox_api.campaigns.repository import CampaignRepository
 from services.inbox_api.campaigns.service import CampaignService
-from services.inbox_api.commands import InboxCommands
+from services.inbox_api.conversations import routes as conversations
+from services.inbox_api.conversations.commands import InboxCommands
+from services.inbox_api.conversations.repository import MongoInboxRepository
+from services.inbox_api.conversations.service import InboxQueries
+from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
 from services.inbox_api.metrics import MetricsMiddleware
-from services.inbox_api.routers import (
-    agents,
-    campaigns,
-    commands,
-    conversations,
-    media,
-    session,
-    stream,
-    template_admin,
-    templates,
-)
-from services.inbox_api.routers.template_admin import sync_at_start
-from services.inbox_api.service import InboxQueries
 from services.inbox_api.settings import InboxApiSettings
-from services.inbox_api.stream import StreamHub
-from services.inbox_api.templates.cloud import CloudApiTemplates
-from services.inbox_api.templates.mongo import MongoTemplateStore
-from services.inbox_api.templates.service import TemplateAdmin
+from services.inbox_api.templates import routes as templates
+from services.inbox_api.templates.repository import MongoTemplateStore
+from services.inbox_api.templates.service import TemplateAdmin, sync_at_start
 from shared.config import load_settings
 from shared.events.topics import INBOX_COMMANDS, INBOX_CONVERSATIONS
 from shared.infra import check_infra
@@ -114,9 +106,10 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
                               "updates. See docs/inbox-api.md.")
     app.state.hub = hub
     install_error_handlers(app)
-    for module in (session, conversations, commands, templates, template_admin, stream, media,
-                   agents, campaigns):
-        app.include_router(module.router, prefix=API_PREFIX)
+    # The one list of routes: a router per package (CONTRIBUTING.md, "inbox_api: one package
+    # per feature").
+    for routes in (accounts, conversations, templates, campaigns):
+        app.include_router(routes.router, prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
     app.add_middleware(MetricsMiddleware, router_owner=app)
     if WEB_DIR.is_dir():

@@ -3,7 +3,7 @@
 The sender raises no exceptions of its own: Cloud API answers are values
 (``services/outbound_sender/cloud.py``), since a refusal by Meta is an expected outcome, published
 as ``outbound.failed``; database and broker errors are the libraries' own, retried while they last
-(``shared.kafka.default_is_transient``).
+(``shared.consumer.default_is_transient``).
 """
 
 from __future__ import annotations

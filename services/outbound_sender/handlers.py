@@ -1,7 +1,7 @@
 """The consumer shell: records from ``inbox.commands.v1`` into per-conversation lanes.
 
 BatchConsumer polls and decodes; :class:`CommandPipeline` is its handler (hand each send or read
-receipt to its conversation's lane and return), its :class:`~shared.kafka.Progress` (commit up to
+receipt to its conversation's lane and return), its :class:`~shared.consumer.Progress` (commit up to
 the first unfinished command of each partition; pause the partitions while too many commands
 wait) and the rebalance listener (before giving partitions away, let their calls in flight finish
 and commit what is finished).
@@ -20,8 +20,8 @@ from services.outbound_sender import metrics
 from services.outbound_sender.lanes import Lanes, OffsetTracker
 from services.outbound_sender.service import SEND_COMMANDS, SendService
 from shared.backoff import backoff_delay
+from shared.consumer import Received, default_is_transient
 from shared.events import InboxCommand, MarkRead
-from shared.kafka import Received, default_is_transient
 
 log = logging.getLogger(__name__)
 

@@ -31,20 +31,22 @@ from services.outbound_sender.adapters.mongo import (
     MongoTemplates,
     MongoWindows,
 )
-from services.outbound_sender.campaign_dispatch import CampaignDispatcher, DispatchConfig
+from services.outbound_sender.adapters.opt_outs import MongoOptOuts
+from services.outbound_sender.campaigns.dispatch import CampaignDispatcher
+from services.outbound_sender.campaigns.ports import DispatchConfig
 from services.outbound_sender.handlers import CommandPipeline
-from services.outbound_sender.opt_outs import MongoOptOuts
 from services.outbound_sender.rate import Pacers
 from services.outbound_sender.retry import RetryPolicy
 from services.outbound_sender.service import SendConfig, SendService
 from services.outbound_sender.settings import SANDBOX_BASE_URL, OutboundSenderSettings
 from shared.channels import ChannelDirectory
 from shared.config import load_settings
+from shared.consumer import BatchConsumer
 from shared.events import INBOX_COMMANDS_ADAPTER, InboxCommand
 from shared.events.commands import Command
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_COMMANDS, INBOX_OUTBOUND
 from shared.infra import check_infra
-from shared.kafka import BatchConsumer, ensure_topics, make_producer, publish
+from shared.kafka import ensure_topics, make_producer, publish
 from shared.lifecycle import ConsumerService, run_until_stopped
 from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client

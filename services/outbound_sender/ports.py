@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.channels import Channel
+from shared.events import SendTemplate
 
 
 class ChannelLookup(Protocol):
@@ -22,6 +23,11 @@ class ConversationWindows(Protocol):
 class TemplateStatuses(Protocol):
     async def status(self, waba_id: str, name: str, language: str) -> str | None:
         """Meta's status of a template (``APPROVED``, ``PAUSED``, ...), None when unknown."""
+
+
+class OptOutCheck(Protocol):
+    async def blocks(self, command: SendTemplate, channel: Channel) -> bool:
+        """True when this template must not go to this customer (opted out of marketing)."""
 
 
 class InboundCatchUp(Protocol):

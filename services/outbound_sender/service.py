@@ -1,61 +1,41 @@
-"""The send use case: decide (window policy), pace (token bucket), claim, call, record, publish.
+"""The send use case: one command from the Kafka record to its published outcome.
 
-One command at a time per conversation (the lanes guarantee it); many conversations at once.
-The flow of a send, and where "never twice" is enforced (see ledger.py for the records)::
+The way in: handlers.py hands each command to its conversation's lane (one at a time per
+conversation, many conversations at once), which calls :meth:`SendService.handle`. A read
+receipt goes to receipts.py; a send runs the pipeline of :meth:`SendService.send`::
 
-    channel + tenant check --no--> failed (decided without a call)
-    window policy ---------refused--> refused (decided without a call)
-    token bucket (replies first)
-    claim attempt n (insert) --taken--> follow the ledger: replay, wait, or report unknown
-    POST /messages ----------------> accepted | Meta error | not sent | in doubt
-    record the outcome (insert) and publish it; or record a retry mark, wait, attempt n + 1
+    1. refuse   refusals.py   number not the tenant's, window, template status, opt-out
+                              (the facts read here): recorded and published without a call
+    2. pace     attempts.py   the number's token bucket, replies first (rate.py); a call slot
+    3. claim    attempts.py   insert attempt n's claim in the ledger; taken: follow the ledger
+    4. call     attempts.py   POST /{phone_number_id}/messages within the deadline (cloud.py)
+    5. record   attempts.py   the outcome (the first recorded wins), or a retry mark: back to 2
+    6. publish  outcomes.py   the recorded outcome on inbox.outbound.v1
 
-From the claim to the published outcome nothing is abandoned: a shutdown or rebalance waits for
-it (:meth:`SendService.handle` shields that part from cancellation).
+Steps 2 to 6 are the ledger-driven state machine (attempts.py): a redelivered command finds its
+records and is replayed, waited for, or reported unknown instead (ledger.py says what each
+record means). "Never twice" is the claim's insert; "never lost" is the record before publish.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
 
-from services.outbound_sender import metrics
-from services.outbound_sender.cloud import (
-    Accepted,
-    Answer,
-    CloudApi,
-    InDoubt,
-    Rejected,
-    call_within,
-)
-from services.outbound_sender.errors import classify
-from services.outbound_sender.ledger import (
-    Claim,
-    Done,
-    Doubt,
-    Fresh,
-    Ledger,
-    Outcome,
-    Resume,
-    RetryMark,
-    Verdict,
-    Wait,
-    assess,
-    attempt_key,
-)
-from services.outbound_sender.opt_outs import OPTED_OUT_DETAIL, OPTED_OUT_HINT, OptOutCheck
-from services.outbound_sender.payloads import content_of, message_body
+from services.outbound_sender import metrics, outcomes, refusals
+from services.outbound_sender.attempts import Attempts
+from services.outbound_sender.cloud import CloudApi
+from services.outbound_sender.durable import Sleep
+from services.outbound_sender.ledger import Fresh, Ledger, Verdict, attempt_key
+from services.outbound_sender.outcomes import Outcomes, Result
 from services.outbound_sender.ports import (
     ChannelLookup,
     ConversationWindows,
     InboundCatchUp,
+    OptOutCheck,
     ResultPublisher,
     TemplateStatuses,
 )
@@ -63,33 +43,12 @@ from services.outbound_sender.rate import Pacers
 from services.outbound_sender.receipts import ReadReceipts
 from services.outbound_sender.retry import RetryPolicy
 from shared.channels import Channel
-from shared.cloud_errors import SENDER_UNKNOWN_CHANNEL, Handling
-from shared.events import (
-    AnySend,
-    JsonObject,
-    MarkRead,
-    MessageAccepted,
-    MessageFailed,
-    MessageOutcomeUnknown,
-    MessageRefused,
-    MetaError,
-    React,
-    SendMedia,
-    SendTemplate,
-    SendText,
-)
-from shared.kafka import default_is_transient
-from shared.logging import mask
-from shared.window import MessageKind, Refused, decide
+from shared.events import AnySend, MarkRead, React, SendMedia, SendTemplate, SendText
+from shared.window import Refused
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 Clock = Callable[[], datetime]
-Sleep = Callable[[float], Awaitable[None]]
 
 SEND_COMMANDS = (SendText, SendTemplate, SendMedia, React)
-Result = MessageAccepted | MessageRefused | MessageFailed | MessageOutcomeUnknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +91,14 @@ class SendService:
         self.windows = windows
         self.templates = templates
         self.catch_up = catch_up
-        self.ledger = ledger
-        self.cloud = cloud
-        self.pacers = pacers
-        self.publisher = publisher
         self.config = config
         self.clock = clock
-        self.sleep = sleep
-        self.rng = rng
-        self._call_slots = asyncio.Semaphore(config.max_in_flight)
+        self.attempts = Attempts(
+            ledger=ledger, cloud=cloud, pacers=pacers, outcomes=Outcomes(publisher, sleep, rng),
+            owner=config.owner, call_deadline_seconds=config.call_deadline_seconds,
+            lease_margin_seconds=config.lease_margin_seconds,
+            ledger_poll_seconds=config.ledger_poll_seconds, max_in_flight=config.max_in_flight,
+            retry=config.retry, clock=clock, sleep=sleep, rng=rng)
         self.receipts = ReadReceipts(channels=channels, cloud=cloud, pacers=pacers,
                                      retry=config.retry,
                                      deadline_seconds=config.call_deadline_seconds, sleep=sleep,
@@ -148,255 +106,47 @@ class SendService:
 
     async def handle(self, command: object) -> None:
         if isinstance(command, SEND_COMMANDS):
-            await self._send(command)
+            await self.send(command)
         elif isinstance(command, MarkRead):
             await self.receipts.send(command)
         # Assign and resolve/reopen are conversation_store's business.
 
-    # --- sends ------------------------------------------------------------------------------
-
-    async def _send(self, command: AnySend) -> None:
+    async def send(self, command: AnySend) -> None:
+        """refuse -> pace -> claim -> call -> record -> publish (the module docstring)."""
         key = attempt_key(command.tenant_id, command.command_id)
         channel = await self.channels.find(command.business_phone_number_id)
-        if channel is None or channel.tenant_id != command.tenant_id:
-            verdict = await self._decide_without_call(key, self._unknown_channel(command))
-        else:
-            refusal = await self._refusal(command, channel)
-            if refusal is not None:
-                verdict = await self._decide_without_call(key, refusal)
-            else:
-                verdict = Fresh()
+        refusal = await self.refuse(command, channel)
+        verdict: Verdict | None = Fresh() if refusal is None else (
+            await self.attempts.decide_without_call(key, refusal))
         while verdict is not None:
-            verdict = await self._follow(command, channel, key, verdict)
+            verdict = await self.attempts.follow(command, channel, key, verdict)
 
-    async def _follow(
-        self, command: AnySend, channel: Channel | None, key: str, verdict: Verdict
-    ) -> Verdict | None:
-        """One step of a command's life, from what the ledger says; None when it is finished."""
-        if isinstance(verdict, Done):
-            metrics.REPLAYED.inc()
-            await self._durably(lambda: self.publisher.publish(_key(command),
-                                                               verdict.event_json.encode()))
-            return None
-        if isinstance(verdict, Wait):
-            left = (verdict.until - self.clock()).total_seconds()
-            await self.sleep(min(max(left, 0.0), self.config.ledger_poll_seconds))
-            return assess(await self.ledger.view(key), self.clock())
-        if isinstance(verdict, Doubt):
-            event = self._unknown(command, "The sender stopped while calling the Cloud API, so "
-                                  "this message may or may not have been sent.")
-            await _to_the_end(self._conclude(command, key, event))
-            return None
-        attempt = 1 if isinstance(verdict, Fresh) else verdict.attempt
-        if isinstance(verdict, Resume):
-            left = (verdict.not_before - self.clock()).total_seconds()
-            if left > 0:
-                await self.sleep(left)
-        if channel is None:  # the number went away between two attempts
-            await _to_the_end(self._conclude(command, key, self._unknown_channel(command)))
-            return None
-        return await self._attempt(command, channel, key, attempt)
-
-    async def _decide_without_call(self, key: str, event: Result) -> Verdict | None:
-        claim = Claim(key=key, attempt=1, claim_id=uuid.uuid4().hex, owner=self.config.owner,
-                      at=self.clock(), lease_until=None, outcome=_json(event))
-        if await self._durably(lambda: self.ledger.claim(claim)):
-            await self._publish(event, claim.outcome)
-            return None
-        return assess(await self.ledger.view(key), self.clock())
-
-    async def _attempt(
-        self, command: AnySend, channel: Channel, key: str, attempt: int
-    ) -> Verdict | None:
-        pacer = self.pacers.for_channel(channel)
-        started = time.monotonic()
-        await pacer.acquire(command.priority, command.campaign_id)
-        metrics.BUCKET_WAIT.labels(command.priority).observe(time.monotonic() - started)
-        lease = self.config.call_deadline_seconds + self.config.lease_margin_seconds
-        await self._call_slots.acquire()  # released by _claim_call_record, whatever happens
-        now = self.clock()
-        claim = Claim(key=key, attempt=attempt, claim_id=uuid.uuid4().hex,
-                      owner=self.config.owner, at=now, lease_until=now + timedelta(seconds=lease))
-        return await _to_the_end(self._claim_call_record(command, channel, claim))
-
-    async def _claim_call_record(
-        self, command: AnySend, channel: Channel, claim: Claim
-    ) -> Verdict | None:
-        pacer = self.pacers.for_channel(channel)
-        try:
-            if not await self._durably(lambda: self.ledger.claim(claim)):
-                pacer.refund()  # someone else holds this attempt: the token was not used
-                return assess(await self.ledger.view(claim.key), self.clock())
-            answer = await self._call(channel, message_body(command))
-        finally:
-            self._call_slots.release()
-        attempt = claim.attempt
-        if isinstance(answer, Accepted):
-            if answer.wamid is None:
-                event: Result = self._unknown(
-                    command, "The Cloud API accepted the request but named no message id.")
-            else:
-                event = self._accepted(command, answer)
-                metrics.COMMAND_TO_ACCEPTED.observe(
-                    max(0.0, (self.clock() - command.occurred_at).total_seconds()))
-            await self._conclude(command, claim.key, event)
-            return None
-        if isinstance(answer, InDoubt):
-            event = self._unknown(command, f"The Cloud API did not answer ({answer.reason}); the "
-                                  "message may have been sent, so it was not sent again.")
-            await self._conclude(command, claim.key, event)
-            return None
-        rule, error = classify(answer)
-        if rule.alert:
-            metrics.ALERTS.labels(str(error.code)).inc()
-            log.error("Cloud API error needs an operator",
-                      extra={"code": error.code, "title": error.title, "details": error.details,
-                             "phone_number_id": channel.phone_number_id})
-        if rule.handling is Handling.FAIL or attempt >= self.config.retry.attempts_for(rule):
-            await self._conclude(command, claim.key, self._failed(command, error, attempt))
-            return None
-        retry_after = answer.retry_after_seconds if isinstance(answer, Rejected) else None
-        delay = self.config.retry.delay(rule, attempt, retry_after, self.rng)
-        if rule.throttle_number:
-            pacer.penalize(delay)
-        now = self.clock()
-        mark = RetryMark(key=claim.key, attempt=attempt, code=error.code, at=now,
-                         retry_at=now + timedelta(seconds=delay))
-        await self._durably(lambda: self.ledger.record_retry(mark))
-        metrics.RETRIES.labels(str(error.code)).inc()
-        log.info("send will be retried", extra={
-            "command_id": command.command_id, "conversation_id": command.conversation_id,
-            "attempt": attempt, "code": error.code, "delay_seconds": round(delay, 3)})
-        return Resume(attempt + 1, mark.retry_at)
-
-    async def _conclude(self, command: AnySend, key: str, event: Result) -> None:
-        """Record the outcome (the first recorded wins) and publish it."""
-        mine = Outcome(key=key, event_json=_json(event), event_type=event.type)
-        stored = await self._durably(lambda: self.ledger.record_outcome(mine))
-        if stored.event_json != mine.event_json:
-            # Another process concluded first (it judged the attempt in doubt while this one was
-            # still calling). Publish both: the store ranks "accepted" above "unknown".
-            await self._durably(lambda: self.publisher.publish(_key(command),
-                                                               stored.event_json.encode()))
-            if not isinstance(event, MessageAccepted):
-                return
-        await self._publish(event, mine.event_json)
-
-    async def _publish(self, event: Result, event_json: str | None = None) -> None:
-        value = event_json.encode() if event_json is not None else event.to_bytes()
-        await self._durably(lambda: self.publisher.publish(event.record_key(), value))
-        if isinstance(event, MessageAccepted):
-            metrics.SENT.labels(event.content.kind).inc()
-        elif isinstance(event, MessageRefused):
-            metrics.REFUSED.labels(event.reason).inc()
-        elif isinstance(event, MessageFailed):
-            metrics.FAILED.labels(str(event.error.code)).inc()
-        else:
-            metrics.UNKNOWN.inc()
-
-    async def _call(self, channel: Channel, body: JsonObject) -> Answer:
-        return await call_within(self.cloud, channel, body, self.config.call_deadline_seconds)
-
-    # --- the window policy ------------------------------------------------------------------
-
-    async def _refusal(self, command: AnySend, channel: Channel) -> MessageRefused | None:
+    async def refuse(self, command: AnySend, channel: Channel | None) -> Result | None:
+        """Step 1: the facts the policy needs, read only as far as its decision needs them."""
+        if not refusals.is_tenants_channel(channel, command):
+            return outcomes.unknown_channel(command, self.clock())
         if isinstance(command, SendTemplate):
             status = await self.templates.status(channel.waba_id, command.template_name,
                                                  command.language)
-            decision = decide(MessageKind.TEMPLATE, None, self.clock(), status)
-            if (not isinstance(decision, Refused) and self.opt_outs is not None
+            refusal = refusals.template_refusal(status, self.clock())
+            if (refusal is None and self.opt_outs is not None
                     and await self.opt_outs.blocks(command, channel)):
-                return MessageRefused(**self._fields(command), reason="opted_out",
-                                      detail=OPTED_OUT_DETAIL, hint=OPTED_OUT_HINT)
+                refusal = refusals.OPTED_OUT
         else:
-            last = await self.windows.last_inbound_at(command.conversation_id)
-            decision = decide(MessageKind.FREE_FORM, last, self.clock())
-            if isinstance(decision, Refused):
-                # A customer message acknowledged to Meta just now may not be stored yet: wait
-                # until the store has caught up with what Kafka holds, then decide again.
-                caught_up = await self.catch_up.wait(command.conversation_id,
-                                                     self.config.window_recheck_seconds)
-                last = await self.windows.last_inbound_at(command.conversation_id)
-                decision = decide(MessageKind.FREE_FORM, last, self.clock())
-                result = "allowed" if not isinstance(decision, Refused) else (
-                    "refused" if caught_up else "store_behind")
-                metrics.WINDOW_RECHECKS.labels(result).inc()
-        if not isinstance(decision, Refused):
+            refusal = await self._window_refusal(command)
+        return None if refusal is None else outcomes.refused(command, refusal, self.clock())
+
+    async def _window_refusal(self, command: AnySend) -> Refused | None:
+        last = await self.windows.last_inbound_at(command.conversation_id)
+        refusal = refusals.window_refusal(last, self.clock())
+        if refusal is None:
             return None
-        return MessageRefused(**self._fields(command), reason=decision.reason.value,
-                              detail=decision.message, hint=decision.hint)
-
-    # --- results ----------------------------------------------------------------------------
-
-    def _fields(self, command: AnySend) -> dict[str, Any]:
-        return {
-            "occurred_at": self.clock(),
-            "tenant_id": command.tenant_id,
-            "conversation_id": command.conversation_id,
-            "command_id": command.command_id,
-            "business_phone_number_id": command.business_phone_number_id,
-            "customer_wa_id": command.customer_wa_id,
-            "actor_id": command.actor_id,
-            "campaign_id": command.campaign_id,
-            "reference": command.reference,
-            "content": content_of(command),
-        }
-
-    def _accepted(self, command: AnySend, answer: Accepted) -> MessageAccepted:
-        fields = self._fields(command)
-        assert answer.wamid is not None
-        return MessageAccepted(**fields, wamid=answer.wamid, accepted_at=fields["occurred_at"],
-                               message_status=answer.message_status)
-
-    def _failed(self, command: AnySend, error: MetaError, attempts: int) -> MessageFailed:
-        return MessageFailed(**self._fields(command), error=error, attempts=attempts)
-
-    def _unknown(self, command: AnySend, why: str) -> MessageOutcomeUnknown:
-        return MessageOutcomeUnknown(
-            **self._fields(command),
-            detail=f"{why} Check the thread for delivery ticks before sending it again.")
-
-    def _unknown_channel(self, command: AnySend) -> MessageFailed:
-        log.warning("send for a number that is not the tenant's channel", extra={
-            "command_id": command.command_id, "tenant_id": command.tenant_id,
-            "phone_number_id": command.business_phone_number_id,
-            "customer": mask(command.customer_wa_id)})
-        return self._failed(command, MetaError(
-            code=SENDER_UNKNOWN_CHANNEL, title="Unknown business number",
-            message="This business phone number is not configured for this tenant.",
-            details=f"phone_number_id {command.business_phone_number_id}"), attempts=1)
-
-    async def _durably(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run a ledger or broker write until it succeeds: a lost record here would turn a sent
-        message into an unknown one (or lose its result)."""
-        attempt = 0
-        while True:
-            try:
-                return await operation()
-            except Exception as exc:
-                if not default_is_transient(exc):
-                    raise
-                attempt += 1
-                metrics.DEPENDENCY_ERRORS.inc()
-                log.warning("dependency unavailable; retrying a ledger or publish write",
-                            extra={"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"})
-                await self.sleep(min(5.0, 0.1 * 2 ** min(attempt, 6)) * (0.5 + self.rng() / 2))
-
-
-def _json(event: Result) -> str:
-    return event.to_bytes().decode()
-
-
-def _key(command: AnySend) -> bytes:
-    return command.conversation_id.encode()
-
-
-async def _to_the_end(work: Awaitable[T]) -> T:
-    """Await ``work`` to its end even if the caller is cancelled meanwhile (then re-raise)."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if not task.done():
-            await asyncio.wait({task})
-        raise
+        # A customer message acknowledged to Meta just now may not be stored yet: wait until
+        # the store has caught up with what Kafka holds, then decide again.
+        caught_up = await self.catch_up.wait(command.conversation_id,
+                                             self.config.window_recheck_seconds)
+        last = await self.windows.last_inbound_at(command.conversation_id)
+        refusal = refusals.window_refusal(last, self.clock())
+        result = "allowed" if refusal is None else ("refused" if caught_up else "store_behind")
+        metrics.WINDOW_RECHECKS.labels(result).inc()
+        return refusal

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.webhook_ingest import metrics
-from services.webhook_ingest.adapters.kafka import RawWebhook
 from services.webhook_ingest.errors import (
     BadHandshake,
     InvalidPayload,
@@ -33,6 +32,7 @@ from services.webhook_ingest.errors import (
 )
 from services.webhook_ingest.normalize import TenantLookup, normalize
 from services.webhook_ingest.payload import first_waba_id, parse_webhook
+from services.webhook_ingest.ports import RawWebhook
 from services.webhook_ingest.signature import Verifier
 from shared.channels import UNASSIGNED_TENANT
 from shared.events.base import Event

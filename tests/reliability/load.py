@@ -19,7 +19,7 @@ from typing import Any, Literal
 import httpx
 
 from sandbox.testing import SandboxControlError
-from services.inbox_api.commands import command_id_for
+from services.inbox_api.conversations.commands import command_id_for
 from shared.phone import conversation_id
 from tests.reliability.harness import TENANT, ReliabilityStack
 

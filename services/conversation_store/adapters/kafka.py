@@ -3,31 +3,30 @@
 A conversation's records carry its id as key on all three topics, so with equal partition counts
 they land on the same partition number of each; the range assignor then gives those partitions to
 the same member. One member folds a conversation at a time: that is what makes the store's
-read-fold-write safe without transactions. A rebalance waits for the batch in hand
-(:class:`OwnershipGuard`), so the next owner never starts while the last one still writes.
+read-fold-write safe without transactions. The guard that keeps it so while partitions move is
+the store's own (ownership.py); this module only tells it what the consumer owns
+(:class:`KafkaAssignment`) and when a rebalance starts and ends (:class:`RebalanceListener`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-from services.conversation_store.handlers import StoreHandler
+from services.conversation_store.ports import Rebalancing
 from shared.config import ConfigError, InfraSettings
 from shared.events import ConversationChanged
-from shared.events.base import Event
 from shared.events.topics import (
     INBOX_COMMANDS,
     INBOX_CONVERSATIONS,
     INBOX_OUTBOUND,
     WHATSAPP_INBOUND,
 )
-from shared.kafka import Received, make_consumer, publish
+from shared.kafka import make_consumer, publish
 from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
@@ -61,39 +60,28 @@ async def check_copartitioned(producer: RecoveringProducer, topics: Sequence[str
         )
 
 
-class OwnershipGuard(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Holds a rebalance until the batch in hand is written, and drops records of partitions
-    this member no longer owns (their next owner re-reads them from the last commit)."""
+class KafkaAssignment:
+    """The consumer's current assignment, as the ownership guard asks for it."""
 
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        handler: StoreHandler,
-        on_rebalance: Callable[[], None] = lambda: None,
-    ) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self.consumer = consumer
-        self.handler = handler
-        # Drops what this member cached about conversations it may no longer own.
-        self.on_rebalance = on_rebalance
-        self.lock = asyncio.Lock()
 
-    async def handle(self, batch: list[Received[Event]]) -> None:
-        async with self.lock:
-            owned = self.consumer.assignment()
-            mine = [r for r in batch if TopicPartition(r.topic, r.partition) in owned]
-            if len(mine) < len(batch):
-                log.warning("partitions revoked mid-batch; leaving their records to the new owner",
-                            extra={"dropped": len(batch) - len(mine)})
-            if mine:
-                await self.handler(mine)
+    def owned(self) -> set[tuple[str, int]]:
+        return {(tp.topic, tp.partition) for tp in self.consumer.assignment()}
+
+
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the store about every rebalance, revoked or assigned (aiokafka rebalances eagerly:
+    every partition is revoked before any is assigned); the rebalance waits until it returns."""
+
+    def __init__(self, store: Rebalancing) -> None:
+        self.store = store
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        async with self.lock:
-            self.on_rebalance()
+        await self.store.rebalance()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        async with self.lock:
-            self.on_rebalance()
+        await self.store.rebalance()
         log.info("partitions assigned", extra={"partitions": sorted(str(tp) for tp in assigned)})
 
 

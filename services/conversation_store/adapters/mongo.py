@@ -26,8 +26,8 @@ from pymongo.errors import BulkWriteError
 
 from services.conversation_store.changes import ThreadChange
 from services.conversation_store.documents import Conversation, Message
-from services.conversation_store.handlers import Wanted, WriteConflict
-from services.conversation_store.projection import Thread
+from services.conversation_store.ports import Wanted, WriteConflict
+from services.conversation_store.thread import Thread
 from shared.mongo import Document, ensure_indexes
 
 CONVERSATIONS = "conversations"

@@ -1,1 +1,3 @@
-"""Adapters: MongoDB queries, Kafka commands and changes, the Cloud API media proxy."""
+"""Adapters other than the database's: Kafka (commands out, conversation changes in) and the
+Cloud API (media proxy, template management). Each implements a feature's ``ports.py``; the
+features' MongoDB code is their ``repository.py``."""

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 
+from services.inbox_api.conversations.ports import MediaDownload
 from services.inbox_api.errors import NotFound, Unavailable
-from services.inbox_api.ports import MediaDownload
 from shared.channels import Channel
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.inbox_api.template_variables import (
+from services.inbox_api.templates.variables import (
     TemplateVariablesError,
     fill,
     parameter_keys,

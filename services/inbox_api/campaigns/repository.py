@@ -79,6 +79,10 @@ class CampaignRepository:
             change)
         return result.matched_count == 1
 
+    async def record_upload(self, campaign_id: str, change: Document) -> None:
+        """An upload's counters and kept errors (``change``), whatever the campaign's state."""
+        await self.campaigns.update_one({"_id": campaign_id}, change)
+
     async def count(self, campaign_id: str, fields: dict[str, int]) -> None:
         await self.campaigns.update_one(
             {"_id": campaign_id},

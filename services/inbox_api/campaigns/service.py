@@ -1,4 +1,5 @@
-"""The campaigns use cases: create, audience, schedule, state changes, list, get, report.
+"""The campaigns use cases: create, audience (stored by ``recipients.py``), schedule, state
+changes, list, get, report.
 
 inbox_api writes the campaign documents; the dispatcher in outbound_sender releases them. Every
 state change is one conditional update on the campaign (filter: the states it may come from),
@@ -12,42 +13,24 @@ import base64
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from datetime import datetime
 from typing import Any
 
-from services.inbox_api.auth import Identity
-from services.inbox_api.campaigns.audience import (
-    MAX_ERRORS,
-    Audience,
-    AudienceFileError,
-    Row,
-    drop_duplicates,
-    errors_to_keep,
-    rows_from_csv,
-    validate,
-)
-from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_json, row_of
-from services.inbox_api.campaigns.repository import CampaignRepository, Document
+from services.inbox_api.accounts.credentials import Identity
+from services.inbox_api.accounts.ownership import own_channel
+from services.inbox_api.campaigns.audience import Audience, AudienceFileError, Row, rows_from_csv
+from services.inbox_api.campaigns.ports import CampaignStore, Clock, Document
+from services.inbox_api.campaigns.recipients import store_upload
+from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_of
 from services.inbox_api.campaigns.schedule import ScheduleError, to_utc
 from services.inbox_api.campaigns.states import EDITABLE, StateConflict, next_state
 from services.inbox_api.errors import BadRequest, InboxApiError, InvalidInput, NotFound
-from services.inbox_api.ownership import own_channel
-from services.inbox_api.template_variables import body_text_of
-from shared.campaigns import (
-    CANCELLED,
-    DRAFT,
-    QUEUED,
-    RUNNING,
-    SCHEDULED,
-    campaign_command_id,
-    recipient_id,
-)
+from services.inbox_api.templates.variables import body_text_of
+from shared.campaigns import CANCELLED, DRAFT, RUNNING, SCHEDULED
 from shared.channels import Channel
-from shared.phone import conversation_id
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 _ID_NAMESPACE = uuid.UUID("9d0c6b8e-51a3-4c1f-8f3e-0e6a7d2b4c55")
 
 
@@ -64,7 +47,7 @@ class NotStartable(InboxApiError):
 
 
 class CampaignService:
-    def __init__(self, repository: CampaignRepository, clock: Clock) -> None:
+    def __init__(self, repository: CampaignStore, clock: Clock) -> None:
         self.repository = repository
         self.clock = clock
         self.background: set[asyncio.Task[int]] = set()
@@ -107,7 +90,7 @@ class CampaignService:
             return existing, None, False
         audience = None
         if rows:
-            audience = await self._store(doc, template, rows)
+            audience = await store_upload(self.repository, self.clock, doc, template, rows)
         if schedule is not None:
             await self._require_startable(who, await self._get(who, campaign_id))
             await self._transition(who, campaign_id, "schedule",
@@ -130,59 +113,10 @@ class CampaignService:
                                                                      or []))
             except (AudienceFileError, UnicodeDecodeError) as exc:
                 raise InvalidInput(str(exc), code="bad_csv", field="body") from None
-        audience = await self._store(doc, template, rows or [])
+        audience = await store_upload(self.repository, self.clock, doc, template,
+                                       rows or [])
         audience.ignored_columns = ignored
         return audience, await self._get(who, campaign_id)
-
-    async def _store(self, campaign: Document, template: Document, rows: list[Row]) -> Audience:
-        cid = campaign["_id"]
-        audience = validate(rows, body_text_of(template.get("components") or []))
-        # A number already in the campaign (an earlier upload) is found by claiming it: one
-        # small document per number, inserted first.
-        drop_duplicates(audience, await self.repository.add_numbers(
-            cid, [r.wa_id for r in audience.recipients]))
-        now = self.clock()
-        number = campaign["business_phone_number_id"]
-        first = (await self.repository.reserve_rows(cid, len(audience.recipients))
-                 if audience.recipients else 0)
-        offset = await self._row_offset(cid, first, campaign)
-        docs = [{"_id": recipient_id(cid, first + i), "campaign_id": cid,
-                 "tenant_id": campaign["tenant_id"], "business_phone_number_id": number,
-                 "conversation_id": conversation_id(number, r.wa_id), "wa_id": r.wa_id,
-                 # Rows of a later upload come after the earlier ones: one order to send in.
-                 "position": first + i, "row": offset + r.row, "source_row": r.row,
-                 "variables": r.variables, "components": r.components,
-                 "rendered_text": r.rendered_text, "state": QUEUED, "reason": None,
-                 "command_id": campaign_command_id(cid, r.wa_id), "released_at": None,
-                 "created_at": now} for i, r in enumerate(audience.recipients)]
-        inserted = await self.repository.add_recipients(docs)
-        audience.duplicates += len(docs) - inserted
-        # The rejected rows stay on the campaign, so its page lists them after a reload too.
-        # The count of kept errors comes from the campaign as read before this upload: two
-        # uploads at the same moment may keep a few more than MAX_ERRORS between them.
-        history = campaign.get("audience") or {}
-        keep = errors_to_keep(audience.errors, len(history.get("errors") or []),
-                              int(history.get("uploads") or 0) + 1)
-        change: Document = {
-            "$inc": {"counters.recipients": inserted, "counters.queued": inserted,
-                     "audience.rows": len(rows), "audience.rejected_rows": audience.rejected,
-                     "audience.duplicates": audience.duplicates, "audience.uploads": 1,
-                     "audience.errors_total": len(audience.errors), "version": 1},
-            "$set": {"updated_at": now}}
-        if keep:
-            change["$push"] = {"audience.errors": {"$each": keep}}
-        await self.repository.campaigns.update_one({"_id": cid}, change)
-        return audience
-
-    async def _row_offset(self, campaign_id: str, first: int, campaign: Document) -> int:
-        """The report's row numbers of this upload: the first upload keeps its own, a later one
-        starts at the next million after the last stored row."""
-        if first <= 1:
-            return 0
-        last = await self.repository.recipient_at(campaign_id, first - 1)
-        if last is None:  # an upload at the same moment has not stored it yet
-            return int((campaign.get("audience") or {}).get("uploads") or 0) * 1_000_000
-        return (int(last["row"]) // 1_000_000 + 1) * 1_000_000
 
     # -- schedule and state ----------------------------------------------------------------
 
@@ -351,18 +285,6 @@ class CampaignService:
         return template
 
 
-def audience_json(audience: Audience | None, total: int) -> dict[str, Any] | None:
-    if audience is None:
-        return None
-    errors = audience.errors[:MAX_ERRORS]
-    return {"accepted": len(audience.recipients), "rejected": audience.rejected,
-            "duplicates": audience.duplicates, "total_recipients": total,
-            "errors": [{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
-                       for e in errors],
-            "errors_truncated": len(audience.errors) > MAX_ERRORS,
-            "ignored_columns": audience.ignored_columns}
-
-
 def _encode_cursor(at: datetime, cid: str) -> str:
     raw = json.dumps([at.isoformat(), cid]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -374,10 +296,3 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at), str(cid)
     except (ValueError, TypeError):
         raise BadRequest("The cursor is not one of ours.", code="bad_cursor") from None
-
-
-def report_json(doc: Document, totals: dict[str, int], rates: dict[str, float],
-                items: Sequence[ReportRow], next_cursor: str | None,
-                view: Callable[[Document], dict[str, Any]]) -> dict[str, Any]:
-    return {"campaign": view(doc), "totals": totals, "rates": rates,
-            "items": [row_json(r) for r in items], "next_cursor": next_cursor}

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.inbox_api.template_variables import MEDIA_FORMATS, template_parameters
 from services.inbox_api.templates.schemas import (
     ButtonPreview,
     ContentIn,
@@ -27,6 +26,7 @@ from services.inbox_api.templates.schemas import (
     TextPart,
     UrlButtonIn,
 )
+from services.inbox_api.templates.variables import MEDIA_FORMATS, template_parameters
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _MARKERS = {"*": "bold", "_": "italic", "~": "strike"}

@@ -8,17 +8,22 @@ cloud_api_refused), Unavailable (503 cloud_api_unavailable).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.inbox_api.auth import Identity
+from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.errors import InboxApiError, InvalidInput, NotFound, Unavailable
-from services.inbox_api.ports import InboxRepository
-from services.inbox_api.template_variables import body_text_of, template_parameters
-from services.inbox_api.templates.cloud import CloudApiDown, CloudApiRefused, CloudApiTemplates
-from services.inbox_api.templates.mongo import Document, MongoTemplateStore
+from services.inbox_api.templates.ports import (
+    CloudApiDown,
+    CloudApiRefused,
+    Document,
+    TemplateCloud,
+    TemplateReader,
+    TemplateStore,
+)
 from services.inbox_api.templates.preview import draft_components, draft_examples, render
 from services.inbox_api.templates.rules import (
     TemplateInvalid,
@@ -29,7 +34,6 @@ from services.inbox_api.templates.rules import (
 from services.inbox_api.templates.schemas import (
     AccountSync,
     ContentIn,
-    ParameterOut,
     Preview,
     PreviewDraftIn,
     SyncResult,
@@ -38,6 +42,7 @@ from services.inbox_api.templates.schemas import (
     TemplateDetailList,
 )
 from services.inbox_api.templates.sync import deleted_status, snapshot_time, sync_write
+from services.inbox_api.templates.views import detail_view, edited_times
 from shared.channels import Channel
 from shared.templates import template_doc_id
 
@@ -58,7 +63,7 @@ def wall_clock() -> datetime:
 class TemplateAdmin:
     """Template management inside the caller's tenant."""
 
-    def __init__(self, store: MongoTemplateStore, cloud: CloudApiTemplates,
+    def __init__(self, store: TemplateStore, cloud: TemplateCloud,
                  clock: Clock = wall_clock) -> None:
         self.store = store
         self.cloud = cloud
@@ -119,7 +124,7 @@ class TemplateAdmin:
         doc = await self._doc(who, template_id)
         status = str(doc.get("status") or "UNKNOWN")
         now = self.clock()
-        refusal = edit_refusal(status, _times(doc.get("edited_at")), now)
+        refusal = edit_refusal(status, edited_times(doc.get("edited_at")), now)
         if refusal is not None:
             code = "template_not_editable" if "cannot be edited" in refusal \
                 else "template_edit_limit"
@@ -232,11 +237,11 @@ class TemplateAdmin:
         return result or {}
 
 
-async def list_templates(repository: InboxRepository, who: Identity,
+async def list_templates(reader: TemplateReader, who: Identity,
                          status: str | None) -> TemplateDetailList:
     """The tenant's templates (every status, or one), by name."""
     now = wall_clock()
-    docs = await repository.templates(who.tenant_id, status)
+    docs = await reader.templates(who.tenant_id, status)
     return TemplateDetailList(items=[detail_view(d, now) for d in
                                      sorted(docs, key=lambda d: (d.get("name") or "",
                                                                  d.get("language") or ""))])
@@ -250,36 +255,12 @@ def _accounts(channels: list[Channel]) -> dict[str, Channel]:
     return out
 
 
-def _times(value: object) -> list[datetime]:
-    if not isinstance(value, list):
-        return []
-    return [t.replace(tzinfo=UTC) if t.tzinfo is None else t
-            for t in value if isinstance(t, datetime)]
-
-
-def _aware(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def detail_view(doc: Document, now: datetime) -> TemplateDetail:
-    components = [c for c in doc.get("components") or [] if isinstance(c, dict)]
-    params = template_parameters(components)
-    fmt = doc.get("parameter_format")
-    if fmt not in ("positional", "named"):
-        named = any(not p.name.isdigit() for p in params if p.component == "body")
-        fmt = "named" if named else "positional"
-    status = str(doc.get("status") or "UNKNOWN")
-    reason = doc.get("reason")
-    return TemplateDetail(
-        id=str(doc["_id"]), waba_id=str(doc.get("waba_id") or ""),
-        template_id=doc.get("template_id") or None, name=str(doc.get("name") or ""),
-        language=str(doc.get("language") or ""), category=doc.get("category"),
-        status=status, reason=None if reason in (None, "NONE") else str(reason),
-        quality=doc.get("quality"), status_at=_aware(doc.get("status_at")),
-        parameter_format=fmt, body_text=body_text_of(components),
-        parameters=[ParameterOut(key=p.key, component=p.component,
-                                 example=p.example, max_length=p.max_length) for p in params],
-        components=components,
-        editable=edit_refusal(status, _times(doc.get("edited_at")), now) is None)
+async def sync_at_start(admin: TemplateAdmin) -> None:
+    """Every tenant's templates from the Cloud API, once at start-up; failures are logged
+    (readiness never waits for it)."""
+    try:
+        await admin.sync_everyone()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("start-up template sync failed", exc_info=True)

@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.outbound_sender.campaign_pacing import lease_filter
+from services.outbound_sender.campaigns.pacing import lease_filter
 from shared.campaigns import (
     CAMPAIGN_INDEXES,
     CAMPAIGN_RECIPIENTS_COLLECTION,

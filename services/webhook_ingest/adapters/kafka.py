@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from services.webhook_ingest.errors import PublishFailed
+from services.webhook_ingest.ports import RawWebhook
 from shared.config import InfraSettings
 from shared.events.base import Event
 from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
@@ -24,25 +23,6 @@ log = logging.getLogger(__name__)
 
 # Room for the record's key, headers and batch framing around a body at the size limit.
 RECORD_OVERHEAD_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RawWebhook:
-    """A verified request body exactly as Meta sent it, and when we received it."""
-
-    body: bytes
-    signature: str
-    received_at: datetime
-    waba_id: str | None
-
-    def key(self) -> bytes:
-        return (self.waba_id or "unknown").encode()
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        return [
-            ("x-hub-signature-256", self.signature.encode()),
-            ("received-at", self.received_at.isoformat().encode()),
-        ]
 
 
 class KafkaWebhookPublisher:

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.inbox_api.adapters.mongo import SESSIONS, MongoInboxRepository
+from services.inbox_api.accounts.credentials import digest
+from services.inbox_api.accounts.repository import SESSIONS
 from services.inbox_api.admin import create_key, create_tenant, revoke_key
-from services.inbox_api.auth import digest
-from services.inbox_api.service import InboxQueries
+from services.inbox_api.conversations.repository import MongoInboxRepository
+from services.inbox_api.conversations.service import InboxQueries
 
 pytestmark = pytest.mark.integration
 

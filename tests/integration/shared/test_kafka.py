@@ -10,9 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import TypeAdapter
 
+from shared.consumer import BatchConsumer, PoisonRecord, Received
 from shared.events import SetConversationStatus
 from shared.events.topics import INBOX_COMMANDS, dlq
-from shared.kafka import BatchConsumer, PoisonRecord, Received, make_consumer, publish
+from shared.kafka import make_consumer, publish
 from tests.integration.kafka_tools import read_topic
 
 pytestmark = pytest.mark.integration

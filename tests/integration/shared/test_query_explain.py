@@ -21,8 +21,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.conversation_store.adapters.mongo import INDEXES as STORE_INDEXES
-from services.conversation_store.templates import INDEXES as TEMPLATE_INDEXES
-from services.inbox_api.adapters.mongo import INDEXES as INBOX_INDEXES
+from services.conversation_store.adapters.mongo_templates import INDEXES as TEMPLATE_INDEXES
+from services.inbox_api.accounts.repository import INDEXES as INBOX_INDEXES
 from shared.campaigns import CAMPAIGN_INDEXES
 from shared.mongo import ensure_indexes
 from shared.read_model import ANY, HOT_QUERIES, QueryShape

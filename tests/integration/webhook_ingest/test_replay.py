@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from services.webhook_ingest.adapters.kafka import RawWebhook
 from services.webhook_ingest.normalize import normalize
 from services.webhook_ingest.payload import parse_webhook
+from services.webhook_ingest.ports import RawWebhook
 from services.webhook_ingest.replay import StartAt, replay
 from services.webhook_ingest.signature import sign
 from shared.config import InfraSettings

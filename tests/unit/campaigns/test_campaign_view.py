@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.inbox_api.routers.campaigns import audience_view, campaign_summary, campaign_view
+from services.inbox_api.campaigns.views import audience_view, campaign_summary, campaign_view
 
 AT = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ERROR = {"upload": 1, "row": 4, "column": "phone", "code": "invalid_phone",

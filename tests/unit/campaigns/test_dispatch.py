@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.outbound_sender.campaign_dispatch import CampaignDispatcher, DispatchConfig
-from services.outbound_sender.campaign_pacing import (
+from services.outbound_sender.campaigns.dispatch import CampaignDispatcher
+from services.outbound_sender.campaigns.pacing import (
     ReleaseBudget,
     campaign_rate,
     hold_until,
     lease_is_free,
     limit_room,
 )
+from services.outbound_sender.campaigns.ports import DispatchConfig
 from shared.campaigns import recipient_id, recipient_ids
 from shared.channels import Channel
 from shared.events.commands import Command, SendTemplate

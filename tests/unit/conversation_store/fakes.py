@@ -12,12 +12,13 @@ from services.conversation_store.adapters.mongo import conversation_document
 from services.conversation_store.cache import CachingRepository
 from services.conversation_store.changes import ThreadChange
 from services.conversation_store.documents import Conversation, Message
-from services.conversation_store.handlers import StoreHandler, Wanted, WriteConflict
-from services.conversation_store.projection import Thread
+from services.conversation_store.handlers import StoreHandler
+from services.conversation_store.ports import Wanted, WriteConflict
+from services.conversation_store.thread import Thread
+from shared.consumer import Received
 from shared.events import ConversationChanged, MessageReceived, MessageStatusChanged
 from shared.events.base import Event
 from shared.events.commands import Command
-from shared.kafka import Received
 from tests.unit.conversation_store.builders import T0
 
 TOPICS = {"whatsapp.inbound.v1": "in", "inbox.outbound.v1": "out", "inbox.commands.v1": "cmd"}

@@ -6,14 +6,15 @@ from typing import Any
 
 import pytest
 
-from services.conversation_store.adapters.kafka import OwnershipGuard
+from services.conversation_store.adapters.kafka import KafkaAssignment, RebalanceListener
 from services.conversation_store.documents import (
     Conversation,
     Message,
     command_message_id,
     message_id,
 )
-from services.conversation_store.handlers import Wanted
+from services.conversation_store.ownership import OwnershipGuard
+from services.conversation_store.ports import Wanted
 from shared.events import ReplyContext
 from tests.unit.conversation_store.builders import (
     CID,
@@ -116,9 +117,10 @@ async def test_a_failed_write_drops_the_conversation_and_the_replay_reads_the_da
 async def test_a_rebalance_forgets_everything():
     store = Feeder()
     await store.feed(received("w1", 0))
-    guard = OwnershipGuard(_NoConsumer(), store.handler, on_rebalance=store.cache.forget)
+    listener = RebalanceListener(
+        OwnershipGuard(KafkaAssignment(_NoConsumer()), on_rebalance=store.cache.forget))
 
-    await guard.on_partitions_revoked(set())
+    await listener.on_partitions_revoked(set())
     await store.feed(received("w2", 1))
 
     assert len(store.repository.loads) == 2

@@ -6,9 +6,10 @@ from typing import get_args
 
 import pytest
 
-from services.conversation_store.handlers import STORE_EVENTS, StoreHandler
+from services.conversation_store.handlers import StoreHandler
+from services.conversation_store.pipeline import STORE_EVENTS
+from shared.consumer import PoisonRecord, Received
 from shared.events import InboundEvent, InboxCommand, MessageReceived, OutboundEvent, SendText
-from shared.kafka import PoisonRecord, Received
 from tests.unit.conversation_store.builders import CID, NUMBER_ID, TENANT, accepted, at, received
 from tests.unit.conversation_store.fakes import Feeder
 

@@ -5,15 +5,15 @@ from typing import Any
 
 import pytest
 
+from services.conversation_store.adapters.mongo_templates import TemplateStatusFold
 from services.conversation_store.templates import (
-    TemplateStatusFold,
     effective_status,
     latest_per_template,
     status_update,
     supersedes,
 )
+from shared.consumer import Received
 from shared.events import TemplateStatus, TemplateStatusChanged
-from shared.kafka import Received
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from services.inbox_api.auth import digest
-from services.inbox_api.commands import InboxCommands
-from services.inbox_api.cursors import ListPosition
+from services.inbox_api.accounts.credentials import digest
+from services.inbox_api.conversations.commands import InboxCommands
+from services.inbox_api.conversations.cursors import ListPosition
+from services.inbox_api.conversations.ports import Document, MediaDownload
+from services.inbox_api.conversations.service import InboxQueries
+from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
-from services.inbox_api.ports import Document, MediaDownload
-from services.inbox_api.service import InboxQueries
 from services.inbox_api.settings import InboxApiSettings
-from services.inbox_api.stream import StreamHub
 from shared.channels import Channel
 from shared.events.commands import Command
 from shared.templates import template_doc_id

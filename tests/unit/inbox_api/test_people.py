@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import httpx
 
-from services.inbox_api.auth import digest
+from services.inbox_api.accounts.credentials import digest
+from services.inbox_api.accounts.views import agent_list
 from services.inbox_api.main import create_app
 from services.inbox_api.settings import InboxApiSettings
-from services.inbox_api.views import agent_list
 from tests.unit.inbox_api.fakes import ACME_KEY, NOW, Wiring, WithState, key_doc
 
 

@@ -6,8 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from services.inbox_api.auth import bearer_token, digest, looks_like_key, new_api_key, same_digest
-from services.inbox_api.cursors import (
+from services.inbox_api.accounts.credentials import (
+    bearer_token,
+    digest,
+    looks_like_key,
+    new_api_key,
+    same_digest,
+)
+from services.inbox_api.conversations.cursors import (
     BadCursor,
     ListPosition,
     decode_list_cursor,
@@ -15,8 +21,8 @@ from services.inbox_api.cursors import (
     encode_list_cursor,
     encode_thread_cursor,
 )
-from services.inbox_api.template_variables import TemplateVariablesError, fill, parameter_keys
-from services.inbox_api.views import conversation_view, message_view
+from services.inbox_api.conversations.views import conversation_view, message_view
+from services.inbox_api.templates.variables import TemplateVariablesError, fill, parameter_keys
 from tests.unit.inbox_api.fakes import NOW, conversation
 
 

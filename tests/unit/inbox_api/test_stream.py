@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from services.inbox_api.ports import Document
-from services.inbox_api.service import InboxQueries
-from services.inbox_api.stream import (
+from services.inbox_api.conversations.ports import Document
+from services.inbox_api.conversations.service import InboxQueries
+from services.inbox_api.conversations.stream import (
     BadPosition,
     Change,
     Closed,

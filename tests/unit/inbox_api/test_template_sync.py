@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.inbox_api.templates.mongo import storable
+from services.inbox_api.templates.repository import storable
 from services.inbox_api.templates.sync import snapshot_time, sync_write
 
 SNAPSHOT = datetime(2026, 11, 28, 12, 0, 5, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.inbox_api.template_variables import (
+from services.inbox_api.templates.variables import (
     TemplateVariablesError,
     fill_components,
     template_parameters,

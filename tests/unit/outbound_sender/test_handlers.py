@@ -6,8 +6,8 @@ from aiokafka import TopicPartition
 from pymongo.errors import AutoReconnect
 
 from services.outbound_sender.handlers import CommandPipeline
+from shared.consumer import Received
 from shared.events import AssignConversation
-from shared.kafka import Received
 from tests.unit.outbound_sender.fakes import CID, T0, TENANT, text
 
 TOPIC = "inbox.commands.v1"

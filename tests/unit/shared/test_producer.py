@@ -16,7 +16,7 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 
-from shared.kafka import default_is_transient
+from shared.consumer import default_is_transient
 from shared.producer import ProducerUnavailable, RecoveringProducer
 
 

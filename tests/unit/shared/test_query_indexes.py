@@ -15,12 +15,14 @@ from pymongo import IndexModel
 
 from services.conversation_store.adapters.mongo import INDEXES as STORE_INDEXES
 from services.conversation_store.adapters.mongo import _find as store_find
-from services.conversation_store.templates import INDEXES as TEMPLATE_INDEXES
-from services.inbox_api.adapters.mongo import INDEXES as INBOX_INDEXES
-from services.inbox_api.adapters.mongo import SESSION_TTL, ListFilter, MongoInboxRepository
+from services.conversation_store.adapters.mongo_templates import INDEXES as TEMPLATE_INDEXES
+from services.inbox_api.accounts.repository import INDEXES as INBOX_INDEXES
+from services.inbox_api.accounts.repository import SESSION_TTL
 from services.inbox_api.campaigns.repository import CampaignRepository
-from services.inbox_api.cursors import ListPosition
-from services.inbox_api.templates.mongo import MongoTemplateStore
+from services.inbox_api.conversations.cursors import ListPosition
+from services.inbox_api.conversations.repository import MongoInboxRepository
+from services.inbox_api.conversations.schemas import ListFilter
+from services.inbox_api.templates.repository import MongoTemplateStore
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
 from services.outbound_sender.adapters.mongo import MongoLedger, MongoTemplates, MongoWindows
 from shared.campaigns import CAMPAIGN_INDEXES

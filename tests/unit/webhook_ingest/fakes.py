@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from services.webhook_ingest.adapters.kafka import RawWebhook
 from services.webhook_ingest.errors import PublishFailed
+from services.webhook_ingest.ports import RawWebhook
 from shared.events.base import Event
 
 

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.webhook_ingest.adapters.kafka import RawWebhook, all_acknowledged
+from services.webhook_ingest.adapters.kafka import all_acknowledged
 from services.webhook_ingest.errors import PublishFailed
+from services.webhook_ingest.ports import RawWebhook
 
 
 class TestAllAcknowledged:

@@ -1,0 +1,133 @@
+"""The fold's rules for ``whatsapp.inbound.v1``: a customer's message or reaction, and Meta's status
+of a message. Pure; projection.py picks the rule by event type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from services.conversation_store.conversations import (
+    add_number,
+    ensure_conversation,
+    on_customer_activity,
+    on_inbound_message,
+    on_proven_send,
+)
+from services.conversation_store.documents import (
+    Message,
+    Reaction,
+    ReplyTo,
+    StatusEntry,
+    message_id,
+    ms,
+    sort_key,
+)
+from services.conversation_store.messages import (
+    absorb,
+    became_sent,
+    by_command,
+    by_wamid,
+    flag,
+    meta_error,
+    new_stub,
+    notice_kind,
+    notice_preview,
+    proven,
+    react,
+    settled,
+    with_status,
+)
+from services.conversation_store.thread import Step, Thread
+from shared.events import MessageReceived, MessageStatusChanged
+
+
+def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
+    p = event.payload
+    if p.message_type == "reaction":
+        return _customer_reaction(event, thread, step)
+    mid = message_id(thread.id, p.wamid)
+    existing = thread.messages.get(mid)
+    if existing is not None and not existing.stub:
+        return thread  # a duplicate: the message, and so its conversation effects, are stored
+    conversation = ensure_conversation(thread, event, p.business_phone_number_id)
+    received_at = ms(event.occurred_at)
+    kind = notice_kind(p.message_type, p.content)
+    context = p.context
+    message = Message(
+        id=mid,
+        tenant_id=conversation.tenant_id,
+        conversation_id=thread.id,
+        business_phone_number_id=p.business_phone_number_id,
+        direction="inbound",
+        wamid=p.wamid,
+        message_type=p.message_type,
+        content=p.content,
+        preview=p.preview or notice_preview(kind) or f"[{p.message_type}]",
+        sent_at=ms(p.sent_at),
+        received_at=received_at,
+        sort_key=sort_key(p.sent_at, received_at, p.wamid),
+        status="received",
+        status_at=received_at,
+        reply_to=None if context is None else ReplyTo(
+            wamid=context.message_id, from_number=context.from_number,
+            forwarded=context.forwarded, frequently_forwarded=context.frequently_forwarded,
+            referred_product=context.referred_product,
+        ),
+        edited=kind == "edit",
+        deleted=kind == "delete",
+        referral=p.referral,
+        errors=[meta_error(e) for e in p.errors],
+    )
+    if existing is not None:  # a stub: keep what arrived before the message
+        message = absorb(message, existing)
+    messages = {**thread.messages, mid: message}
+    if kind is not None and context is not None and context.message_id:
+        messages = flag(thread, messages, context.message_id, kind, conversation)
+    if step.fresh:
+        conversation = on_inbound_message(conversation, event, message)
+    return replace(thread, conversation=conversation, messages=messages)
+
+
+def _customer_reaction(event: MessageReceived, thread: Thread, step: Step) -> Thread:
+    p = event.payload
+    target = p.content.get("message_id")
+    emoji = p.content.get("emoji") or ""
+    conversation = ensure_conversation(thread, event, p.business_phone_number_id)
+    messages = dict(thread.messages)
+    if isinstance(target, str) and target:
+        reaction = Reaction(by="customer", emoji=str(emoji), at=ms(p.sent_at), wamid=p.wamid)
+        messages = react(thread, messages, target, reaction, conversation)
+    if step.fresh:
+        conversation = on_customer_activity(conversation, event)
+    if messages == thread.messages and conversation == thread.conversation:
+        return thread
+    return replace(thread, conversation=conversation, messages=messages)
+
+
+def status_changed(event: MessageStatusChanged, thread: Thread, step: Step) -> Thread:
+    p = event.payload
+    conversation = ensure_conversation(thread, event, p.business_phone_number_id)
+    target = (by_wamid(thread.messages, p.wamid) or by_command(thread, p, conversation)
+              or new_stub(thread, p.wamid, conversation, "outbound"))
+    at = ms(p.at)
+    entry = StatusEntry(status=p.status, at=at,
+                        error=meta_error(p.errors[0]) if p.errors else None)
+    updated = with_status(target, entry)
+    if p.pricing is not None:
+        updated = updated.model_copy(update={"pricing": p.pricing})
+    if p.errors:
+        errors = [*updated.errors, *(e for e in map(meta_error, p.errors)
+                                     if e not in updated.errors)]
+        updated = updated.model_copy(update={"errors": errors})
+    if updated.command_id is not None:
+        updated = proven(updated, p.wamid, p.status)
+    if updated == thread.messages.get(target.id):
+        return thread
+    if thread.conversation is None and conversation.customer_wa_id != p.recipient_wa_id:
+        conversation = add_number(conversation, p.recipient_wa_id)
+    if became_sent(thread.messages.get(target.id), updated):
+        updated = settled(updated, at)
+        if step.fresh:
+            conversation = on_proven_send(conversation, event, updated)
+    return replace(thread, conversation=conversation,
+                   messages={**thread.messages, target.id: updated})

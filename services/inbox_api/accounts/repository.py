@@ -1,0 +1,113 @@
+"""The accounts' MongoDB queries: owns ``api_keys`` and ``sessions`` (and their indexes), reads
+and upserts ``channels``. Every query of a tenant's data filters on ``tenant_id`` first: that is
+both the index prefix and the tenant wall. The hot ones sort by their declared shape
+(shared/read_model.py), whose index a unit test checks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
+
+from shared.channels import CHANNELS_COLLECTION, Channel
+from shared.mongo import ensure_indexes
+from shared.read_model import AGENT_KEYS
+
+Document = dict[str, Any]
+
+API_KEYS = "api_keys"
+SESSIONS = "sessions"
+# The agents list reads at most this many keys of a tenant (keys, not people: a few per agent).
+AGENT_KEYS_SCAN = 5000
+
+INDEXES: dict[str, list[IndexModel]] = {
+    API_KEYS: [IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)],
+                          name="tenant_agent")],
+}
+# Sessions expire by a TTL index where the server has them (MongoDB purges by itself); FerretDB
+# v1.24 refuses the option (NotImplemented), so there a plain index serves the same lookups and
+# expired sessions are deleted when found at use (docs/inbox-api.md, Decisions).
+SESSION_TTL = IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0)
+SESSION_PLAIN = IndexModel([("expires_at", ASCENDING)], name="expires_at")
+NOT_IMPLEMENTED = 238
+
+
+class MongoAccountRepository:
+    """Credentials' reads and writes, and the tenant's channels."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.sessions_expire_by_ttl = False
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self.db, INDEXES)
+        self.sessions_expire_by_ttl = await self._ensure_session_expiry()
+
+    async def _ensure_session_expiry(self) -> bool:
+        """The TTL index on sessions if the server accepts one (True), else a plain one."""
+        sessions = self.db[SESSIONS]
+        existing = {ix["name"] async for ix in await sessions.list_indexes()}
+        plain = SESSION_PLAIN.document["name"]
+        if SESSION_TTL.document["name"] not in existing:
+            try:
+                await sessions.create_indexes([SESSION_TTL])
+            except OperationFailure as exc:
+                if exc.code != NOT_IMPLEMENTED:
+                    raise
+                if plain not in existing:
+                    await sessions.create_indexes([SESSION_PLAIN])
+                return False
+        if plain in existing:
+            await sessions.drop_index(plain)  # the TTL index serves the same lookups
+        return True
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    async def api_key(self, key_hash: str) -> Document | None:
+        return await self.db[API_KEYS].find_one({"_id": key_hash})
+
+    async def add_api_key(self, doc: Document) -> None:
+        await self.db[API_KEYS].insert_one(doc)
+
+    async def revoke_api_key(self, key_hash: str, at: datetime) -> bool:
+        result = await self.db[API_KEYS].update_one(
+            {"_id": key_hash, "revoked_at": None}, {"$set": {"revoked_at": at}})
+        return result.modified_count == 1
+
+    async def session(self, token_hash: str) -> Document | None:
+        return await self.db[SESSIONS].find_one({"_id": token_hash})
+
+    async def add_session(self, doc: Document) -> None:
+        await self.db[SESSIONS].insert_one(doc)
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.db[SESSIONS].delete_one({"_id": token_hash})
+
+    async def agent_keys(self, tenant_id: str) -> list[Document]:
+        """The tenant's usable keys (the index's prefix is tenant_id), by agent id."""
+        cursor = (self.db[API_KEYS].find({"tenant_id": tenant_id, "revoked_at": None},
+                                         {"agent_id": 1, "display_name": 1, "kind": 1,
+                                          "created_at": 1})
+                  .sort(AGENT_KEYS.sort_spec).limit(AGENT_KEYS_SCAN))
+        return await cursor.to_list(None)
+
+    # -- channels ------------------------------------------------------------------------------
+
+    async def channel(self, phone_number_id: str) -> Channel | None:
+        doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
+        return Channel.model_validate(doc) if doc else None
+
+    async def tenant_channels(self, tenant_id: str) -> list[Channel]:
+        cursor = self.db[CHANNELS_COLLECTION].find({"tenant_id": tenant_id}).sort("_id", ASCENDING)
+        return [Channel.model_validate(doc) async for doc in cursor]
+
+    async def upsert_channel(self, channel: Channel) -> None:
+        await self.db[CHANNELS_COLLECTION].replace_one(
+            {"_id": channel.phone_number_id}, channel.to_document(), upsert=True)

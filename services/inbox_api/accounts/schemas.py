@@ -1,0 +1,40 @@
+"""The accounts' JSON shapes (docs/inbox-api.md): sign-in in; the caller, numbers, agents out."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from services.inbox_api.schemas import ApiModel
+
+
+class SessionIn(ApiModel):
+    api_key: str = Field(min_length=1, max_length=200)
+
+
+class ChannelOut(ApiModel):
+    """One of the tenant's business numbers (never its access token), and its account: the
+    templates a number can send are those of its WhatsApp Business Account."""
+
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str
+
+
+class Me(ApiModel):
+    tenant_id: str
+    agent_id: str
+    display_name: str
+    kind: Literal["agent", "service"]
+    channels: list[ChannelOut]
+
+
+class AgentOut(ApiModel):
+    id: str
+    display_name: str
+    kind: Literal["agent", "service"]
+
+
+class AgentList(ApiModel):
+    items: list[AgentOut]

@@ -1,0 +1,44 @@
+"""Stored key and channel documents -> the accounts' JSON shapes. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from services.inbox_api.accounts.schemas import AgentList, AgentOut, ChannelOut
+from shared.channels import Channel
+
+Doc = Mapping[str, Any]
+
+
+def agent_list(key_docs: Iterable[Doc]) -> AgentList:
+    """One entry per agent id (an agent may hold several keys): the newest key's name wins,
+    since renaming someone means giving them a new key. Sorted by name, then id."""
+    newest: dict[str, Doc] = {}
+    for doc in key_docs:
+        agent_id = doc.get("agent_id")
+        if not isinstance(agent_id, str) or not agent_id:
+            continue
+        seen = newest.get(agent_id)
+        if seen is None or _created(doc) >= _created(seen):
+            newest[agent_id] = doc
+    agents = [AgentOut(id=agent_id, display_name=_str(doc.get("display_name")) or agent_id,
+                       kind="service" if doc.get("kind") == "service" else "agent")
+              for agent_id, doc in newest.items()]
+    return AgentList(items=sorted(agents, key=lambda a: (a.display_name.casefold(), a.id)))
+
+
+def channel_view(channel: Channel) -> ChannelOut:
+    return ChannelOut(phone_number_id=channel.phone_number_id,
+                      display_phone_number=channel.display_phone_number,
+                      waba_id=channel.waba_id)
+
+
+def _created(doc: Doc) -> datetime:
+    at = doc.get("created_at")
+    return at if isinstance(at, datetime) else datetime.min.replace(tzinfo=UTC)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,195 @@
+"""The agents' commands: pre-checked with the shared window policy, then published.
+
+A send the policy refuses is answered 409 with the reason and hint and publishes nothing; the
+sender re-checks anyway (it is the authority: the window may close between check and send).
+``command_id`` is derived from (tenant, Idempotency-Key) when the client sends one, so a retried
+request is the same command downstream (the sender and the store act on a command id once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.inbox_api.accounts.credentials import Identity
+from services.inbox_api.accounts.ownership import own_channel
+from services.inbox_api.conversations.ports import (
+    Clock,
+    CommandPublisher,
+    Document,
+    InboxRepository,
+)
+from services.inbox_api.conversations.schemas import (
+    AssigneeIn,
+    CommandAccepted,
+    NewConversationIn,
+    ReactionIn,
+    ReadIn,
+    StatusIn,
+    TemplateIn,
+    TextIn,
+)
+from services.inbox_api.errors import InvalidInput, NotFound, SendRefused
+from services.inbox_api.metrics import COMMANDS, REFUSED
+from services.inbox_api.templates.variables import TemplateVariablesError, fill_components
+from shared.channels import Channel
+from shared.events import (
+    AssignConversation,
+    MarkRead,
+    React,
+    SendTemplate,
+    SendText,
+    SetConversationStatus,
+)
+from shared.events.commands import Command
+from shared.phone import InvalidPhoneNumber, canonical_wa_id, conversation_id
+from shared.window import MessageKind, Refused, decide
+
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c52-8f4e-4f7b-9a57-2b1f3e0c9d11")
+
+
+def command_id_for(tenant_id: str, idempotency_key: str | None) -> str:
+    """The same (tenant, key) always gives the same id; no key gives a fresh one."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
+
+
+class InboxCommands:
+    """Each method checks, builds one command, publishes it and answers 202's body."""
+
+    def __init__(self, repository: InboxRepository, publisher: CommandPublisher,
+                 clock: Clock) -> None:
+        self.repository = repository
+        self.publisher = publisher
+        self.clock = clock
+
+    async def send(self, who: Identity, conversation_id: str, body: TextIn | TemplateIn,
+                   idempotency_key: str | None) -> CommandAccepted:
+        doc = await self._conversation(who, conversation_id)
+        command_id = command_id_for(who.tenant_id, idempotency_key)
+        now = self.clock()
+        number, customer = doc["business_phone_number_id"], doc["customer_wa_id"]
+        command: Command
+        if isinstance(body, TextIn):
+            _check(decide(MessageKind.FREE_FORM, doc.get("last_inbound_at"), now))
+            command = SendText(occurred_at=now, tenant_id=who.tenant_id,
+                               conversation_id=conversation_id, command_id=command_id,
+                               actor_id=who.agent_id, business_phone_number_id=number,
+                               customer_wa_id=customer, text=body.text,
+                               reply_to_wamid=body.reply_to, reference=command_id)
+        else:
+            channel = await self._channel(who, number)
+            command = await self._template(who, channel, conversation_id, customer, body,
+                                           command_id, doc.get("last_inbound_at"), now)
+        return await self._publish(command)
+
+    async def open_conversation(self, who: Identity, body: NewConversationIn,
+                                idempotency_key: str | None) -> CommandAccepted:
+        """A template to any customer of one of the tenant's numbers (first contact, too)."""
+        channel = await self._channel(who, body.business_phone_number_id)
+        try:
+            customer = canonical_wa_id(body.customer_wa_id)
+        except InvalidPhoneNumber:
+            raise InvalidInput("customer_wa_id: not a phone number (country code and 8 to 15 "
+                               "digits).", code="validation_failed",
+                               field="customer_wa_id") from None
+        cid = conversation_id(channel.phone_number_id, customer)
+        existing = await self.repository.conversation(who.tenant_id, cid)
+        variables = body.variables if isinstance(body.variables, dict) else {
+            str(n): v for n, v in enumerate(body.variables, start=1)}
+        template = TemplateIn(kind="template", template_name=body.template_name,
+                              language=body.language, variables=variables)
+        command = await self._template(
+            who, channel, cid, customer, template, command_id_for(who.tenant_id, idempotency_key),
+            existing.get("last_inbound_at") if existing else None, self.clock(),
+            reference=body.reference)
+        return await self._publish(command)
+
+    async def react(self, who: Identity, conversation_id: str, body: ReactionIn,
+                    idempotency_key: str | None) -> CommandAccepted:
+        doc = await self._conversation(who, conversation_id)
+        now = self.clock()
+        # Meta treats a reaction as a free-form message: the window must be open.
+        _check(decide(MessageKind.FREE_FORM, doc.get("last_inbound_at"), now))
+        command_id = command_id_for(who.tenant_id, idempotency_key)
+        return await self._publish(React(
+            occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
+            command_id=command_id, actor_id=who.agent_id,
+            business_phone_number_id=doc["business_phone_number_id"],
+            customer_wa_id=doc["customer_wa_id"], message_wamid=body.message_id,
+            emoji=body.emoji, reference=command_id))
+
+    async def mark_read(self, who: Identity, conversation_id: str, body: ReadIn,
+                        idempotency_key: str | None) -> CommandAccepted:
+        doc = await self._conversation(who, conversation_id)
+        return await self._publish(MarkRead(
+            occurred_at=self.clock(), tenant_id=who.tenant_id, conversation_id=conversation_id,
+            command_id=command_id_for(who.tenant_id, idempotency_key), actor_id=who.agent_id,
+            business_phone_number_id=doc["business_phone_number_id"],
+            message_wamid=body.message_id))
+
+    async def set_status(self, who: Identity, conversation_id: str, body: StatusIn,
+                         idempotency_key: str | None) -> CommandAccepted:
+        await self._conversation(who, conversation_id)
+        return await self._publish(SetConversationStatus(
+            occurred_at=self.clock(), tenant_id=who.tenant_id, conversation_id=conversation_id,
+            command_id=command_id_for(who.tenant_id, idempotency_key), actor_id=who.agent_id,
+            status=body.status))
+
+    async def assign(self, who: Identity, conversation_id: str, body: AssigneeIn,
+                     idempotency_key: str | None) -> CommandAccepted:
+        await self._conversation(who, conversation_id)
+        assignee = who.agent_id if body.assignee_id == "me" else body.assignee_id
+        return await self._publish(AssignConversation(
+            occurred_at=self.clock(), tenant_id=who.tenant_id, conversation_id=conversation_id,
+            command_id=command_id_for(who.tenant_id, idempotency_key), actor_id=who.agent_id,
+            assignee_id=assignee))
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def _template(self, who: Identity, channel: Channel, cid: str, customer: str,
+                        body: TemplateIn, command_id: str, last_inbound_at: datetime | None,
+                        now: datetime, reference: str | None = None) -> SendTemplate:
+        template = await self.repository.template(channel.waba_id, body.template_name,
+                                                  body.language)
+        if template is not None and template.get("tenant_id") not in (None, who.tenant_id):
+            template = None  # another tenant's account: as if it did not exist
+        _check(decide(MessageKind.TEMPLATE, last_inbound_at, now,
+                      template.get("status") if template else None))
+        assert template is not None
+        try:
+            filled = fill_components(template.get("components") or [], body.variables)
+        except TemplateVariablesError as exc:
+            raise InvalidInput(str(exc), code="template_variables",
+                               field=f"variables.{exc.variable}") from None
+        return SendTemplate(occurred_at=now, tenant_id=who.tenant_id, conversation_id=cid,
+                            command_id=command_id, actor_id=who.agent_id,
+                            business_phone_number_id=channel.phone_number_id,
+                            customer_wa_id=customer, template_name=body.template_name,
+                            language=body.language, components=filled.components,
+                            rendered_text=filled.rendered_text,
+                            reference=reference or command_id)
+
+    async def _conversation(self, who: Identity, conversation_id: str) -> Document:
+        doc = await self.repository.conversation(who.tenant_id, conversation_id)
+        if doc is None:
+            raise NotFound("No such conversation.", code="conversation_not_found")
+        return doc
+
+    async def _channel(self, who: Identity, phone_number_id: str) -> Channel:
+        return await own_channel(self.repository, who, phone_number_id)
+
+    async def _publish(self, command: Command) -> CommandAccepted:
+        await self.publisher.publish(command)
+        COMMANDS.labels(getattr(command, "type", type(command).__name__)).inc()
+        assert command.conversation_id is not None
+        return CommandAccepted(command_id=command.command_id,
+                               conversation_id=command.conversation_id)
+
+
+def _check(decision: object) -> None:
+    if isinstance(decision, Refused):
+        REFUSED.labels(decision.reason.value).inc()
+        raise SendRefused(decision.message, code=decision.reason.value,
+                          reason=decision.reason.value, hint=decision.hint)

@@ -1,0 +1,146 @@
+"""The conversations' MongoDB queries: reads ``conversations`` and ``messages`` (written by
+conversation_store) and ``templates`` (a send's template, the composer's list), on top of the
+accounts' queries (one repository object serves a request).
+
+Queries stay within what FerretDB v1 runs well: find with equality, ranges, ``$in``, anchored
+``$regex``, sort and limit on the indexes docs/data-model.md lists. Every query filters on
+``tenant_id`` first: that is both the index prefix and the tenant wall. The hot ones sort by
+their declared shape (shared/read_model.py), whose index a unit test checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from services.inbox_api.accounts.repository import MongoAccountRepository
+from services.inbox_api.conversations.cursors import ListPosition
+from services.inbox_api.conversations.schemas import ListFilter
+from shared.read_model import CONVERSATION_LIST, RECENT_MESSAGES, TEMPLATES_BY_STATUS, THREAD
+from shared.templates import TEMPLATES_COLLECTION, template_doc_id
+
+Document = dict[str, Any]
+
+CONVERSATIONS = "conversations"
+MESSAGES = "messages"
+# Message-text search reads at most this many of a tenant's newest messages (index
+# ``tenant_recent``) and matches them here: the cost of a search is bounded whatever it asks for.
+TEXT_SEARCH_SCAN = 2000
+
+
+class MongoInboxRepository(MongoAccountRepository):
+    """The inbox's reads, and (inherited) the accounts' credentials and channels."""
+
+    # -- templates -----------------------------------------------------------------------------
+
+    async def template(self, waba_id: str, name: str, language: str) -> Document | None:
+        return await self.db[TEMPLATES_COLLECTION].find_one(
+            {"_id": template_doc_id(waba_id, name, language)})
+
+    async def templates(self, tenant_id: str, status: str | None) -> list[Document]:
+        """The composer's list (``GET /templates``, a ``TemplateReader`` to the templates)."""
+        query: Document = {"tenant_id": tenant_id}
+        if status:
+            query["status"] = status.upper()
+        cursor = (self.db[TEMPLATES_COLLECTION].find(query).sort(TEMPLATES_BY_STATUS.sort_spec)
+                  .limit(500))
+        return await cursor.to_list(None)
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
+        return await self.db[CONVERSATIONS].find_one(
+            {"_id": conversation_id, "tenant_id": tenant_id}, {"fold": 0})
+
+    async def conversations(self, tenant_id: str, *, filter: ListFilter, agent_id: str,
+                            q: str | None, after: ListPosition | None,
+                            limit: int) -> list[Document]:
+        """A page of the list, newest activity first (``limit`` + 1 asked by the caller to
+        learn whether there is a next page)."""
+        query: Document = {"tenant_id": tenant_id}
+        if filter in ("open", "resolved"):
+            query["status"] = filter
+        elif filter == "unread":
+            query["has_unread"] = True
+        elif filter == "mine":
+            query["assignee_id"] = agent_id
+        elif filter == "unassigned":
+            query["assignee_id"] = None
+        clauses: list[Document] = []
+        if q:
+            clauses.append({"$or": await self._search(tenant_id, q)})
+        if after is not None:
+            clauses.append({"$or": [
+                {"last_activity_at": {"$lt": after.last_activity_at}},
+                {"last_activity_at": after.last_activity_at,
+                 "_id": {"$lt": after.conversation_id}},
+            ]})
+        if len(clauses) == 1:
+            query.update(clauses[0])
+        elif clauses:
+            query["$and"] = clauses
+        cursor = (self.db[CONVERSATIONS].find(query, {"fold": 0})
+                  .sort(CONVERSATION_LIST.sort_spec).limit(limit))
+        return await cursor.to_list(None)
+
+    async def _search(self, tenant_id: str, q: str) -> list[Document]:
+        """Name-word or number prefix (indexed ``search_keys``), or a message's text."""
+        text = q.strip().lower()
+        prefixes = {text}
+        digits = re.sub(r"[\s()+-]", "", text)
+        if digits.isdigit():
+            prefixes.add(digits)
+        ors: list[Document] = [{"search_keys": {"$regex": f"^{re.escape(p)}"}} for p in prefixes]
+        ids = await self._conversations_with_text(tenant_id, text)
+        if ids:
+            ors.append({"_id": {"$in": ids}})
+        return ors
+
+    async def _conversations_with_text(self, tenant_id: str, text: str) -> list[str]:
+        """Conversations among the tenant's newest messages whose text contains ``text``.
+
+        A regex in the query would bound the matches, not the reads: a text no message contains
+        would read every message of the tenant. Reading the newest window by index and matching
+        here bounds both (older messages are found through the contact's name or number)."""
+        cursor = (self.db[MESSAGES]
+                  .find({"tenant_id": tenant_id}, {"conversation_id": 1, "preview": 1,
+                                                   "visible": 1})
+                  .sort(RECENT_MESSAGES.sort_spec).limit(TEXT_SEARCH_SCAN))
+        found: set[str] = set()
+        async for doc in cursor:
+            if doc.get("visible") and text in str(doc.get("preview") or "").lower():
+                found.add(doc["conversation_id"])
+        return sorted(found)
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    async def thread(self, tenant_id: str, conversation_id: str, before: str | None,
+                     limit: int) -> list[Document]:
+        """Visible messages, newest first, older than ``before`` (a sort key)."""
+        query: Document = {"tenant_id": tenant_id, "conversation_id": conversation_id,
+                           "visible": True}
+        if before is not None:
+            query["sort_key"] = {"$lt": before}
+        cursor = (self.db[MESSAGES].find(query, {"fold": 0}).sort(THREAD.sort_spec)
+                  .limit(limit))
+        return await cursor.to_list(None)
+
+    async def previews(self, tenant_id: str, conversation_id: str,
+                       wamids: Sequence[str]) -> dict[str, str]:
+        """Previews of quoted messages by wamid (for reply context)."""
+        if not wamids:
+            return {}
+        cursor = self.db[MESSAGES].find(
+            {"wamid": {"$in": list(wamids)}, "tenant_id": tenant_id,
+             "conversation_id": conversation_id, "stub": {"$ne": True}},
+            {"wamid": 1, "preview": 1})
+        return {doc["wamid"]: doc.get("preview") or "" async for doc in cursor}
+
+    async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
+        """The business number whose message carries this media (the token to fetch it with)."""
+        doc = await self.db[MESSAGES].find_one(
+            {"tenant_id": tenant_id, "$or": [{"content.id": media_id},
+                                             {"content.media.id": media_id}]},
+            {"business_phone_number_id": 1})
+        return doc.get("business_phone_number_id") if doc else None

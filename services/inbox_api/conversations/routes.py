@@ -1,0 +1,192 @@
+"""Conversations: the list, one conversation, its thread, opening one with a template; the
+commands on a conversation (each answers 202 once it is on inbox.commands.v1); the live stream
+of changes; a message's media."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi.responses import StreamingResponse
+
+from services.inbox_api.conversations.schemas import (
+    AssigneeIn,
+    CommandAccepted,
+    ConversationOut,
+    ConversationPage,
+    ListFilter,
+    MessagePage,
+    NewConversationIn,
+    ReactionIn,
+    ReadIn,
+    SendIn,
+    StatusIn,
+)
+from services.inbox_api.conversations.stream import Change, event_stream
+from services.inbox_api.deps import Caller, Commands, Hub, IdempotencyKey, Media, Queries, Settings
+from services.inbox_api.errors import NotFound, error_responses
+from services.inbox_api.metrics import STREAM_CLIENTS
+
+router = APIRouter()
+
+ConversationId = Annotated[str, Path(min_length=3, max_length=200,
+                                     description="`{phone_number_id}:{wa_id}`")]
+SEND_ERRORS = error_responses(401, 404, 409, 422, 503)
+COMMAND_ERRORS = error_responses(401, 404, 422, 503)
+
+# -- conversations and threads ---------------------------------------------------------------
+
+
+@router.get("/conversations", tags=["conversations"],
+            responses=error_responses(400, 401, 422))
+async def list_conversations(
+    caller: Caller, queries: Queries,
+    filter: ListFilter = "all",
+    q: Annotated[str | None, Query(max_length=100,
+                                   description="Contact name prefix, number, or text")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+) -> ConversationPage:
+    """The tenant's conversations, latest activity first (keyset pagination)."""
+    return await queries.conversations(caller, filter=filter, q=q, cursor=cursor, limit=limit)
+
+
+@router.post("/conversations", tags=["conversations"], status_code=202,
+             responses=error_responses(401, 404, 409, 422))
+async def open_conversation(caller: Caller, commands: Commands,
+                            body: Annotated[NewConversationIn, Body()],
+                            idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """Send a template to a customer of one of your numbers, whether or not they wrote before.
+    The conversation appears once the send is processed (``conversation_id`` in the answer)."""
+    return await commands.open_conversation(caller, body, idempotency_key)
+
+
+@router.get("/conversations/{conversation_id}", tags=["conversations"],
+            responses=error_responses(401, 404, 422))
+async def get_conversation(caller: Caller, queries: Queries,
+                           conversation_id: ConversationId) -> ConversationOut:
+    return await queries.conversation(caller, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/messages", tags=["conversations"],
+            responses=error_responses(400, 401, 404, 422))
+async def list_messages(
+    caller: Caller, queries: Queries, conversation_id: ConversationId,
+    before: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> MessagePage:
+    """The thread, newest page first; inside a page, oldest to newest."""
+    return await queries.thread(caller, conversation_id, before=before, limit=limit)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@router.post("/conversations/{conversation_id}/messages", tags=["commands"], status_code=202,
+             responses=SEND_ERRORS)
+async def send_message(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                       body: Annotated[SendIn, Body()],
+                       idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """A free-form text (inside the 24 h window) or an approved template with its variables."""
+    return await commands.send(caller, conversation_id, body, idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/reactions", tags=["commands"], status_code=202,
+             responses=SEND_ERRORS)
+async def react(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                body: ReactionIn, idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """React to a message (``emoji`` "" removes the reaction)."""
+    return await commands.react(caller, conversation_id, body, idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/read", tags=["commands"], status_code=202,
+             responses=COMMAND_ERRORS)
+async def mark_read(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                    body: Annotated[ReadIn | None, Body()] = None,
+                    idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """Mark read up to a message (or everything): clears unread, blue ticks on WhatsApp."""
+    return await commands.mark_read(caller, conversation_id, body or ReadIn(),
+                                    idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/status", tags=["commands"], status_code=202,
+             responses=COMMAND_ERRORS)
+async def set_status(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                     body: StatusIn, idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """Resolve or reopen."""
+    return await commands.set_status(caller, conversation_id, body, idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/assignee", tags=["commands"], status_code=202,
+             responses=COMMAND_ERRORS)
+async def assign(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                 body: AssigneeIn, idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """Assign to an agent (``"me"`` = the caller) or unassign (null)."""
+    return await commands.assign(caller, conversation_id, body, idempotency_key)
+
+
+# -- live changes ----------------------------------------------------------------------------
+
+
+@router.get("/stream", tags=["live"], response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "`ready`, `conversation.changed`, `resync` events"},
+                       **error_responses(401)})
+async def stream(
+    caller: Caller, hub: Hub, queries: Queries, settings: Settings,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=4000)] = None,
+) -> StreamingResponse:
+    """Live conversation changes; reconnect with ``Last-Event-ID`` to resume without gaps."""
+    subscription = hub.subscribe(caller.tenant_id, last_event_id)
+    tenant = caller.tenant_id
+
+    async def render(change: Change) -> dict[str, Any] | None:
+        return await queries.render_change(tenant, change, hub.reads)
+
+    return StreamingResponse(
+        _counted(event_stream(hub, subscription, render, settings.stream_ping_seconds)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _counted(frames: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The stream, counted in the open-connections gauge while it runs."""
+    STREAM_CLIENTS.inc()
+    try:
+        async for text in frames:
+            yield text
+    finally:
+        STREAM_CLIENTS.dec()
+
+
+# -- media -----------------------------------------------------------------------------------
+
+
+@router.get("/media/{media_id}", tags=["media"], response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {}},
+                             "description": "The media's bytes"},
+                       **error_responses(401, 404, 422, 503)})
+async def media(caller: Caller, queries: Queries, source: Media,
+                media_id: Annotated[str, Path(min_length=1, max_length=200,
+                                              pattern=r"^[A-Za-z0-9_.-]+$")]
+                ) -> StreamingResponse:
+    # Only media of the tenant's own messages; the message says which number's token to use.
+    channel = await queries.media_channel(caller, media_id)
+    if channel is None:
+        raise NotFound("No such media.", code="media_not_found")
+    stack = AsyncExitStack()
+    download = await stack.enter_async_context(source.download(channel, media_id))
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in download.body:
+                yield chunk
+        finally:
+            await stack.aclose()
+
+    headers = {"Cache-Control": "private, max-age=300"}
+    if download.length is not None:
+        headers["Content-Length"] = str(download.length)
+    return StreamingResponse(body(), media_type=download.mime_type, headers=headers)

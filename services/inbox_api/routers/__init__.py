@@ -1,1 +1,0 @@
-"""HTTP routes under /api/v1, thin: validate, call the service, map the result."""
