@@ -31,7 +31,6 @@ from typing import Any
 from devstack.bench import (
     REPO,
     Connection,
-    Samples,
     arguments,
     child,
     closed_loop,
@@ -82,24 +81,15 @@ class Webhooks(Connection):
         return head.encode() + body
 
 
-def _summary(samples: Samples) -> dict[str, Any]:
-    latencies, elapsed = samples.latencies, samples.elapsed
-    errors = sum(n for status, n in samples.statuses.items() if status != 200)
-    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
-            "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
-            "p50_ms": samples.milliseconds(0.50), "p99_ms": samples.milliseconds(0.99),
-            "max_ms": samples.milliseconds(1.0)}
-
-
 async def loadgen(args: argparse.Namespace) -> dict[str, Any]:
     salt = uuid.uuid4().hex[:8]
     conns = [Webhooks(args.port, args.path, f"{salt}{i:03d}") for i in range(args.connections)]
     await asyncio.gather(*(c.open() for c in conns))
     await closed_loop(conns, args.warmup)
     print("mark saturation-start", flush=True)
-    saturation = _summary(await closed_loop(conns, args.duration))
+    saturation = (await closed_loop(conns, args.duration)).summary()
     print("mark saturation-end", flush=True)
-    half = _summary(await open_loop(conns, args.duration, saturation["rps"] / 2))
+    half = (await open_loop(conns, args.duration, saturation["rps"] / 2)).summary()
     half["target_rps"] = round(saturation["rps"] / 2, 1)
     for conn in conns:
         conn.close()

@@ -212,6 +212,15 @@ class Samples:
         ordered = sorted(self.latencies)
         return round(percentile(ordered, q) * 1000, 2) if ordered else float("nan")
 
+    def summary(self) -> dict[str, Any]:
+        """Requests, statuses, errors (anything but 200), rate and latency percentiles."""
+        count, elapsed = len(self.latencies), self.elapsed
+        return {"requests": count, "statuses": {str(k): v for k, v in self.statuses.items()},
+                "errors": sum(v for k, v in self.statuses.items() if k != 200),
+                "seconds": round(elapsed, 2), "rps": round(count / elapsed, 1) if elapsed else 0.0,
+                "p50_ms": self.milliseconds(0.50), "p99_ms": self.milliseconds(0.99),
+                "max_ms": self.milliseconds(1.0)}
+
 
 async def closed_loop(conns: Sequence[Caller], seconds: float) -> Samples:
     """Each connection sends its next request as soon as the last is answered."""

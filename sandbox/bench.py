@@ -31,7 +31,6 @@ from typing import Any
 from devstack.bench import (
     REPO,
     Connection,
-    Samples,
     arguments,
     child,
     closed_loop,
@@ -73,27 +72,18 @@ class Sends(Connection):
                 ).encode() + body
 
 
-def _summary(samples: Samples) -> dict[str, Any]:
-    latencies, statuses, elapsed = samples.latencies, samples.statuses, samples.elapsed
-    return {"requests": len(latencies), "statuses": {str(k): v for k, v in statuses.items()},
-            "errors": sum(v for k, v in statuses.items() if k != 200),
-            "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": samples.milliseconds(0.5), "p99_ms": samples.milliseconds(0.99),
-            "max_ms": samples.milliseconds(1.0)}
-
-
 async def loadgen(args: argparse.Namespace) -> dict[str, Any]:
     numbers = SPREAD_NUMBERS if args.mode_numbers == "spread" else [ONE_NUMBER]
     paths = [f"/v25.0/{n}/messages" for n in numbers]
     conns = [Sends(args.port, paths, args.offset + i) for i in range(args.connections)]
     await asyncio.gather(*(c.open() for c in conns))
     if args.rate:
-        result = _summary(await open_loop(conns, args.duration, args.rate))
+        result = (await open_loop(conns, args.duration, args.rate)).summary()
         result["target_rps"] = args.rate
     else:
         await closed_loop(conns, args.warmup)
         print("mark start", flush=True)
-        result = _summary(await closed_loop(conns, args.duration))
+        result = (await closed_loop(conns, args.duration)).summary()
         print("mark end", flush=True)
     for conn in conns:
         conn.close()
