@@ -2,6 +2,12 @@
 
 The control API takes a type and (part of) its object; what is left out gets a plausible default
 (a media id and MIME type, a button reply, ...) so ``{"type": "image"}`` alone is a valid photo.
+
+System messages: ``{"type": "system"}`` alone is a number change (``user_changed_number``) to
+the next number (``…1234`` -> ``…1235``; ``content.wa_id`` names another). With
+``content.type: "user_changed_user_id"`` the customer gets a new BSUID and Meta shows no number
+(``content.wa_id`` is then the hidden new number the BSUID is derived from, ``content.user_id``
+the BSUID itself). :func:`sandbox.webhooks.message_payload` adds the BSUIDs.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ Raw = dict[str, Any]
 
 # Customer messages that do not open (or restart) the customer-service window.
 NOT_FROM_THE_CUSTOMER = frozenset({"system"})
+
+# What Meta puts on a message of a type the Cloud API does not support (poll, edit, ...).
+UNSUPPORTED_ERROR: Raw = {"code": 131051, "title": "Message type unknown",
+                          "message": "Message type unknown",
+                          "error_data": {"details": "Message type is currently not supported."}}
 
 _MIME = {"image": "image/jpeg", "video": "video/mp4", "audio": "audio/ogg; codecs=opus",
          "document": "application/pdf", "sticker": "image/webp"}
@@ -51,8 +62,12 @@ def inbound_message(request: CustomerMessage, wamid: str, timestamp: int) -> Raw
     if request.context is not None:
         message["context"] = dict(request.context)
     message[kind] = _content(kind, request.content, wamid)
+    if kind == "system":
+        message[kind] = _system(message[kind], request)
     if request.referral is not None:
         message["referral"] = dict(request.referral)
+    if kind == "unsupported":
+        message["errors"] = [UNSUPPORTED_ERROR]
     return message
 
 
@@ -90,6 +105,8 @@ def _defaults(kind: str, wamid: str) -> Raw:
             out["filename"] = "document.pdf"
         if kind == "audio":
             out["voice"] = True
+        if kind == "sticker":
+            out["animated"] = False
         return out
     match kind:
         case "text":
@@ -105,9 +122,30 @@ def _defaults(kind: str, wamid: str) -> Raw:
                     "product_items": [{"product_retailer_id": "sku-1", "quantity": 1,
                                        "item_price": 9.99, "currency": "USD"}]}
         case "system":
-            return {"body": "The customer changed their number.", "wa_id": "",
-                    "type": "user_changed_number"}
+            return {"type": "user_changed_number"}
         case "unsupported":
             return {"type": "unknown"}
         case _:
             return {}
+
+
+def _system(system: Raw, request: CustomerMessage) -> Raw:
+    """A number change names the new number, and its body says so (as Meta's does)."""
+    kind = system.get("type") or "user_changed_number"
+    if kind not in ("user_changed_number", "user_changed_user_id"):
+        return {**system, "type": kind}
+    new_number = system.get("wa_id") or next_number(request.from_wa_id)
+    out: Raw = {**system, "type": kind, "wa_id": str(new_number)}
+    if kind == "user_changed_number" and not out.get("body"):
+        who = request.name or request.from_wa_id
+        out["body"] = f"User {who} changed from {request.from_wa_id} to {new_number}"
+    return out
+
+
+def next_number(number: str) -> str:
+    """A plausible new number for a customer who changes theirs: the next one (…1234 -> …1235)."""
+    digits = number[1:] if number.startswith("+") else number
+    if not digits.isdigit() or len(digits) < 8:
+        raise InvalidCustomerMessage("a number change needs content.wa_id (the new number)")
+    tail = (int(digits[-4:]) + 1) % 10_000
+    return f"{digits[:-4]}{tail:04d}"

@@ -13,6 +13,10 @@ Every status item scheduled, and every customer message posted, is recorded (``s
 ``inbound``: :class:`~sandbox.records.DeliveryLog`) with its delivery state: POSTs tried,
 delivered (a POST carrying it was answered 2xx), dropped.
 
+``customers`` (:class:`~sandbox.identity.CustomerBook`) holds who the webhooks showed: the
+profile each customer message carried (statuses' ``contacts[]`` show it again) and each BSUID's
+number. A status is given its ``recipient_user_id`` when scheduled (but a failed one, as Meta's).
+
 Size: one background poster (heap, batching, retries, records); its parts share one queue and
 its bounds.
 """
@@ -33,6 +37,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox import metrics
+from sandbox.identity import CustomerBook, user_id_or_none
 from sandbox.records import DeliveryLog, EmittedLog, InboundLog
 from sandbox.webhooks import Raw, statuses_payload
 from shared.channels import Channel
@@ -115,6 +120,7 @@ class WebhookDispatcher:
         self.options = options
         self.statuses = EmittedLog(options.record_limit)
         self.inbound = InboundLog(options.record_limit)
+        self.customers = CustomerBook()
         self._rng = rng or random.Random()
         self._heap: list[tuple[float, int, _Status | _Post | _Call]] = []
         self._seq = itertools.count()
@@ -158,17 +164,22 @@ class WebhookDispatcher:
         """Post ``item`` (a ``statuses[]`` element) ``after`` seconds from now; False if dropped.
 
         ``at``: when the status happened on the sandbox's clock (default: the item's timestamp).
+        ``item`` gets its ``recipient_user_id`` here unless it is failed or has one already.
         """
         if self.transport is None:
             metrics.DROPPED.labels("no_webhook_url").inc()
             return False
+        if item["status"] != "failed" and "recipient_user_id" not in item:
+            user_id = user_id_or_none(channel.waba_id, item["recipient_id"])
+            if user_id is not None:
+                item["recipient_user_id"] = user_id
         full = len(self._heap) >= self.options.queue_limit
         errors = item.get("errors")
         seq = self.statuses.add(
             item["id"], channel.phone_number_id, item["recipient_id"], item["status"],
             at if at is not None else datetime.fromtimestamp(int(item["timestamp"]), UTC),
             item.get("biz_opaque_callback_data"), errors[0]["code"] if errors else None,
-            dropped=full)
+            dropped=full, recipient_user_id=item.get("recipient_user_id"))
         if full:
             self.dropped += 1
             metrics.DROPPED.labels("queue_full").inc()
@@ -200,6 +211,11 @@ class WebhookDispatcher:
         """
         if self.transport is None:
             return None
+        # Statuses to this customer show the profile their messages showed (Meta's contacts[]).
+        try:
+            self.customers.learn(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            pass
         post = _Post(body, 1, self._now())
         if inbound_seq is not None:
             post.log, post.seqs = self.inbound, (inbound_seq,)
@@ -298,8 +314,8 @@ class WebhookDispatcher:
             seqs.append(entry.seq)
         if not statuses:
             return None
-        return _Post(orjson.dumps(statuses_payload(statuses)), 1, log=self.statuses,
-                     seqs=tuple(seqs))
+        return _Post(orjson.dumps(statuses_payload(statuses, self.customers)), 1,
+                     log=self.statuses, seqs=tuple(seqs))
 
     def _spawn(self, post: _Post) -> None:
         """POST in the background; the caller holds a slot, which the POST releases."""

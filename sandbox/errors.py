@@ -5,6 +5,11 @@ Every refusal is a :class:`CloudApiError` carrying Meta's code; the router rende
 "fbtrace_id"}}``. HTTP statuses follow Meta's usual ones (400 for bad requests and policy
 refusals, 401 for tokens, 5xx for server trouble); 130429 and 131056 answer 429 with
 ``Retry-After``. Clients must key on ``code`` (Meta's own advice), never on the HTTP status.
+
+Graph-level refusals shared by every endpoint: 190 (:func:`bad_token`, the same body on every
+route), 100 with subcode 33 (:func:`unsupported_request`: an unknown object, or a method it does
+not support), 2500 (:func:`unknown_path`: an edge or version that does not exist), 100 for a
+``fields=`` name the node lacks (:func:`nonexisting_field`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ ERROR_TABLE: dict[int, tuple[str, int, str]] = {
     10: ("Permission denied", 403, "OAuthException"),
     100: ("Invalid parameter", 400, "OAuthException"),
     190: ("Invalid OAuth access token - Cannot parse access token", 401, "OAuthException"),
+    2500: ("Unknown path components", 400, "OAuthException"),
     368: ("Temporarily blocked for policies violations", 400, "OAuthException"),
     80007: ("Rate limit issues", 400, "OAuthException"),
     130429: ("Rate limit hit", 429, "OAuthException"),
@@ -105,15 +111,32 @@ def _trace_id() -> str:
     return "A" + secrets.token_urlsafe(16)
 
 
-def unknown_number(phone_number_id: str) -> CloudApiError:
-    """Meta's answer for an id it does not know (or that the token cannot see)."""
+def unsupported_request(method: str, object_id: str) -> CloudApiError:
+    """Meta's answer for an object it does not know, or a method the object does not support."""
+    verb = method.lower()
     return CloudApiError(
         100,
-        f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be "
+        f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be "
         "loaded due to missing permissions, or does not support this operation.",
-        title="Unsupported post request", error_type="GraphMethodException",
+        title=f"Unsupported {verb} request", error_type="GraphMethodException",
         subcode=UNKNOWN_OBJECT_SUBCODE,
     )
+
+
+def unknown_number(phone_number_id: str) -> CloudApiError:
+    """Meta's answer for a send to an id it does not know (or that the token cannot see)."""
+    return unsupported_request("post", phone_number_id)
+
+
+def unknown_path(components: str) -> CloudApiError:
+    """An edge (or a path) the Graph API does not have."""
+    return CloudApiError(2500, f"Unknown path components: {components}")
+
+
+def nonexisting_field(field: str, node_type: str) -> CloudApiError:
+    """A ``fields=`` selection naming a field the object does not have."""
+    return CloudApiError(
+        100, f"Tried accessing nonexisting field ({field}) on node type ({node_type})")
 
 
 def bad_token() -> CloudApiError:

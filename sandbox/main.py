@@ -25,10 +25,13 @@ from sandbox.adapters.webhook_poster import HttpWebhookPoster, make_client
 from sandbox.catalog import Catalog
 from sandbox.clock import OffsetClock, utcnow
 from sandbox.dispatcher import DispatchOptions, WebhookDispatcher, WebhookTransport
+from sandbox.graph_objects import GraphObjects
+from sandbox.media import MediaStore
 from sandbox.records import ReceivedLog
 from sandbox.routers.control import control_router
 from sandbox.routers.graph import SandboxApp
 from sandbox.routers.media import media_router
+from sandbox.routers.objects import install_graph_errors, objects_router
 from sandbox.routers.page import page_router
 from sandbox.routers.templates import templates_router
 from sandbox.rules import NumberRates, PairRates
@@ -49,6 +52,7 @@ SHUTDOWN_GRACE_SECONDS = 3
 class State(TypedDict):
     sandbox: Sandbox
     template_admin: TemplateAdmin
+    graph: GraphObjects
 
 
 def behaviour_of(settings: SandboxSettings) -> Behaviour:
@@ -120,7 +124,9 @@ def create_app(
             received=ReceivedLog(settings.received_limit),
             monotonic=monotonic,
             rng=rng,
+            media=MediaStore(),
         )
+        graph = GraphObjects(sandbox.catalog, sandbox.media, sandbox.clock)
         template_admin = TemplateAdmin(sandbox.catalog, dispatcher, sandbox.clock,
                                        settings.template_review_seconds)
         dispatcher.start()
@@ -131,7 +137,7 @@ def create_app(
             "channels": [c.phone_number_id for c in settings.channels],
             "templates": len(settings.templates), "webhook_url": settings.webhook_url})
         try:
-            yield {"sandbox": sandbox, "template_admin": template_admin}
+            yield {"sandbox": sandbox, "template_admin": template_admin, "graph": graph}
         finally:
             readiness.started = False
             await dispatcher.stop(grace_seconds=SHUTDOWN_GRACE_SECONDS)
@@ -141,11 +147,14 @@ def create_app(
 
     api = FastAPI(title="WhatsApp Cloud API sandbox", lifespan=lifespan, redoc_url=None)
     api.add_exception_handler(ControlError, _render_control_error)  # type: ignore[arg-type]
+    install_graph_errors(api)
     api.include_router(control_router())
     api.include_router(page_router())
     api.include_router(templates_router())
     api.include_router(ops_router(readiness))
-    api.include_router(media_router())  # last: its paths are two bare segments
+    # After the others: ``/{version}/{id}`` would otherwise take their two-segment paths.
+    api.include_router(objects_router())
+    api.include_router(media_router())
     return SandboxApp(api)
 
 

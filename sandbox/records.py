@@ -68,6 +68,8 @@ class EmittedStatus(BaseModel):
     delivered: bool = False
     attempts: int = 0
     dropped: bool = False
+    # The BSUID the status carried (``recipient_user_id``); None on a failed status to a number.
+    recipient_user_id: str | None = None
 
 
 class InboundRecord(BaseModel):
@@ -200,10 +202,10 @@ class EmittedLog(DeliveryLog):
 
     def add(self, wamid: str, phone_number_id: str, recipient_wa_id: str, status: str,
             at: datetime, callback_data: str | None = None, error_code: int | None = None,
-            *, dropped: bool = False) -> int:
+            *, dropped: bool = False, recipient_user_id: str | None = None) -> int:
         """Record a status; its seq (to report its delivery with)."""
         return self._append((wamid, phone_number_id, recipient_wa_id, status, at, callback_data,
-                             error_code), dropped)
+                             error_code, recipient_user_id), dropped)
 
     def select(self, phone_number_id: str | None = None, *, wamid: str | None = None,
                after_seq: int = 0) -> Iterator[EmittedStatus]:
@@ -216,7 +218,7 @@ class EmittedLog(DeliveryLog):
                 seq=seq, wamid=row[0], phone_number_id=row[1], recipient_wa_id=row[2],
                 status=row[3], at=row[4], callback_data=row[5], error_code=row[6],
                 delivered=bool(flags & self._DELIVERED), attempts=attempts,
-                dropped=bool(flags & self._DROPPED))
+                dropped=bool(flags & self._DROPPED), recipient_user_id=row[7])
 
 
 class InboundLog(DeliveryLog):

@@ -3,10 +3,19 @@
 ``parse_send`` turns the JSON body of ``POST /{version}/{phone_number_id}/messages`` into an
 :class:`Outgoing` or raises :class:`CloudApiError`: 100 for an unknown or malformed top-level
 parameter, 131008 for a missing one, 131009 for a value that is not valid.
+
+The recipient is ``to`` (a phone number, or a group id) or ``recipient`` (a business-scoped user
+id, BSUID, ``US.13491208655302741918``, or a parent BSUID ``US.ENT.11815799212886844830``);
+when both are given ``to`` wins, as at Meta. Media ids (``image.id``, a template header's
+``image.id``, ...) are collected for the service to check that they exist.
+
+Size: one reader per message kind of Meta's send reference, side by side so each can be checked
+against it; all pure.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +31,12 @@ MESSAGE_TYPES = MEDIA_TYPES | {"text", "template", "reaction", "interactive", "l
 INTERACTIVE_TYPES = frozenset({"button", "list", "cta_url", "product", "product_list", "flow",
                                "location_request_message", "address_message",
                                "call_permission_request", "catalog_message"})
-_MESSAGE_KEYS = frozenset({"messaging_product", "recipient_type", "to", "type", "context",
-                           "biz_opaque_callback_data"})
+_MESSAGE_KEYS = frozenset({"messaging_product", "recipient_type", "to", "recipient", "type",
+                           "context", "biz_opaque_callback_data"})
+# Meta's BSUID: an ISO 3166 alpha-2 country code, a dot, up to 128 alphanumerics; a parent BSUID
+# has ``ENT.`` after the country.
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+_HEADER_MEDIA = ("image", "video", "document")
 _READ_KEYS = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
 
 
@@ -34,6 +47,7 @@ class TemplateRef:
     name: str
     language: str
     body_parameters: int
+    media_ids: tuple[str, ...] = ()  # of header parameters given by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +56,9 @@ class Outgoing:
 
     message_type: str  # "text", "template", "image", ...; "read" for a mark-as-read
     to: str = ""  # as the caller wrote it (echoed in ``contacts[].input``)
-    wa_id: str = ""  # digits only
+    wa_id: str = ""  # digits only ("" until a ``recipient`` is resolved to a customer)
+    user_id: str | None = None  # the BSUID of a message addressed by ``recipient``
+    media_ids: tuple[str, ...] = ()  # uploaded media the message uses (``image.id``, ...)
     template: TemplateRef | None = None
     message_id: str | None = None  # the inbound wamid a mark-as-read is about
     reply_to: str | None = None
@@ -93,14 +109,24 @@ def _message(body: Mapping[str, Any]) -> Outgoing:
     recipient_type = body.get("recipient_type", "individual")
     if recipient_type not in ("individual", "group"):
         raise CloudApiError(100, "Param recipient_type must be one of {INDIVIDUAL, GROUP}.")
-    to = _required_str(body, "to", "to")
     group = recipient_type == "group"
-    wa_id = to if group else _wa_id(to)
+    user_id = None
+    if body.get("to") is None and body.get("recipient") is not None and not group:
+        to = user_id = _bsuid(body["recipient"])
+        wa_id = ""
+    else:
+        to = _required_str(body, "to", "to")
+        wa_id = to if group else _wa_id(to)
 
     content = body.get(message_type)
     if content is None:
         raise missing(message_type)
     template = _CHECKS[message_type](content)
+    media_ids: tuple[str, ...] = ()
+    if template is not None:
+        media_ids = template.media_ids
+    elif message_type in MEDIA_TYPES and content.get("id") is not None:
+        media_ids = (str(content["id"]),)
 
     reply_to = None
     context = body.get("context")
@@ -116,8 +142,16 @@ def _message(body: Mapping[str, Any]) -> Outgoing:
                                  or len(callback) > CALLBACK_DATA_LIMIT):
         raise invalid(f"biz_opaque_callback_data must be a string of at most "
                       f"{CALLBACK_DATA_LIMIT} characters.")
-    return Outgoing(message_type=message_type, to=to, wa_id=wa_id, template=template,
-                    reply_to=reply_to, callback_data=callback, group=group)
+    return Outgoing(message_type=message_type, to=to, wa_id=wa_id, user_id=user_id,
+                    media_ids=media_ids, template=template, reply_to=reply_to,
+                    callback_data=callback, group=group)
+
+
+def _bsuid(recipient: Any) -> str:
+    if not isinstance(recipient, str) or not BSUID.fullmatch(recipient):
+        raise invalid(f"recipient: {str(recipient)[:60]!r} is not a valid business-scoped "
+                      "user ID.")
+    return recipient
 
 
 def _wa_id(to: str) -> str:
@@ -251,6 +285,7 @@ def _template(content: Any) -> TemplateRef:
     if not isinstance(components, list):
         raise invalid("template.components must be a list.")
     body_parameters = 0
+    media_ids: list[str] = []
     for component in components:
         if not isinstance(component, dict) or not isinstance(component.get("type"), str):
             raise missing("template.components[].type")
@@ -262,9 +297,13 @@ def _template(content: Any) -> TemplateRef:
                 raise missing("template.components[].parameters[].type")
             if param["type"] == "text" and not isinstance(param.get("text"), str):
                 raise missing("template.components[].parameters[].text")
+            media = param.get(param["type"]) if param["type"] in _HEADER_MEDIA else None
+            if isinstance(media, dict) and media.get("id") is not None:
+                media_ids.append(str(media["id"]))
         if component["type"].lower() == "body":
             body_parameters += len(params)
-    return TemplateRef(name=name, language=code, body_parameters=body_parameters)
+    return TemplateRef(name=name, language=code, body_parameters=body_parameters,
+                       media_ids=tuple(media_ids))
 
 
 def _object(content: Any, name: str) -> Mapping[str, Any]:

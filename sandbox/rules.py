@@ -1,8 +1,10 @@
 """Meta's send-time rules as the sandbox enforces them. Pure: time is always passed in.
 
 - The customer-service window: free-form messages only while ``now < last inbound + 24 h``
-  (closed at exactly 24 h), else 131047. Written independently of ``shared.window`` on purpose:
-  the sandbox plays Meta, so it must catch a bug in our own policy, not share it.
+  (closed at exactly 24 h), else 131047. Meta reports it asynchronously (the send is accepted,
+  then a ``failed`` status carries 131047); the service does the same with ``window_open``.
+  Written independently of ``shared.window`` on purpose: the sandbox plays Meta, so it must
+  catch a bug in our own policy, not share it.
 - Templates: unknown name or language, or not approved -> 132001; paused -> 132015; disabled ->
   132016; a body-variable count that differs from the template's -> 132000.
 - Throughput: a token bucket per business number (``mps`` per second, bursts of
@@ -19,17 +21,21 @@ from sandbox.catalog import APPROVED, TemplateSpec
 from sandbox.errors import CloudApiError
 from sandbox.requests import TemplateRef
 
+# Codes of refusals Meta reports in a ``failed`` status webhook, after accepting the send.
+REENGAGEMENT = 131047  # free-form message outside the customer-service window
+MEDIA_UPLOAD_ERROR = 131053  # the message's media could not be fetched (an unknown media id)
+
 
 def window_open(last_inbound_at: datetime | None, now: datetime, window: timedelta) -> bool:
     return last_inbound_at is not None and now < last_inbound_at + window
 
 
 def check_window(last_inbound_at: datetime | None, now: datetime, window: timedelta) -> None:
-    """Free-form messages need an open window."""
+    """Free-form messages need an open window (the refusal, for callers that want it raised)."""
     if not window_open(last_inbound_at, now, window):
         hours = window.total_seconds() / 3600
         raise CloudApiError(
-            131047,
+            REENGAGEMENT,
             f"Message failed to send because more than {hours:g} hours have passed since the "
             "customer last replied to this number.",
         )

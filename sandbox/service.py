@@ -6,8 +6,12 @@ batches by the :class:`WebhookDispatcher`'s background task.
 
 Order of checks (as Meta's): the number exists -> the token -> an injected fault -> the body is
 JSON -> the number's throughput (130429) -> the request's shape (100, 131008, 131009) -> for a
-message: not to itself (131021), the pair limit (131056, if on), then the template (132xxx) or
-the customer-service window (131047).
+mark-as-read: the wamid is a message this number received (100) -> for a message: a
+``recipient`` BSUID names a customer of the account (131026) -> not to itself (131021), the pair
+limit (131056, if on), then the template (132xxx). Those are synchronous refusals. What Meta
+only finds out after accepting the message is asynchronous, as at Meta: the answer is 200 with
+a wamid, then a ``failed`` status webhook: a free-form message outside the customer-service
+window (131047), or a media id that does not exist (131053).
 
 Size: the send hot path is one class on purpose: Meta's order of checks reads top to bottom,
 and every check works on the same in-memory state without extra calls.
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import functools
 import itertools
 import os
 import random
@@ -35,17 +41,33 @@ from sandbox.customer import CustomerMessage, inbound_message, opens_window
 from sandbox.dispatcher import RetryPolicy, WebhookDispatcher
 from sandbox.errors import CloudApiError, bad_token, unknown_number
 from sandbox.faults import DEFAULT_FAILED_STATUS_CODE, Fault, FaultBook
+from sandbox.media import MediaStore
+from sandbox.recipients import Recipients
 from sandbox.records import InboundResult, ReceivedLog
-from sandbox.requests import Outgoing, parse_send
-from sandbox.rules import NumberRates, PairRates, check_template, check_window
+from sandbox.requests import MEDIA_TYPES, Outgoing, parse_send
+from sandbox.rules import (
+    MEDIA_UPLOAD_ERROR,
+    REENGAGEMENT,
+    NumberRates,
+    PairRates,
+    check_template,
+    window_open,
+)
 from sandbox.statuses import Behaviour, plan
-from sandbox.webhooks import message_payload, pricing, status_item
+from sandbox.webhooks import Raw, message_payload, pricing, status_item
 from shared.channels import Channel
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 READ_OK = orjson.dumps({"success": True})
 GATEWAY_TIMEOUT = 504
+# Meta's details of the refusals it reports in a failed status.
+_FAILURE_DETAILS = {
+    REENGAGEMENT: "Message failed to send because more than 24 hours have passed since the "
+                  "customer last replied to this number.",
+    MEDIA_UPLOAD_ERROR: "Media upload error: the media id does not exist, expired, or belongs "
+                        "to another WhatsApp Business Account.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,7 @@ class Sandbox:
         received: ReceivedLog,
         monotonic: Callable[[], float],
         rng: random.Random,
+        media: MediaStore | None = None,
     ) -> None:
         self.catalog = catalog
         self.dispatcher = dispatcher
@@ -102,11 +125,13 @@ class Sandbox:
         self.rates = rates
         self.pair_rates = pair_rates
         self.received = received
+        self.media = media if media is not None else MediaStore()
         self.faults = FaultBook()
         self._monotonic = monotonic
         self._rng = rng
         # (phone_number_id, canonical customer number) -> time of the customer's last message.
         self._last_inbound: dict[tuple[str, str], datetime] = {}
+        self.recipients = Recipients()
         self._run = base64.b32encode(os.urandom(5)).decode()
         self._seq = itertools.count(1)
         self.outcomes: Counter[str] = Counter()
@@ -149,45 +174,90 @@ class Sandbox:
             raise self.rates.refused(channel.throughput_mps, self.limits.retry_after_seconds)
         request = parse_send(body)
         if request.is_read:
+            self._check_read(number, request)
             self.outcomes["read"] += 1
             metrics.REQUESTS.labels("read").inc()
             return Reply(200, READ_OK, JSON_HEADERS), None
+        if request.user_id is not None:
+            request = self._addressed(channel, request)
         now = self.clock()
-        category = self._check_rules(channel, request, now)
+        category, fails_with, in_window = self._check_rules(channel, request, now)
+        if failed_code is None and fails_with is not None:
+            failed_code = fails_with
+            self.outcomes[f"failed_status_{fails_with}"] += 1
         wamid = self._wamid()
-        self._schedule_statuses(channel, request, wamid, now, category, failed_code)
+        self._schedule_statuses(channel, request, wamid, now, category, failed_code, in_window)
         self.outcomes["accepted"] += 1
         self.accepted_by_number[number] += 1
         metrics.ACCEPTED.inc()
         return Reply(200, _accepted_body(request, wamid), JSON_HEADERS), wamid
 
-    def _check_rules(self, channel: Channel, request: Outgoing, now: datetime) -> str | None:
-        """Meta's send-time rules; the template's category when it is a template."""
+    def _check_read(self, phone_number_id: str, request: Outgoing) -> None:
+        """Only a message the customer sent to this number can be marked read."""
+        if not self.recipients.received(phone_number_id, request.message_id or ""):
+            raise CloudApiError(
+                100, f"Param message_id: {str(request.message_id)[:80]!r} is not a message "
+                "received by this business phone number.")
+
+    def _addressed(self, channel: Channel, request: Outgoing) -> Outgoing:
+        """A message to a BSUID, addressed to the customer that BSUID names."""
+        assert request.user_id is not None
+        wa_id = self.recipients.wa_id(channel, request.user_id)
+        if wa_id is None:
+            raise CloudApiError(
+                131026, f"recipient {request.user_id[:60]} is not a WhatsApp user this "
+                "business has exchanged messages with.")
+        return dataclasses.replace(request, wa_id=wa_id)
+
+    def _check_rules(self, channel: Channel, request: Outgoing,
+                     now: datetime) -> tuple[str | None, int | None, bool]:
+        """Meta's send-time rules: the template's category (None for free-form), the code the
+        message will fail with after acceptance (None: it goes out), and whether the
+        customer-service window is open (known for free-form and utility templates)."""
         if request.wa_id == channel.display_phone_number:
             raise CloudApiError(131021, "Recipient phone number is the sender's own number.")
         if self.behaviour.pair_rate_limit and not request.group:
             self.pair_rates.check(channel.phone_number_id, request.wa_id, self._monotonic())
+        category = None
+        in_window = False
         if request.template is not None:
             ref = request.template
             spec = self.catalog.template(channel.waba_id, ref.name, ref.language)
-            return check_template(spec, ref).category
-        if not request.group:
-            key = (channel.phone_number_id, _canonical(request.wa_id))
-            check_window(self._last_inbound.get(key), now, self.limits.window)
-        return None
+            category = check_template(spec, ref).category
+            # Only a utility template's price depends on the window (free inside it).
+            if category == "UTILITY" and not request.group:
+                in_window = self._window_open(channel, request, now)
+        elif not request.group:
+            in_window = self._window_open(channel, request, now)
+            if not in_window:
+                return None, REENGAGEMENT, False
+        for media_id in request.media_ids:
+            medium = self.media.get(media_id, now)
+            if medium is None or medium.waba_id != channel.waba_id:
+                return category, MEDIA_UPLOAD_ERROR, in_window
+        return category, None, in_window
+
+    def _window_open(self, channel: Channel, request: Outgoing, now: datetime) -> bool:
+        key = (channel.phone_number_id, _canonical(request.wa_id))
+        return window_open(self._last_inbound.get(key), now, self.limits.window)
 
     def _schedule_statuses(self, channel: Channel, request: Outgoing, wamid: str,
-                           now: datetime, category: str | None, failed_code: int | None) -> None:
+                           now: datetime, category: str | None, failed_code: int | None,
+                           in_window: bool = False) -> None:
         if not self.dispatcher.enabled:
             return
         base = now.timestamp()
-        price = pricing(category)
+        price = pricing(category, in_window=in_window)
+        details = _FAILURE_DETAILS.get(failed_code) if failed_code is not None else None
         for planned in plan(self.behaviour, self._rng, failed=failed_code is not None):
             item = status_item(
                 wamid, planned.status, int(base + planned.happens_after), request.wa_id,
                 pricing=price if planned.status in ("sent", "delivered") else None,
                 error_code=failed_code if planned.status == "failed" else None,
                 callback_data=request.callback_data,
+                # A send addressed by BSUID gets it back on every status, failed included.
+                recipient_user_id=request.user_id,
+                error_details=details,
             )
             at = now + timedelta(seconds=planned.happens_after)
             if self.dispatcher.schedule(channel, item, planned.arrives_after, at=at):
@@ -262,6 +332,7 @@ class Sandbox:
             # Meta's timestamp has whole seconds; the window counts from that same instant.
             self._last_inbound[key] = datetime.fromtimestamp(timestamp, UTC)
         payload = message_payload(channel, message, request.name)
+        self._remember_inbound(channel, request, message, payload, now)
         metrics.CUSTOMER_MESSAGES.labels(request.type).inc()
         seq = None
         if self.dispatcher.enabled:
@@ -272,6 +343,19 @@ class Sandbox:
                              from_wa_id=request.from_wa_id,
                              timestamp=datetime.fromtimestamp(timestamp, UTC),
                              webhook_status=status, payload=payload)
+
+    def _remember_inbound(self, channel: Channel, request: CustomerMessage, message: Raw,
+                          payload: Raw, now: datetime) -> None:
+        """What later requests may refer to: the wamid (mark-as-read), the BSUIDs
+        (``recipient``), and the media id (``GET /{media_id}``, with the type and hash the
+        webhook announced)."""
+        self.recipients.learn(channel, message, payload, request.from_wa_id)
+        content = message.get(request.type)
+        if request.type in MEDIA_TYPES and isinstance(content, dict) and content.get("id"):
+            sha256 = content.get("sha256")
+            self.media.register_inbound(str(content["id"]), channel,
+                                        str(content.get("mime_type") or ""), now,
+                                        sha256=sha256 if isinstance(sha256, str) else None)
 
     def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
         return self._last_inbound.get((phone_number_id, _canonical(wa_id)))
@@ -321,6 +405,8 @@ class Sandbox:
         self.received.clear()
         self.faults.clear()
         self._last_inbound.clear()
+        self.recipients.clear()
+        self.media.clear()
         self.rates.clear()
         self.pair_rates.clear()
         self.clock.reset()
@@ -352,8 +438,10 @@ def _accepted_body(request: Outgoing, wamid: str) -> bytes:
     message: dict[str, str] = {"id": wamid}
     if request.is_template:
         message["message_status"] = "accepted"
-    return orjson.dumps({"messaging_product": "whatsapp",
-                         "contacts": [{"input": request.to, "wa_id": request.wa_id}],
+    contact = {"input": request.to, "wa_id": request.wa_id}
+    if request.user_id is not None:
+        contact["user_id"] = request.user_id
+    return orjson.dumps({"messaging_product": "whatsapp", "contacts": [contact],
                          "messages": [message]})
 
 
@@ -363,7 +451,9 @@ def _token_matches(channel: Channel, authorization: str | None) -> bool:
     return authorization[7:].strip() == channel.access_token.get_secret_value()
 
 
+@functools.lru_cache(maxsize=65_536)
 def _canonical(number: str) -> str:
+    # Cached: the window key of every free-form and utility-template send (the hot path).
     try:
         return canonical_wa_id(number)
     except InvalidPhoneNumber:

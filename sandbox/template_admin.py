@@ -1,7 +1,7 @@
 """Meta's template management, as the sandbox plays it: list, create, edit, delete, review.
 
 - ``GET /{version}/{waba_id}/message_templates``: the account's templates (own and shared),
-  paged with ``limit`` and base64 ``after``/``before`` cursors, ``paging.next`` while more follow.
+  with Meta's ``fields``, filters, ``summary`` and cursor paging (:mod:`sandbox.template_listing`).
 - ``POST /{version}/{waba_id}/message_templates``: create; ``{id, status: "PENDING", category}``.
 - ``POST /{version}/{template_id}``: edit (Meta's rules: only APPROVED, REJECTED or PAUSED; an
   approved one once per 24 h and 10 times per 30 days); the template goes back to review.
@@ -11,18 +11,20 @@ A review ends ``review_seconds`` after a create or edit: APPROVED, or REJECTED w
 the name is in the reject list (``PUT /_sandbox/template-review``); the status changes in the
 send-time catalog and a signed ``message_template_status_update`` webhook is posted. The control
 API can also change a status (PAUSED, DISABLED, REINSTATED, ...) or a quality score at once, with
-its webhook. Times are the sandbox's clock (``entry[].time``, whole seconds, as Meta's).
+its webhook (:mod:`sandbox.template_webhooks`). Times are the sandbox's clock (``entry[].time``,
+whole seconds, as Meta's).
 
-Size: Meta's whole template-management surface as the sandbox plays it, with the pure helpers
-(paging, webhooks, definition checks) it alone uses.
+Size: Meta's whole template-management surface as the sandbox plays it (create, edit with its
+limits, delete, review); listing and webhooks live in template_listing.py and
+template_webhooks.py.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -32,6 +34,16 @@ from sandbox.catalog import Catalog, TemplateSpec
 from sandbox.clock import OffsetClock
 from sandbox.dispatcher import WebhookDispatcher
 from sandbox.errors import CloudApiError, unknown_number
+from sandbox.template_listing import ListingQuery, page, select, summary
+from sandbox.template_listing import template_json as template_json  # graph_objects' import
+from sandbox.template_webhooks import (
+    OtherInfo,
+    disable_info,
+    pause_info,
+    quality_webhook,
+    status_webhook,
+    unpause_info,
+)
 from shared.channels import Channel
 
 NAME = re.compile(r"^[a-z0-9_]{1,512}$")
@@ -43,7 +55,6 @@ SENDABLE_EVENTS = frozenset({"APPROVED", "REINSTATED", "UNARCHIVED", "FLAGGED"})
 REJECTION_REASONS = frozenset({"ABUSIVE_CONTENT", "INCORRECT_CATEGORY", "INVALID_FORMAT", "NONE",
                                "PROMOTIONAL", "SCAM", "TAG_CONTENT_MISMATCH"})
 DEFAULT_LIMIT = 25
-MAX_LIMIT = 1000
 BODY_LIMIT = 1024
 NAME_REUSE_DAYS = 30
 # Meta's subcode for "content in this language already exists" (our reading; UNCONFIRMED).
@@ -70,6 +81,9 @@ class StatusChange(BaseModel):
     language: str = "en_US"
     event: str = Field(pattern=r"^[A-Z_]+$")
     reason: str | None = None
+    # ``other_info`` of the webhook; by default Meta's (FIRST_PAUSE, SECOND_PAUSE, UNPAUSE, ...).
+    title: str | None = Field(default=None, pattern=r"^[A-Z_]+$")
+    description: str | None = Field(default=None, max_length=1000)
 
 
 class QualityChange(BaseModel):
@@ -83,80 +97,6 @@ class QualityChange(BaseModel):
 
 def effective_status(event: str) -> str:
     return "APPROVED" if event in SENDABLE_EVENTS else event
-
-
-def template_json(spec: TemplateSpec) -> dict[str, Any]:
-    """A template as Meta's listing shows it."""
-    out: dict[str, Any] = {
-        "id": spec.template_id, "name": spec.name, "language": spec.language,
-        "status": spec.status, "category": spec.category, "components": spec.components,
-        "parameter_format": spec.parameter_format.upper(),
-        "quality_score": {"score": spec.quality}}
-    if spec.rejected_reason is not None:
-        out["rejected_reason"] = spec.rejected_reason
-    return out
-
-
-def status_webhook(waba_id: str, spec: TemplateSpec, event: str, reason: str | None,
-                   time: int) -> dict[str, Any]:
-    value: dict[str, Any] = {
-        "event": event, "message_template_id": int(spec.template_id),
-        "message_template_name": spec.name, "message_template_language": spec.language,
-        "reason": reason or "NONE", "message_template_category": spec.category}
-    if event == "REJECTED":
-        value["rejection_info"] = {"reason": reason or "NONE",
-                                   "recommendation": "Sandbox: edit and submit again."}
-    return _webhook(waba_id, "message_template_status_update", value, time)
-
-
-def quality_webhook(waba_id: str, spec: TemplateSpec, previous: str, time: int) -> dict[str, Any]:
-    value = {"previous_quality_score": previous, "new_quality_score": spec.quality,
-             "message_template_id": int(spec.template_id),
-             "message_template_name": spec.name, "message_template_language": spec.language}
-    return _webhook(waba_id, "message_template_quality_update", value, time)
-
-
-def _webhook(waba_id: str, field: str, value: Mapping[str, Any], time: int) -> dict[str, Any]:
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": waba_id, "time": time,
-                       "changes": [{"field": field, "value": dict(value)}]}]}
-
-
-def encode_cursor(index: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{index}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("i:"):
-            raise ValueError(cursor)
-        return int(text[2:])
-    except ValueError:
-        raise CloudApiError(100, "Invalid cursor.") from None
-
-
-def page(items: Sequence[dict[str, Any]], limit: int, after: str | None,
-         before: str | None, url: str) -> dict[str, Any]:
-    """One page of a listing in Meta's shape: ``{"data": [...], "paging": {...}}``."""
-    limit = max(1, min(limit, MAX_LIMIT))
-    if before is not None:
-        end = decode_cursor(before)
-        start = max(0, end - limit)
-    else:
-        start = decode_cursor(after) + 1 if after is not None else 0
-        end = start + limit
-    chunk = list(items[start:end])
-    out: dict[str, Any] = {"data": chunk}
-    if chunk:
-        last = start + len(chunk) - 1
-        out["paging"] = {"cursors": {"before": encode_cursor(start),
-                                     "after": encode_cursor(last)}}
-        if last + 1 < len(items):
-            out["paging"]["next"] = f"{url}?limit={limit}&after={encode_cursor(last)}"
-        if start > 0:
-            out["paging"]["previous"] = f"{url}?limit={limit}&before={encode_cursor(start)}"
-    return out
 
 
 def _invalid(detail: str) -> CloudApiError:
@@ -196,6 +136,10 @@ class TemplateAdmin:
         self.clock = clock
         self.plan = ReviewPlan(delay_seconds=review_seconds)
         self._ids = itertools.count(1)
+        # template id -> when its quality score was last set (listing's quality_score.date; for
+        # the others template_json's default, as GET /{template_id} shows).
+        self._scored_at: dict[str, int] = {}
+        self._pauses: Counter[str] = Counter()  # template id -> pauses so far
 
     # -- Meta's endpoints ---------------------------------------------------------------------
 
@@ -209,12 +153,17 @@ class TemplateAdmin:
         if not token or not any(_token(c) == token for c in channels):
             raise CloudApiError(190, "Invalid OAuth access token.")
 
-    def listing(self, waba_id: str, *, limit: int, after: str | None, before: str | None,
-                status: str | None, name: str | None, url: str) -> dict[str, Any]:
-        items = [template_json(t) for t in self.catalog.account_templates(waba_id)
-                 if (status is None or t.status == status.upper())
-                 and (name is None or name in t.name)]
-        return page(items, limit, after, before, url)
+    def listing(self, waba_id: str, params: Mapping[str, str], url: str) -> dict[str, Any]:
+        """Meta's listing for this query string (see :mod:`sandbox.template_listing`)."""
+        query = ListingQuery.of(params, default_limit=DEFAULT_LIMIT)
+        account = self.catalog.account_templates(waba_id)
+        items = [select(template_json(t, quality_date=self._quality_date(t)), query.fields)
+                 for t in account if query.matches(t)]
+        out = page(items, query.limit, query.after, query.before, url, params)
+        if query.summary:
+            out["summary"] = summary(query.summary, total=len(items),
+                                     account_templates=len(account))
+        return out
 
     def create(self, waba_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         check_definition(body, creating=True)
@@ -233,6 +182,7 @@ class TemplateAdmin:
             category=str(body["category"]).upper(), waba_id=waba_id,
             template_id=str(10**15 + next(self._ids)), components=list(body["components"]),
             parameter_format=str(body.get("parameter_format") or "positional").lower())
+        self._scored_at[spec.template_id] = int(self._now())
         self.catalog.put_template(spec)
         self._schedule_review(waba_id, spec)
         return {"id": spec.template_id, "status": "PENDING", "category": spec.category}
@@ -288,16 +238,22 @@ class TemplateAdmin:
         updated = spec.model_copy(update={
             "status": effective_status(change.event),
             "rejected_reason": change.reason if change.event == "REJECTED" else None})
+        now = int(self._now())
+        info = self._other_info(spec, updated, change, now)
+        if change.event == "PAUSED":
+            self._pauses[spec.template_id] += 1
         self.catalog.put_template(updated)
-        self._post(status_webhook(change.waba_id, updated, change.event, change.reason,
-                                  int(self._now())))
+        self._post(status_webhook(change.waba_id, updated, change.event, change.reason, now,
+                                  other_info=info))
         return updated
 
     def change_quality(self, change: QualityChange) -> TemplateSpec:
         spec = self._own(change.waba_id, change.name, change.language)
         updated = spec.model_copy(update={"quality": change.score})
+        now = int(self._now())
+        self._scored_at[spec.template_id] = now
         self.catalog.put_template(updated)
-        self._post(quality_webhook(change.waba_id, updated, spec.quality, int(self._now())))
+        self._post(quality_webhook(change.waba_id, updated, spec.quality, now))
         return updated
 
     # -- steps ------------------------------------------------------------------------------------
@@ -329,6 +285,26 @@ class TemplateAdmin:
         reviewed = submitted.model_copy(update={"status": event, "rejected_reason": reason})
         self.catalog.put_template(reviewed)
         self._post(status_webhook(waba_id, reviewed, event, reason, int(self._now())))
+
+    def _other_info(self, before: TemplateSpec, after: TemplateSpec, change: StatusChange,
+                    now: int) -> OtherInfo | None:
+        """Meta's ``other_info`` for this change (or the one the control request names)."""
+        if change.event == "PAUSED":
+            info = pause_info(self._pauses[before.template_id], now, change.title)
+        elif change.event == "DISABLED":
+            info = disable_info()
+        elif before.status == "PAUSED" and after.status == "APPROVED":
+            info = unpause_info()
+        elif change.title is None:
+            return None
+        else:
+            info = OtherInfo(change.title, "")
+        if change.title is not None or change.description is not None:
+            info = OtherInfo(change.title or info.title, change.description or info.description)
+        return info
+
+    def _quality_date(self, spec: TemplateSpec) -> int | None:
+        return self._scored_at.get(spec.template_id)
 
     def _post(self, payload: dict[str, Any]) -> None:
         self.dispatcher.schedule_body(orjson.dumps(payload), 0.0)

@@ -43,9 +43,14 @@ RETRY = Handling.RETRY
 RECIPIENT = Handling.RETRY_RECIPIENT
 FAIL = Handling.FAIL
 
+# Re-engagement message: Meta says the customer-service window is closed. Meta answers it to the
+# call (HTTP 400) or, after accepting the send, in a ``failed`` status webhook; either way
+# conversation_store records the window closed (shared/window.py), and the send is not retried.
+RE_ENGAGEMENT = 131047
+
 _RULES = (
     # The customer-service window and the customer's own state.
-    CodeRule(131047, "More than 24 hours since the customer last replied", FAIL),
+    CodeRule(RE_ENGAGEMENT, "More than 24 hours since the customer last replied", FAIL),
     CodeRule(131026, "Message undeliverable (not on WhatsApp, terms not accepted, old app)",
              FAIL),
     CodeRule(131049, "Not delivered to maintain healthy ecosystem engagement", FAIL),

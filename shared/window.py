@@ -8,6 +8,11 @@ Inside it any message may be sent; outside it (or before the customer ever wrote
 template. The window is open while ``now < last_inbound_at + 24h``: at exactly 24 h it is closed,
 as Meta counts it. A ``last_inbound_at`` in the future (clock skew between Meta and us) counts as
 "just now", never as closed.
+
+Meta has the last word: when it fails a free-form send with 131047 (re-engagement: more than 24 h
+since the customer's last message), the conversation records when (``window_closed_at``, Meta's
+time). The window is then closed whatever our clock says, as long as that report is at or after
+the customer's last message; the customer's next message reopens it as usual.
 """
 
 from __future__ import annotations
@@ -62,9 +67,16 @@ def window_expires_at(last_inbound_at: datetime | None) -> datetime | None:
     return None if last_inbound_at is None else last_inbound_at + WINDOW
 
 
-def is_window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+def closed_by_meta(last_inbound_at: datetime | None, closed_at: datetime | None) -> bool:
+    """Meta reported the window closed (131047) at or after the customer's last message."""
+    return closed_at is not None and (last_inbound_at is None or closed_at >= last_inbound_at)
+
+
+def is_window_open(last_inbound_at: datetime | None, now: datetime,
+                   closed_at: datetime | None = None) -> bool:
     expires = window_expires_at(last_inbound_at)
-    return expires is not None and now < expires
+    return (expires is not None and now < expires
+            and not closed_by_meta(last_inbound_at, closed_at))
 
 
 def decide(
@@ -72,15 +84,21 @@ def decide(
     last_inbound_at: datetime | None,
     now: datetime,
     template_status: str | None = None,
+    *,
+    closed_at: datetime | None = None,
 ) -> Decision:
     """Allowed or refused (with a reason) for a message of ``kind`` at ``now``.
 
     ``template_status`` is the template's Meta status (``APPROVED``, ``PAUSED``, ...) and is
     required for templates; an unknown template (None) is refused like an unapproved one.
+    ``closed_at`` is the latest time Meta reported the window closed (the conversation's
+    ``window_closed_at``), None if it never did.
     """
     _require_aware(now, "now")
     if last_inbound_at is not None:
         _require_aware(last_inbound_at, "last_inbound_at")
+    if closed_at is not None:
+        _require_aware(closed_at, "closed_at")
     expires = window_expires_at(last_inbound_at)
     if kind is MessageKind.TEMPLATE:
         if (template_status or "").upper() != "APPROVED":
@@ -90,7 +108,7 @@ def decide(
                 f"This template is {shown}; only approved templates can be sent.",
                 "Pick an approved template, or wait for Meta to approve this one.",
             )
-        return Allowed(expires if expires is not None and now < expires else None)
+        return Allowed(expires if is_window_open(last_inbound_at, now, closed_at) else None)
     if last_inbound_at is None:
         return Refused(
             RefusalReason.FIRST_CONTACT_REQUIRES_TEMPLATE,
@@ -103,6 +121,13 @@ def decide(
             RefusalReason.WINDOW_EXPIRED,
             "More than 24 hours have passed since the customer's last message, so free-form "
             "messages are not allowed.",
+            TEMPLATE_HINT,
+        )
+    if closed_by_meta(last_inbound_at, closed_at):
+        return Refused(
+            RefusalReason.WINDOW_EXPIRED,
+            "WhatsApp reported that more than 24 hours have passed since the customer's last "
+            "message, so free-form messages are not allowed until the customer writes again.",
             TEMPLATE_HINT,
         )
     return Allowed(expires)

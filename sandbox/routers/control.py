@@ -181,7 +181,8 @@ def _received_json(item: ReceivedRequest) -> dict[str, Any]:
 
 def _status_json(item: EmittedStatus) -> dict[str, Any]:
     return {"seq": item.seq, "wamid": item.wamid, "phone_number_id": item.phone_number_id,
-            "recipient_wa_id": item.recipient_wa_id, "status": item.status,
+            "recipient_wa_id": item.recipient_wa_id,
+            "recipient_user_id": item.recipient_user_id, "status": item.status,
             "at": item.at.isoformat(), "callback_data": item.callback_data,
             "error_code": item.error_code, "delivered": item.delivered,
             "attempts": item.attempts, "dropped": item.dropped}

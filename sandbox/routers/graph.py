@@ -3,8 +3,11 @@
 A bare ASGI endpoint in front of the FastAPI app (like webhook_ingest's webhook endpoint):
 FastAPI's routing and dependency solving would cost more per request than the sandbox's own
 work, and this path must sustain the sender benchmark's 1,000+ requests/s on two cores. Every
-other path (the control API, /healthz, /readyz, /metrics) goes to FastAPI. The service comes
-from the lifespan state (``scope["state"]``).
+other path (the other Graph endpoints, the control API, /healthz, /readyz, /metrics) goes to
+FastAPI. The service comes from the lifespan state (``scope["state"]``).
+
+A Graph path with a version Meta does not serve is answered here, for every endpoint alike
+(Meta's 2500), before any routing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from sandbox.errors import CloudApiError
+from sandbox.graph_paths import (
+    SUPPORTED_VERSIONS,
+    VERSION_SHAPE,
+    first_segment,
+    is_graph_path,
+    version_refusal,
+)
 from sandbox.service import JSON_HEADERS, Sandbox
 
 Scope = MutableMapping[str, Any]
@@ -26,9 +36,11 @@ MAX_BODY_BYTES = 4_000_000
 
 
 def send_path(path: str) -> str | None:
-    """The phone_number_id of ``/{version}/{phone_number_id}/messages``, else None."""
+    """The phone_number_id of ``/{version}/{phone_number_id}/messages`` with a version the
+    sandbox serves, else None."""
     parts = path.split("/")
-    if len(parts) == 4 and parts[3] == "messages" and parts[1][:1] == "v" and parts[2]:
+    if (len(parts) == 4 and parts[3] == "messages" and parts[2]
+            and parts[1] in SUPPORTED_VERSIONS):
         return parts[2]
     return None
 
@@ -40,11 +52,19 @@ class SandboxApp:
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            phone_number_id = send_path(scope["path"])
-            if phone_number_id is not None:
-                await self._send_request(phone_number_id, scope, receive, send)
-                return
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if scope["method"] == "POST":
+                phone_number_id = send_path(path)
+                if phone_number_id is not None:
+                    await self._send_request(phone_number_id, scope, receive, send)
+                    return
+            version = first_segment(path)
+            if VERSION_SHAPE.fullmatch(version) and is_graph_path(path):
+                refusal = version_refusal(version)
+                if refusal is not None:
+                    await _respond(send, refusal.http_status, refusal.body(), JSON_HEADERS)
+                    return
         await self.api(scope, receive, send)
 
     async def _send_request(self, phone_number_id: str, scope: Scope, receive: Receive,

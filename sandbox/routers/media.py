@@ -1,81 +1,47 @@
-"""Meta's media endpoints, minimally: ``GET /{version}/{media_id}`` answers the media's metadata
-with a download URL, and that URL serves the bytes. Both need a channel's access token.
+"""Meta's media endpoints: ``POST /{version}/{phone_number_id}/media`` (a multipart upload:
+``messaging_product=whatsapp``, ``file``, ``type``) answers ``{"id": ...}``, and the download URL
+that ``GET /{version}/{media_id}`` hands out serves the bytes to a channel's access token.
 
-The sandbox keeps no media: every id (customers' media ids are numbers) gets the same kind of
-placeholder, a small PNG whose colour comes from the id, so a proxy and a browser have real
-bytes to show.
+Metadata and deletion are ``GET``/``DELETE /{version}/{id}`` (:mod:`sandbox.routers.objects`);
+the rules are in :mod:`sandbox.graph_objects` and :mod:`sandbox.media`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import struct
-import zlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request, Response
 
-from sandbox.service import Sandbox
-
-VERSION = r"^v[0-9]+\.[0-9]+$"
-SIDE = 16
-
-
-def placeholder_png(media_id: str) -> bytes:
-    """A 16x16 single-colour PNG, the colour derived from the id."""
-    red, green, blue = hashlib.sha256(media_id.encode()).digest()[:3]
-    row = b"\x00" + bytes((red, green, blue)) * SIDE
-    pixels = zlib.compress(row * SIDE)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", SIDE, SIDE, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
-
-
-def _authorized(request: Request, authorization: str | None) -> bool:
-    sandbox: Sandbox = request.state.sandbox
-    if not authorization or not authorization.lower().startswith("bearer "):
-        return False
-    token = authorization[7:].strip()
-    return any(c.access_token.get_secret_value() == token for c in sandbox.catalog.channels())
-
-
-def _oauth_error() -> JSONResponse:
-    return JSONResponse({"error": {"message": "Invalid OAuth access token.", "type":
-                                   "OAuthException", "code": 190}}, status_code=401)
+from sandbox.errors import CloudApiError
+from sandbox.media import DOWNLOAD_PATH
+from sandbox.routers.objects import Authorization, GraphDep, answer, error_response
 
 
 def media_router() -> APIRouter:
     router = APIRouter(tags=["Cloud API media"])
 
-    # ``:int`` keeps other two-segment paths (``/v25.0/messages``) out of these routes.
-    @router.get("/{version}/{media_id:int}")
-    async def media_info(request: Request,
-                         version: Annotated[str, Path(pattern=VERSION)],
-                         media_id: int,
-                         authorization: Annotated[str | None, Header()] = None) -> Response:
-        if not _authorized(request, authorization):
-            return _oauth_error()
-        data = placeholder_png(str(media_id))
-        url = str(request.url_for("media_download", version=version, media_id=media_id))
-        return JSONResponse({
-            "messaging_product": "whatsapp", "url": url, "mime_type": "image/png",
-            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
-            "file_size": len(data), "id": str(media_id)})
+    @router.post("/{version:graph_version}/{phone_number_id}/media")
+    async def upload(request: Request, version: str, phone_number_id: str, graph: GraphDep,
+                     authorization: Authorization = None) -> Response:
+        """Store a file for 30 days; ``{"id": ...}`` to send it with."""
+        body = await request.body()
+        content_type = request.headers.get("content-type", "")
+        return answer(lambda: graph.upload(phone_number_id, authorization, content_type, body))
 
-    @router.get("/{version}/_download/{media_id:int}", name="media_download")
-    async def media_download(request: Request,
-                             version: Annotated[str, Path(pattern=VERSION)],
-                             media_id: int,
-                             authorization: Annotated[str | None, Header()] = None) -> Response:
-        if not _authorized(request, authorization):
-            return _oauth_error()
-        return Response(placeholder_png(str(media_id)), media_type="image/png")
+    @router.get(DOWNLOAD_PATH, name="media_download")
+    async def download(graph: GraphDep, mid: str = "", ext: str = "",
+                       signature: Annotated[str, Query(alias="hash")] = "",
+                       authorization: Authorization = None) -> Response:
+        """The bytes behind a media URL (valid 5 minutes; 404 after: fetch a fresh URL)."""
+        try:
+            found = graph.download(mid, ext, signature, authorization)
+        except CloudApiError as error:  # a token of no channel: 190, as on every route
+            return error_response(error)
+        if found is None:
+            return error_response(CloudApiError(
+                100, "The media URL expired, or the media no longer exists: get a fresh URL "
+                "with GET /{media_id}.", http_status=404))
+        data, mime_type = found
+        return Response(data, media_type=mime_type)
 
     return router

@@ -10,14 +10,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from sandbox.catalog import TemplateSpec
 from sandbox.errors import CloudApiError
 from sandbox.routers.control import PREFIX
 from sandbox.service import ControlError
 from sandbox.template_admin import (
-    DEFAULT_LIMIT,
     QualityChange,
     ReviewPlan,
     StatusChange,
@@ -65,17 +64,16 @@ def templates_router() -> APIRouter:
     async def list_templates(
         request: Request, version: Version, waba_id: str, admin: AdminDep,
         authorization: Authorization = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = DEFAULT_LIMIT,
-        after: str | None = None, before: str | None = None,
-        status: str | None = None, name: str | None = None,
-        fields: str | None = None,  # Meta's field selection; the sandbox answers all fields
     ) -> Response:
+        """Meta's listing: ``fields``, ``summary``, filters (``status``, ``category``,
+        ``language``, ``quality_score``, ``name``, ``content``), ``limit``/``after``/``before``.
+        Read by :mod:`sandbox.template_listing`, so a bad value is Meta's error 100."""
         url = str(request.url.replace(query=""))
+        params = dict(request.query_params)
 
         def call() -> dict[str, Any]:
             admin.authorize(waba_id, authorization)
-            return admin.listing(waba_id, limit=limit, after=after, before=before,
-                                 status=status, name=name, url=url)
+            return admin.listing(waba_id, params, url)
 
         return _meta(call)
 

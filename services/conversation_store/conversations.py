@@ -7,9 +7,13 @@ a resolve and a customer message, an assignment and another, settle by their own
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from services.conversation_store.documents import Conversation, Message, UnreadEntry, ms
 from services.conversation_store.thread import Thread
-from shared.events import MessageAccepted, MessageReceived, OutboundContent
+from shared.cloud_errors import RE_ENGAGEMENT
+from shared.events import MessageAccepted, MessageReceived, MetaError, OutboundContent
 from shared.events.base import Event
 from shared.phone import InvalidPhoneNumber, digits_of, split_conversation_id
 from shared.window import window_expires_at
@@ -129,6 +133,19 @@ def on_proven_send(conversation: Conversation, event: Event, message: Message) -
     return on_agent_send(conversation, accepted, message)
 
 
+def closes_window(errors: Iterable[MetaError]) -> bool:
+    """Meta's answer says the customer-service window is closed (131047, re-engagement)."""
+    return any(error.code == RE_ENGAGEMENT for error in errors)
+
+
+def on_window_closed(conversation: Conversation, at: datetime) -> Conversation:
+    """Meta said the window is closed at ``at``, whatever our clock says. The latest report is
+    kept and compared with ``last_inbound_at`` when deciding (shared/window.py), not cleared by
+    a customer message: a maximum is the same in any order."""
+    current = conversation.window_closed_at
+    if current is not None and current >= at:
+        return conversation
+    return conversation.model_copy(update={"window_closed_at": at})
 
 
 def _last_message(conversation: Conversation, message: Message) -> Conversation:

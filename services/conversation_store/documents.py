@@ -68,6 +68,9 @@ class Conversation(Doc):
     last_activity_at: datetime | None = None
     last_inbound_at: datetime | None = None
     window_expires_at: datetime | None = None
+    # Meta's time of its latest 131047 (window closed) for this conversation; it closes the
+    # window while at or after ``last_inbound_at`` (shared/window.py).
+    window_closed_at: datetime | None = None
     unread_count: int = 0
     last_read_at: datetime | None = None
     last_read_by: str | None = None

@@ -8,10 +8,12 @@ from dataclasses import replace
 
 from services.conversation_store.conversations import (
     add_number,
+    closes_window,
     ensure_conversation,
     on_customer_activity,
     on_inbound_message,
     on_proven_send,
+    on_window_closed,
 )
 from services.conversation_store.documents import (
     Message,
@@ -129,5 +131,8 @@ def status_changed(event: MessageStatusChanged, thread: Thread, step: Step) -> T
         updated = settled(updated, at)
         if step.fresh:
             conversation = on_proven_send(conversation, event, updated)
+    if step.fresh and p.status == "failed" and closes_window(p.errors):
+        # Meta's status time: the same clock as the customer's messages it is compared with.
+        conversation = on_window_closed(conversation, at)
     return replace(thread, conversation=conversation,
                    messages={**thread.messages, target.id: updated})

@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.conversation_store.conversations import (
+    closes_window,
     ensure_conversation,
     on_agent_send,
     on_proven_send,
+    on_window_closed,
 )
 from services.conversation_store.documents import ErrorInfo, Reaction, StatusEntry, message_id, ms
 from services.conversation_store.messages import (
@@ -83,5 +85,8 @@ def not_accepted(event: OutboundResult, thread: Thread, step: Step) -> Thread:
         message = settled(message, min((s.at for s in before.statuses), default=at))
         if step.fresh:
             conversation = on_proven_send(conversation, event, message)
+    if step.fresh and isinstance(event, MessageFailed) and closes_window([event.error]):
+        # Meta answered the call itself with 131047: the sender's time of that answer.
+        conversation = on_window_closed(conversation, at)
     return replace(thread, conversation=conversation,
                    messages={**thread.messages, message.id: message})

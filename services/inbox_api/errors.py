@@ -5,7 +5,10 @@ InboxApiError
  +-- Unauthorized (401)        no credential, or a wrong, expired or revoked one
  +-- NotFound (404)            absent, or another tenant's (never 403: that would confirm it exists)
  +-- SendRefused (409)         the window policy refuses the send (``reason``, ``hint``)
+ +-- TooLarge (413)            a file over WhatsApp's size limit for its type
+ +-- UnsupportedMedia (415)    a file type WhatsApp does not take, or not multipart/form-data
  +-- InvalidInput (422)        a field is wrong (``field``)
+ +-- UpstreamRefused (502)     the Cloud API refused a call (Meta's message in ``detail``)
  +-- Unavailable (503)         a dependency is down; retry
 """
 
@@ -61,9 +64,24 @@ class SendRefused(InboxApiError):
     code = "send_refused"
 
 
+class TooLarge(InboxApiError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(InboxApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class InvalidInput(InboxApiError):
     status_code = 422
     code = "invalid_input"
+
+
+class UpstreamRefused(InboxApiError):
+    status_code = 502
+    code = "upstream_refused"
 
 
 class Unavailable(InboxApiError):
@@ -124,7 +142,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _STATUS_TEXT = {400: "Malformed request", 401: "No or bad credential",
                 404: "Not found (or another tenant's)", 409: "Refused by the window policy",
-                422: "Validation failed", 503: "A dependency is down; retry"}
+                413: "Over WhatsApp's size limit", 415: "A type WhatsApp does not take",
+                422: "Validation failed", 502: "The Cloud API refused the call",
+                503: "A dependency is down; retry"}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 Start-up: MongoDB (indexes of api_keys and sessions), the topics, the idempotent producer, the
 change feed (every partition of inbox.conversations.v1, from the end) and the httpx client of
-the media proxy. Shutdown: stream clients are told to leave first (an open event stream would
-otherwise hold uvicorn's graceful shutdown), then everything closes, last opened first.
+the Cloud API (media proxy, attachment uploads, templates). Shutdown: stream clients are told
+to leave first (an open event stream would otherwise hold uvicorn's graceful shutdown), then
+everything closes, last opened first.
 """
 
 from __future__ import annotations
@@ -165,10 +166,11 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     # Shutdown lets a cancel's background work finish before the client closes.
     closers.add(campaign_service.settled)
     readiness.repository, readiness.publisher = repository, publisher
+    # One adapter for both directions: the media proxy downloads, attachments upload.
+    media = CloudApiMedia(http, str(settings.cloud_api_base_url))
     return State(settings=settings, queries=InboxQueries(repository, clock),
-                 commands=InboxCommands(repository, publisher, clock), hub=hub,
-                 media=CloudApiMedia(http, str(settings.cloud_api_base_url)),
-                 campaigns=campaign_service, template_admin=template_service)
+                 commands=InboxCommands(repository, publisher, clock, media), hub=hub,
+                 media=media, campaigns=campaign_service, template_admin=template_service)
 
 
 class InboxServer(uvicorn.Server):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -15,9 +16,18 @@ class ChannelLookup(Protocol):
         """The channel of a business number, or None when no tenant configured it."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredWindow:
+    """A conversation's window as conversation_store recorded it: the customer's latest message
+    (None: never wrote) and the latest time Meta reported the window closed (131047)."""
+
+    last_inbound_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
 class ConversationWindows(Protocol):
-    async def last_inbound_at(self, conversation_id: str) -> datetime | None:
-        """The customer's latest message time as conversation_store recorded it (None: never)."""
+    async def window(self, conversation_id: str) -> StoredWindow:
+        """The conversation's window facts (both None when there is no conversation yet)."""
 
 
 class TemplateStatuses(Protocol):

@@ -7,7 +7,8 @@ each function returns the refusal (reason, detail and hint, written for the agen
   (outcomes.unknown_channel), an operator's matter;
 * a template: Meta's status must be ``APPROVED``; then a MARKETING template is refused to a
   customer who opted out (``opted_out``), whoever sends it;
-* anything else: the 24-hour window (``first_contact_requires_template``, ``window_expired``).
+* anything else: the 24-hour window (``first_contact_requires_template``, ``window_expired``),
+  closed also when Meta last answered 131047 at or after the customer's last message.
 
 The window rule is ``shared/window.py`` ``decide()``, which the inbox API pre-checks with; the
 sender is its authority. A free-form refusal is decided twice: service.py waits for
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeGuard
 
+from services.outbound_sender.ports import StoredWindow
 from shared.channels import Channel
 from shared.events import AnySend
 from shared.window import MessageKind, RefusalReason, Refused, decide
@@ -44,7 +46,9 @@ def template_refusal(status: str | None, now: datetime) -> Refused | None:
     return decision if isinstance(decision, Refused) else None
 
 
-def window_refusal(last_inbound_at: datetime | None, now: datetime) -> Refused | None:
-    """A free-form message goes only inside the customer's 24-hour window."""
-    decision = decide(MessageKind.FREE_FORM, last_inbound_at, now)
+def window_refusal(window: StoredWindow, now: datetime) -> Refused | None:
+    """A free-form message goes only inside the customer's 24-hour window (and not after Meta
+    said it closed)."""
+    decision = decide(MessageKind.FREE_FORM, window.last_inbound_at, now,
+                      closed_at=window.closed_at)
     return decision if isinstance(decision, Refused) else None

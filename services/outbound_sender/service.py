@@ -137,16 +137,16 @@ class SendService:
         return None if refusal is None else outcomes.refused(command, refusal, self.clock())
 
     async def _window_refusal(self, command: AnySend) -> Refused | None:
-        last = await self.windows.last_inbound_at(command.conversation_id)
-        refusal = refusals.window_refusal(last, self.clock())
+        window = await self.windows.window(command.conversation_id)
+        refusal = refusals.window_refusal(window, self.clock())
         if refusal is None:
             return None
         # A customer message acknowledged to Meta just now may not be stored yet: wait until
         # the store has caught up with what Kafka holds, then decide again.
         caught_up = await self.catch_up.wait(command.conversation_id,
                                              self.config.window_recheck_seconds)
-        last = await self.windows.last_inbound_at(command.conversation_id)
-        refusal = refusals.window_refusal(last, self.clock())
+        window = await self.windows.window(command.conversation_id)
+        refusal = refusals.window_refusal(window, self.clock())
         result = "allowed" if refusal is None else ("refused" if caught_up else "store_behind")
         metrics.WINDOW_RECHECKS.labels(result).inc()
         return refusal

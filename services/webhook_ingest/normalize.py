@@ -15,7 +15,7 @@ change context (:class:`_Change`) and read best side by side with Meta's referen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -220,6 +220,8 @@ def _messages(ctx: _Change, value: Raw) -> None:
             known.add("contacts")  # read into each message's customer profile
     if isinstance(statuses, list):
         known.add("statuses")
+        if isinstance(contacts, list):
+            known.add("contacts")  # the recipients: each status keeps its own in extra
 
     events = ctx.events
     for item in messages if isinstance(messages, list) else ():
@@ -234,7 +236,7 @@ def _messages(ctx: _Change, value: Raw) -> None:
         try:
             if not isinstance(item, dict):
                 raise TypeError("status is not an object")
-            events.append(_status(item, metadata, tenant, ctx.salt))
+            events.append(_status(item, metadata, tenant, ctx.salt, contact_list))
         except ITEM_ERRORS as exc:
             ctx.unhandled({"metadata": raw_meta, "statuses": [item]},
                           error=f"{type(exc).__name__}: {exc}")
@@ -260,10 +262,14 @@ def _messages(ctx: _Change, value: Raw) -> None:
         ctx.unhandled({"metadata": raw_meta, **rest})
 
 
-def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str) -> MessageStatusChanged:
+def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str,
+            contacts: Sequence[Any] = ()) -> MessageStatusChanged:
     wamid, status, recipient = (_required(raw, k) for k in ("id", "status", "recipient_id"))
     at = epoch(raw.get("timestamp"))
     extra = leftovers(raw, _STATUS_KEYS)
+    contact = _recipient_contact(raw, contacts)
+    if contact is not None:
+        extra["contact"] = contact
     # StatusUpdate has no field for the display number: it rides in extra with unknown metadata.
     meta_rest = dict(metadata.extra)
     if metadata.display_phone_number is not None:
@@ -304,6 +310,17 @@ def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str) -> MessageStat
             extra=extra,
         ),
     )
+
+
+def _recipient_contact(raw: Raw, contacts: Sequence[Any]) -> Raw | None:
+    """The ``value.contacts[]`` element about this status's recipient (BSUID, else number)."""
+    user_id, number = raw.get("recipient_user_id"), raw.get("recipient_id")
+    for contact in contacts:
+        if isinstance(contact, dict) and (
+                (user_id and contact.get("user_id") == user_id)
+                or (number and contact.get("wa_id") == number)):
+            return contact
+    return None
 
 
 def _required(raw: Mapping[str, Any], key: str) -> str:

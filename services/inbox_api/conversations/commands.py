@@ -13,11 +13,18 @@ from datetime import datetime
 
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ownership import own_channel
+from services.inbox_api.conversations.attachments import (
+    Attachment,
+    AttachmentRejected,
+    check_attachment,
+)
 from services.inbox_api.conversations.ports import (
     Clock,
     CommandPublisher,
     Document,
     InboxRepository,
+    MediaFile,
+    MediaUploader,
 )
 from services.inbox_api.conversations.schemas import (
     AssigneeIn,
@@ -29,7 +36,14 @@ from services.inbox_api.conversations.schemas import (
     TemplateIn,
     TextIn,
 )
-from services.inbox_api.errors import InvalidInput, NotFound, SendRefused
+from services.inbox_api.errors import (
+    InboxApiError,
+    InvalidInput,
+    NotFound,
+    SendRefused,
+    TooLarge,
+    UnsupportedMedia,
+)
 from services.inbox_api.metrics import COMMANDS, REFUSED
 from services.inbox_api.templates.variables import TemplateVariablesError, fill_components
 from shared.channels import Channel
@@ -37,13 +51,14 @@ from shared.events import (
     AssignConversation,
     MarkRead,
     React,
+    SendMedia,
     SendTemplate,
     SendText,
     SetConversationStatus,
 )
 from shared.events.commands import Command
 from shared.phone import InvalidPhoneNumber, canonical_wa_id, conversation_id
-from shared.window import MessageKind, Refused, decide
+from shared.window import Decision, MessageKind, Refused, decide
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c52-8f4e-4f7b-9a57-2b1f3e0c9d11")
 
@@ -59,10 +74,11 @@ class InboxCommands:
     """Each method checks, builds one command, publishes it and answers 202's body."""
 
     def __init__(self, repository: InboxRepository, publisher: CommandPublisher,
-                 clock: Clock) -> None:
+                 clock: Clock, uploader: MediaUploader) -> None:
         self.repository = repository
         self.publisher = publisher
         self.clock = clock
+        self.uploader = uploader
 
     async def send(self, who: Identity, conversation_id: str, body: TextIn | TemplateIn,
                    idempotency_key: str | None) -> CommandAccepted:
@@ -72,7 +88,7 @@ class InboxCommands:
         number, customer = doc["business_phone_number_id"], doc["customer_wa_id"]
         command: Command
         if isinstance(body, TextIn):
-            _check(decide(MessageKind.FREE_FORM, doc.get("last_inbound_at"), now))
+            _check(_free_form(doc, now))
             command = SendText(occurred_at=now, tenant_id=who.tenant_id,
                                conversation_id=conversation_id, command_id=command_id,
                                actor_id=who.agent_id, business_phone_number_id=number,
@@ -106,12 +122,39 @@ class InboxCommands:
             reference=body.reference)
         return await self._publish(command)
 
+    async def send_media(self, who: Identity, conversation_id: str, attachment: Attachment,
+                         idempotency_key: str | None) -> CommandAccepted:
+        """A file inside the window: checked against WhatsApp's media rules, uploaded with the
+        number's token, and sent by the media id Meta returns (never a link, which Meta would
+        fetch and cache for 10 minutes only). A failed upload publishes nothing."""
+        doc = await self._conversation(who, conversation_id)
+        now = self.clock()
+        _check(_free_form(doc, now))
+        try:
+            spec = check_attachment(attachment)
+        except AttachmentRejected as exc:
+            error: type[InboxApiError] = _REJECTIONS[exc.problem]
+            raise error(str(exc), code=exc.code,
+                        **({"field": exc.field} if exc.field else {})) from None
+        channel = await self._channel(who, doc["business_phone_number_id"])
+        media_id = await self.uploader.upload(channel, MediaFile(
+            filename=spec.filename, mime_type=spec.mime_type, content=attachment.content))
+        command_id = command_id_for(who.tenant_id, idempotency_key)
+        return await self._publish(SendMedia(
+            occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
+            command_id=command_id, actor_id=who.agent_id,
+            business_phone_number_id=channel.phone_number_id,
+            customer_wa_id=doc["customer_wa_id"], media_type=spec.media_type,
+            media_id=media_id, caption=spec.caption,
+            filename=spec.filename if spec.media_type == "document" else None,
+            reply_to_wamid=attachment.reply_to, reference=command_id))
+
     async def react(self, who: Identity, conversation_id: str, body: ReactionIn,
                     idempotency_key: str | None) -> CommandAccepted:
         doc = await self._conversation(who, conversation_id)
         now = self.clock()
         # Meta treats a reaction as a free-form message: the window must be open.
-        _check(decide(MessageKind.FREE_FORM, doc.get("last_inbound_at"), now))
+        _check(_free_form(doc, now))
         command_id = command_id_for(who.tenant_id, idempotency_key)
         return await self._publish(React(
             occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
@@ -186,6 +229,17 @@ class InboxCommands:
         assert command.conversation_id is not None
         return CommandAccepted(command_id=command.command_id,
                                conversation_id=command.conversation_id)
+
+
+_REJECTIONS: dict[str, type[InboxApiError]] = {
+    "unsupported": UnsupportedMedia, "too_large": TooLarge, "invalid": InvalidInput}
+
+
+def _free_form(conversation: Document, now: datetime) -> Decision:
+    """The window policy for a free-form message to this stored conversation (its last
+    customer message, and Meta's latest 131047 report)."""
+    return decide(MessageKind.FREE_FORM, conversation.get("last_inbound_at"), now,
+                  closed_at=conversation.get("window_closed_at"))
 
 
 def _check(decision: object) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from services.inbox_api.accounts.ports import AccountRepository, Clock, Document
 from services.inbox_api.conversations.cursors import ListPosition
@@ -14,7 +14,7 @@ from shared.channels import Channel
 from shared.events.commands import Command
 
 __all__ = ["Clock", "CommandPublisher", "Document", "InboxRepository", "MediaDownload",
-           "MediaSource"]
+           "MediaFile", "MediaSource", "MediaUploader"]
 
 
 class InboxRepository(AccountRepository, Protocol):
@@ -57,3 +57,20 @@ class MediaSource(Protocol):
 
     def download(self, channel: Channel,
                  media_id: str) -> AbstractAsyncContextManager[MediaDownload]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A checked file to upload: its name, the MIME type Meta is told, and its bytes (read from
+    the current position)."""
+
+    filename: str
+    mime_type: str
+    content: BinaryIO
+
+
+class MediaUploader(Protocol):
+    """Uploads a file to the Cloud API with the channel's token (``POST /{phone_number_id}/media``)
+    and returns Meta's media id; raises ``UpstreamRefused`` (502) or ``Unavailable`` (503)."""
+
+    async def upload(self, channel: Channel, file: MediaFile) -> str: ...

@@ -1,16 +1,25 @@
 """Conversations: the list, one conversation, its thread, opening one with a template; the
 commands on a conversation (each answers 202 once it is on inbox.commands.v1); the live stream
-of changes; a message's media."""
+of changes; a message's media; attachments (a file sent as media)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
+from services.inbox_api.conversations.attachments import (
+    CAPTION_LIMIT,
+    HEAD_BYTES,
+    LARGEST,
+    Attachment,
+    format_size,
+)
 from services.inbox_api.conversations.schemas import (
     AssigneeIn,
     CommandAccepted,
@@ -26,7 +35,14 @@ from services.inbox_api.conversations.schemas import (
 )
 from services.inbox_api.conversations.stream import Change, event_stream
 from services.inbox_api.deps import Caller, Commands, Hub, IdempotencyKey, Media, Queries, Settings
-from services.inbox_api.errors import NotFound, error_responses
+from services.inbox_api.errors import (
+    BadRequest,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    UnsupportedMedia,
+    error_responses,
+)
 from services.inbox_api.metrics import STREAM_CLIENTS
 
 router = APIRouter()
@@ -125,6 +141,70 @@ async def assign(caller: Caller, commands: Commands, conversation_id: Conversati
                  body: AssigneeIn, idempotency_key: IdempotencyKey = None) -> CommandAccepted:
     """Assign to an agent (``"me"`` = the caller) or unassign (null)."""
     return await commands.assign(caller, conversation_id, body, idempotency_key)
+
+
+# The form around the file (caption, reply_to, part headers), with room to spare.
+FORM_OVERHEAD = 64 * 1024
+ATTACHMENT_FORM: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "The file; its part's Content-Type is its MIME type"},
+        "caption": {"type": "string", "maxLength": CAPTION_LIMIT,
+                    "description": "Images, videos and documents only"},
+        "reply_to": {"type": "string", "minLength": 1, "maxLength": 512,
+                     "description": "The wamid of the message this one replies to"}}}}}}}
+
+
+@router.post("/conversations/{conversation_id}/attachments", tags=["commands"], status_code=202,
+             openapi_extra=ATTACHMENT_FORM,
+             responses=error_responses(400, 401, 404, 409, 413, 415, 422, 502, 503))
+async def send_attachment(caller: Caller, commands: Commands, conversation_id: ConversationId,
+                          request: Request,
+                          idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """An image, video, audio, document or sticker (inside the 24 h window), checked against
+    WhatsApp's limits, uploaded to the Cloud API and sent by the media id it returns."""
+    async with _attachment(request) as attachment:
+        return await commands.send_media(caller, conversation_id, attachment, idempotency_key)
+
+
+@asynccontextmanager
+async def _attachment(request: Request) -> AsyncIterator[Attachment]:
+    """The multipart form as an :class:`Attachment`; the spooled file is closed afterwards."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise UnsupportedMedia("Send the file as multipart/form-data (fields file, caption, "
+                               "reply_to).", code="unsupported_media_type")
+    length = request.headers.get("content-length", "")
+    # Refused before a byte is read: no type allows more than LARGEST.
+    if length.isdigit() and int(length) > LARGEST + FORM_OVERHEAD:
+        raise TooLarge(f"The upload is {format_size(int(length))}; WhatsApp takes files up to "
+                       f"{format_size(LARGEST)} (documents).", code="media_too_large")
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except HTTPException as exc:
+        raise BadRequest(f"The multipart body cannot be read: {exc.detail}",
+                         code="malformed_multipart") from None
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidInput("file: a file is required (a form field named file, with a "
+                               "file name).", code="validation_failed", field="file")
+        # One file is allowed and it is "file": the other fields are text. The caption's
+        # length is WhatsApp's rule (attachments.py).
+        caption, reply_to = _text(form.get("caption")), _text(form.get("reply_to"))
+        if reply_to is not None and len(reply_to) > 512:
+            raise InvalidInput("reply_to: a message id of at most 512 characters.",
+                               code="validation_failed", field="reply_to")
+        head = await file.read(HEAD_BYTES)
+        await file.seek(0)
+        yield Attachment(filename=file.filename or "", declared_type=file.content_type,
+                         size=file.size or 0, head=head, content=file.file,
+                         caption=caption, reply_to=reply_to or None)
+    finally:
+        await form.close()
+
+
+def _text(value: str | UploadFile | None) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # -- live changes ----------------------------------------------------------------------------

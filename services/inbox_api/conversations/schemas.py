@@ -28,8 +28,9 @@ class LastMessage(ApiModel):
 
 
 class Window(ApiModel):
-    """``open`` now; ``expires_at`` = the customer's last message + 24 h (past when closed),
-    null when the customer never wrote."""
+    """``open`` now; ``expires_at`` = the customer's last message + 24 h (past when it ran out),
+    null when the customer never wrote. ``open`` is also false, before ``expires_at``, when
+    Meta reported the window closed (131047) since the customer's last message."""
 
     open: bool
     expires_at: AwareDatetime | None

@@ -44,7 +44,9 @@ def conversation_view(doc: Doc, now: datetime) -> ConversationOut:
         unread_count=int(doc.get("unread_count") or 0),
         status="resolved" if doc.get("status") == "resolved" else "open",
         assignee_id=doc.get("assignee_id"),
-        window=Window(open=is_window_open(last_inbound, now),
+        # Closed also when Meta answered 131047 since the customer's last message, whatever
+        # expires_at says: the composer then offers templates only (shared/window.py).
+        window=Window(open=is_window_open(last_inbound, now, doc.get("window_closed_at")),
                       expires_at=doc.get("window_expires_at")),
         last_agent_reply=(AgentReply(at=reply_at, agent_id=doc.get("last_agent_id"))
                           if reply_at is not None else None),

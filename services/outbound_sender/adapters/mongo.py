@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from services.outbound_sender.ledger import Claim, LedgerView, Outcome, RetryMark
+from services.outbound_sender.ports import StoredWindow
 from shared.channels import CHANNELS_COLLECTION, Channel, ChannelDirectory
 from shared.mongo import Document
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
@@ -200,16 +201,23 @@ async def _insert_one(collection: AsyncCollection[Document], doc: Document) -> b
 
 
 class MongoWindows:
-    """The customer's last inbound time from conversation_store's ``conversations`` document."""
+    """The customer's last inbound time, and when Meta last reported the window closed, from
+    conversation_store's ``conversations`` document."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.conversations = db[CONVERSATIONS]
 
-    async def last_inbound_at(self, conversation_id: str) -> datetime | None:
+    async def window(self, conversation_id: str) -> StoredWindow:
         doc = await self.conversations.find_one({"_id": conversation_id},
-                                                {"last_inbound_at": 1})
-        value = None if doc is None else doc.get("last_inbound_at")
-        return value if isinstance(value, datetime) else None
+                                                {"last_inbound_at": 1, "window_closed_at": 1})
+        if doc is None:
+            return StoredWindow()
+        return StoredWindow(last_inbound_at=_date(doc.get("last_inbound_at")),
+                            closed_at=_date(doc.get("window_closed_at")))
+
+
+def _date(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
 
 
 class MongoTemplates:

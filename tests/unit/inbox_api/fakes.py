@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from services.inbox_api.accounts.credentials import digest
 from services.inbox_api.conversations.commands import InboxCommands
 from services.inbox_api.conversations.cursors import ListPosition
-from services.inbox_api.conversations.ports import Document, MediaDownload
+from services.inbox_api.conversations.ports import Document, MediaDownload, MediaFile
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
@@ -139,7 +139,10 @@ class FakeRepository:
 
     async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
         for m in self.messages:
-            if m["tenant_id"] == tenant_id and m.get("content", {}).get("id") == media_id:
+            content = m.get("content", {})
+            # Inbound: Meta's object; outbound: the sender's media object under "media".
+            if m["tenant_id"] == tenant_id and media_id in (
+                    content.get("id"), (content.get("media") or {}).get("id")):
                 owner: str = m["business_phone_number_id"]
                 return owner
         return None
@@ -167,6 +170,32 @@ class FakeMedia:
             yield f"media:{media_id}".encode()
 
         yield MediaDownload(mime_type="image/png", length=None, body=body())
+
+
+@dataclass
+class Uploaded:
+    token: str
+    phone_number_id: str
+    filename: str
+    mime_type: str
+    data: bytes
+
+
+class FakeUploader:
+    """Keeps what was uploaded and answers ids "9000", "9001", ...; ``error`` is raised instead
+    when set (an upload Meta refuses, or an unreachable API)."""
+
+    def __init__(self) -> None:
+        self.uploads: list[Uploaded] = []
+        self.error: Exception | None = None
+
+    async def upload(self, channel: Channel, file: MediaFile) -> str:
+        if self.error is not None:
+            raise self.error
+        self.uploads.append(Uploaded(channel.access_token.get_secret_value(),
+                                     channel.phone_number_id, file.filename, file.mime_type,
+                                     file.content.read()))
+        return str(9000 + len(self.uploads) - 1)
 
 
 def key_doc(key: str, tenant: str, agent: str, revoked: bool = False) -> Document:
@@ -207,19 +236,22 @@ class Wiring:
     media: FakeMedia
     hub: StreamHub
     state: State
+    uploader: FakeUploader
 
 
 def wire(repository: FakeRepository | None = None) -> Wiring:
     repository = repository or seeded_repository()
     publisher, media, hub = FakePublisher(), FakeMedia(), StreamHub(100, 10)
+    uploader = FakeUploader()
     hub.start_at({0: 0})
 
     def clock() -> datetime:
         return NOW
 
     state = State(settings=InboxApiSettings(), queries=InboxQueries(repository, clock),
-                  commands=InboxCommands(repository, publisher, clock), hub=hub, media=media)
-    return Wiring(repository, publisher, media, hub, state)
+                  commands=InboxCommands(repository, publisher, clock, uploader), hub=hub,
+                  media=media)
+    return Wiring(repository, publisher, media, hub, state, uploader)
 
 
 class WithState:

@@ -67,6 +67,17 @@ class TestViews:
         never = conversation_view(conversation(last_inbound_minutes_ago=None), NOW)
         assert (never.window.open, never.window.expires_at) == (False, None)
 
+    def test_window_meta_closed_is_closed_until_the_customer_writes(self) -> None:
+        # The customer wrote 5 minutes ago; Meta answered 131047 since: closed, whatever
+        # expires_at (ours) says. A report older than the customer's message is history.
+        closed = conversation_view(conversation(
+            window_closed_at=NOW - timedelta(minutes=1)), NOW)
+        assert closed.window.open is False
+        assert closed.window.expires_at == NOW - timedelta(minutes=5) + timedelta(hours=24)
+        reopened = conversation_view(conversation(
+            window_closed_at=NOW - timedelta(minutes=6)), NOW)
+        assert reopened.window.open is True
+
     def test_outbound_failure_shows_reason_and_hint(self) -> None:
         view = message_view({
             "_id": "c/cmd:1", "direction": "outbound", "message_type": "text",

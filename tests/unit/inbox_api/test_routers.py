@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
@@ -11,6 +13,7 @@ from shared.events import SendTemplate, SendText
 from tests.unit.inbox_api.fakes import (
     ACME_KEY,
     GLOBEX_KEY,
+    NOW,
     REVOKED_KEY,
     Wiring,
     WithState,
@@ -135,6 +138,34 @@ class TestSendPreCheck:
         assert response.json()["reason"] == "window_expired"
         assert response.json()["hint"] == "Send an approved template instead."
         assert wiring.publisher.published == []
+
+    @pytest.mark.parametrize(("path", "body"), [
+        ("messages", {"kind": "text", "text": "hello"}),
+        ("reactions", {"message_id": "wamid.x", "emoji": "👍"}),
+    ])
+    async def test_free_form_after_meta_closed_the_window_is_409_with_the_hint(
+            self, http: httpx.AsyncClient, wiring: Wiring, path: str,
+            body: dict[str, object]) -> None:
+        # Meta answered 131047 after the customer's last message (5 minutes ago): closed,
+        # though 24 hours have not passed by our clock.
+        wiring.repository.conversation_docs[OPEN]["window_closed_at"] = NOW - timedelta(
+            minutes=1)
+        view = (await http.get(f"/api/v1/conversations/{OPEN}")).json()
+        assert view["window"]["open"] is False
+        response = await http.post(f"/api/v1/conversations/{OPEN}/{path}", json=body)
+        assert response.status_code == 409
+        assert response.json()["reason"] == "window_expired"
+        assert response.json()["hint"] == "Send an approved template instead."
+        assert wiring.publisher.published == []
+
+    async def test_metas_report_before_the_customers_last_message_leaves_it_open(
+            self, http: httpx.AsyncClient, wiring: Wiring) -> None:
+        wiring.repository.conversation_docs[OPEN]["window_closed_at"] = NOW - timedelta(
+            minutes=6)
+        assert (await http.get(f"/api/v1/conversations/{OPEN}")).json()["window"]["open"]
+        response = await http.post(f"/api/v1/conversations/{OPEN}/messages",
+                                   json={"kind": "text", "text": "hello"})
+        assert response.status_code == 202
 
     async def test_an_unapproved_template_is_409(self, http: httpx.AsyncClient) -> None:
         response = await http.post(f"/api/v1/conversations/{CLOSED}/messages", json={

@@ -14,6 +14,7 @@ import httpx
 
 from services.outbound_sender.adapters.cloud_api import HttpCloudApi
 from services.outbound_sender.ledger import Claim, LedgerView, Outcome, RetryMark
+from services.outbound_sender.ports import StoredWindow
 from services.outbound_sender.rate import Pacers
 from services.outbound_sender.retry import RetryPolicy
 from services.outbound_sender.service import SendConfig, SendService
@@ -110,11 +111,12 @@ class FakeChannels:
 class FakeWindows:
     def __init__(self) -> None:
         self.last: dict[str, datetime] = {}
+        self.closed: dict[str, datetime] = {}  # when Meta last said 131047
         self.reads = 0
 
-    async def last_inbound_at(self, conversation_id: str) -> datetime | None:
+    async def window(self, conversation_id: str) -> StoredWindow:
         self.reads += 1
-        return self.last.get(conversation_id)
+        return StoredWindow(self.last.get(conversation_id), self.closed.get(conversation_id))
 
 
 class FakeTemplates:

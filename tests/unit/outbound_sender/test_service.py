@@ -10,6 +10,7 @@ from services.outbound_sender.ledger import Claim, Outcome, RetryMark, attempt_k
 from services.outbound_sender.retry import RetryPolicy
 from shared.cloud_errors import SENDER_UNKNOWN_CHANNEL, SENDER_UNREACHABLE
 from shared.events import MarkRead, MessageAccepted
+from shared.window import TEMPLATE_HINT
 from tests.unit.outbound_sender.fakes import (
     CID,
     NUMBER,
@@ -82,6 +83,42 @@ class TestWindowPolicy:
         assert rig.catch_up.waits == [CID]
         assert rig.publisher.types == ["outbound.accepted"]
 
+    async def test_free_form_after_meta_closed_the_window_is_refused_though_our_clock_says_open(
+            self):
+        # Meta answered 131047 after the customer's last message (clock skew, or Meta counting
+        # differently): the window is closed until the customer writes again.
+        rig = Rig()
+        rig.customer_wrote(seconds_ago=3600)
+        rig.windows.closed[CID] = rig.time.now() - timedelta(seconds=60)
+        await rig.service().handle(text())
+        [refused] = rig.publisher.events
+        assert refused.reason == "window_expired"
+        assert refused.hint == TEMPLATE_HINT
+        assert rig.meta.requests == []
+        assert rig.catch_up.waits == [CID]  # a customer message may be on its way: waited
+
+    async def test_customer_message_after_metas_report_reopens_the_window(self):
+        rig = Rig()
+        rig.windows.closed[CID] = rig.time.now() - timedelta(seconds=120)
+        rig.customer_wrote(seconds_ago=60)
+        await rig.service().handle(text())
+        assert rig.publisher.types == ["outbound.accepted"]
+
+    async def test_customer_message_stored_while_waiting_reopens_a_window_meta_closed(self):
+        rig = Rig()
+        rig.customer_wrote(seconds_ago=3600)
+        rig.windows.closed[CID] = rig.time.now() - timedelta(seconds=60)
+        rig.catch_up = FakeCatchUp(on_wait=lambda cid: rig.customer_wrote(0, cid))
+        await rig.service().handle(text())
+        assert rig.publisher.types == ["outbound.accepted"]
+
+    async def test_approved_template_goes_out_after_meta_closed_the_window(self):
+        rig = Rig()
+        rig.customer_wrote(seconds_ago=3600)
+        rig.windows.closed[CID] = rig.time.now()
+        await rig.service().handle(template())
+        assert rig.publisher.types == ["outbound.accepted"]
+
     async def test_store_lagging_past_the_bound_still_refuses(self):
         rig = Rig()
         rig.catch_up = FakeCatchUp(caught_up=False)
@@ -119,6 +156,21 @@ class TestMetaErrors:
         assert (failed.error.code, failed.error.title, failed.error.details) == (
             131026, "Message undeliverable", "Receiver is incapable")
         assert len(rig.meta.requests) == 1
+
+    async def test_re_engagement_131047_fails_at_once_and_is_never_resent(self):
+        # Meta's window closed: permanent (shared/cloud_errors.py), whatever our clock says.
+        rig = Rig()
+        rig.customer_wrote(1)
+        rig.meta.script = [meta_error(131047, details="more than 24 hours have passed",
+                                      message="(#131047) Re-engagement message")]
+        service = rig.service()
+        await service.handle(text())
+        await service.handle(text())  # the command redelivered: the ledger has its outcome
+        assert rig.publisher.types == ["outbound.failed", "outbound.failed"]
+        assert rig.publisher.events[0].error.code == 131047
+        assert rig.publisher.events[0].attempts == 1
+        assert len(rig.meta.requests) == 1
+        assert not [key for key in rig.ledger.docs if key[0] == "retries"]
 
     @pytest.mark.parametrize("fault", [
         meta_error(130429, status=429), meta_error(131000, status=500),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,6 +90,21 @@ def code(response: httpx.Response) -> int:
     return value
 
 
+async def failure(harness: Harness, response: httpx.Response) -> int | None:
+    """An accepted message's fate: the code of its ``failed`` status, None if it went out."""
+    assert response.status_code == 200, response.text
+    wamid = response.json()["messages"][0]["id"]
+    await harness.idle()
+    statuses = [s for s in harness.transport.statuses() if s["id"] == wamid]
+    assert statuses, "no status for an accepted message"
+    failed = [s for s in statuses if s["status"] == "failed"]
+    if not failed:
+        return None
+    assert len(statuses) == 1, "a failed message has no other status"
+    value: int = failed[0]["errors"][0]["code"]
+    return value
+
+
 class TestAuthAndNumbers:
     async def test_an_unknown_number_is_metas_unsupported_post_request(
         self, harness: Harness
@@ -115,7 +128,8 @@ class TestAuthAndNumbers:
         assert (response.status_code, code(response)) == (400, 100)
 
     async def test_other_paths_are_not_the_send_endpoint(self, harness: Harness) -> None:
-        assert (await harness.http.post("/v25.0/messages", headers=AUTH)).status_code == 404
+        response = await harness.http.post("/v25.0/messages", headers=AUTH)
+        assert (response.status_code, code(response)) == (400, 100)
         assert (await harness.http.get("/healthz")).status_code == 200
         assert (await harness.http.get("/readyz")).status_code == 200
 
@@ -127,9 +141,21 @@ class TestAuthAndNumbers:
 
 
 class TestWindow:
-    async def test_first_contact_free_form_is_refused_with_131047(self, harness: Harness) -> None:
+    """Meta refuses free-form outside the window asynchronously: 200 and a wamid, then a
+    ``failed`` status with 131047 (Re-engagement message)."""
+
+    async def test_first_contact_free_form_is_accepted_then_fails_with_131047(
+        self, harness: Harness
+    ) -> None:
         response = await harness.send(text())
-        assert (response.status_code, code(response)) == (400, 131047)
+        assert response.status_code == 200
+        assert response.json()["contacts"] == [{"input": f"+{CUSTOMER}", "wa_id": CUSTOMER}]
+        assert await failure(harness, response) == 131047
+        (status,) = harness.transport.statuses()
+        assert status["recipient_id"] == CUSTOMER
+        error = status["errors"][0]
+        assert error["title"] == "Re-engagement message"
+        assert "24 hours" in error["error_data"]["details"]
 
     async def test_after_the_customer_writes_free_form_is_accepted(
         self, harness: Harness
@@ -143,30 +169,31 @@ class TestWindow:
         (message,) = data["messages"]
         assert message["id"].startswith("wamid.")
         assert "message_status" not in message
+        assert await failure(harness, response) is None
 
-    async def test_24_hours_later_free_form_is_refused_again_but_a_template_goes(
+    async def test_24_hours_later_free_form_fails_again_but_a_template_goes(
         self, harness: Harness
     ) -> None:
         await harness.customer_says()
         harness.clock.advance(hours=23, minutes=59, seconds=59)
-        assert (await harness.send(text())).status_code == 200
+        assert await failure(harness, await harness.send(text())) is None
         harness.clock.advance(seconds=1)
-        assert code(await harness.send(text())) == 131047
+        assert await failure(harness, await harness.send(text())) == 131047
         accepted = await harness.send(template())
-        assert accepted.status_code == 200
         assert accepted.json()["messages"][0]["message_status"] == "accepted"
+        assert await failure(harness, accepted) is None
 
     async def test_the_control_clock_closes_the_window(self, harness: Harness) -> None:
         await harness.customer_says()
         moved = await harness.http.post("/_sandbox/clock/advance", json={"seconds": 86400})
         assert moved.json()["offset_seconds"] == 86400
-        assert code(await harness.send(text())) == 131047
+        assert await failure(harness, await harness.send(text())) == 131047
 
     async def test_the_window_belongs_to_the_customer(self, harness: Harness) -> None:
         await harness.customer_says(wa_id="5511987654321")
-        assert code(await harness.send(text())) == 131047
+        assert await failure(harness, await harness.send(text())) == 131047
         # Brazil's number without the 9th digit is the same customer.
-        assert (await harness.send(text(to="+551187654321"))).status_code == 200
+        assert await failure(harness, await harness.send(text(to="+551187654321"))) is None
 
     async def test_the_customer_endpoint_reports_the_window(self, harness: Harness) -> None:
         sent = await harness.customer_says()
@@ -180,10 +207,124 @@ class TestWindow:
         harness.clock.now = datetime(2026, 3, 1, 12, 0, 0, 900_000, tzinfo=UTC)
         await harness.customer_says()
         harness.clock.now = datetime(2026, 3, 2, 12, 0, 0, 100_000, tzinfo=UTC)
-        assert code(await harness.send(text())) == 131047
+        assert await failure(harness, await harness.send(text())) == 131047
 
     async def test_a_reply_to_ones_own_number_is_131021(self, harness: Harness) -> None:
         assert code(await harness.send(text(to="15550001111"))) == 131021
+
+    async def test_the_asynchronous_refusal_is_recorded_as_accepted_and_counted(
+        self, harness: Harness
+    ) -> None:
+        wamid = (await harness.send(text())).json()["messages"][0]["id"]
+        (record,) = await received(harness)
+        assert (record["http_status"], record["wamid"], record["error_code"]) == (
+            200, wamid, None)
+        await harness.idle()
+        statuses = (await harness.http.get("/_sandbox/statuses")).json()["items"]
+        assert [(s["wamid"], s["status"], s["error_code"]) for s in statuses] == [
+            (wamid, "failed", 131047)]
+        stats = (await harness.http.get("/_sandbox/stats")).json()
+        assert stats["outcomes"] == {"accepted": 1, "failed_status_131047": 1}
+
+    async def test_a_status_failed_fault_wins_over_the_window(self, harness: Harness) -> None:
+        fault = {"kind": "status_failed", "code": 131026}
+        assert (await harness.http.post(f"/_sandbox/faults/{NUMBER}", json=fault)).is_success
+        assert await failure(harness, await harness.send(text())) == 131026
+
+
+class TestRecipientByBsuid:
+    """``recipient`` (a BSUID) instead of ``to``: the customer the webhooks showed that BSUID."""
+
+    async def bsuid(self, harness: Harness, wa_id: str = CUSTOMER) -> str:
+        said = await harness.customer_says(wa_id=wa_id)
+        (contact,) = said["payload"]["entry"][0]["changes"][0]["value"]["contacts"]
+        user_id: str = contact["user_id"]
+        return user_id
+
+    def by_bsuid(self, user_id: str, **extra: Any) -> dict[str, Any]:
+        return {"messaging_product": "whatsapp", "recipient": user_id, "type": "text",
+                "text": {"body": "hello"}, **extra}
+
+    async def test_a_known_bsuid_reaches_its_customer(self, harness: Harness) -> None:
+        user_id = await self.bsuid(harness)
+        response = await harness.send(self.by_bsuid(user_id, biz_opaque_callback_data="c1"))
+        assert response.status_code == 200
+        assert response.json()["contacts"] == [
+            {"input": user_id, "wa_id": CUSTOMER, "user_id": user_id}]
+        assert await failure(harness, response) is None
+        wamid = response.json()["messages"][0]["id"]
+        statuses = [s for s in harness.transport.statuses() if s["id"] == wamid]
+        assert {s["recipient_id"] for s in statuses} == {CUSTOMER}
+        assert {s.get("recipient_user_id") for s in statuses} == {user_id}
+
+    async def test_the_window_still_applies(self, harness: Harness) -> None:
+        user_id = await self.bsuid(harness)
+        harness.clock.advance(hours=24)
+        assert await failure(harness, await harness.send(self.by_bsuid(user_id))) == 131047
+
+    async def test_an_unknown_bsuid_is_131026(self, harness: Harness) -> None:
+        await harness.customer_says()
+        response = await harness.send(self.by_bsuid("US.99999999999999999999"))
+        assert (response.status_code, code(response)) == (400, 131026)
+
+    async def test_when_both_are_given_to_wins(self, harness: Harness) -> None:
+        user_id = await self.bsuid(harness)
+        await harness.customer_says(wa_id="447700900123")
+        response = await harness.send(self.by_bsuid(user_id, to="+447700900123"))
+        assert response.json()["contacts"] == [
+            {"input": "+447700900123", "wa_id": "447700900123"}]
+
+    async def test_another_number_of_the_same_account_may_use_it(
+        self, harness: Harness
+    ) -> None:
+        user_id = await self.bsuid(harness)
+        other = CHANNEL.model_copy(update={"phone_number_id": "100000000000002",
+                                           "display_phone_number": "15550002222"})
+        assert (await harness.http.put("/_sandbox/channels",
+                                       json=other.to_document())).is_success
+        body = {"messaging_product": "whatsapp", "recipient": user_id, "type": "template",
+                "template": {"name": "hello_world", "language": {"code": "en_US"}}}
+        response = await harness.send(body, url="/v25.0/100000000000002/messages")
+        assert response.status_code == 200
+        assert response.json()["contacts"][0]["wa_id"] == CUSTOMER
+
+    async def test_reset_forgets_the_bsuids(self, harness: Harness) -> None:
+        user_id = await self.bsuid(harness)
+        assert (await harness.http.post("/_sandbox/reset")).status_code == 204
+        assert code(await harness.send(self.by_bsuid(user_id))) == 131026
+
+
+class TestMarkAsRead:
+    def read(self, wamid: str, **extra: Any) -> dict[str, Any]:
+        return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid,
+                **extra}
+
+    async def test_a_customers_message_is_marked_read(self, harness: Harness) -> None:
+        inbound = await harness.customer_says()
+        response = await harness.send(self.read(inbound["wamid"]))
+        assert (response.status_code, response.json()) == (200, {"success": True})
+        typing = await harness.send(self.read(inbound["wamid"],
+                                              typing_indicator={"type": "text"}))
+        assert (typing.status_code, typing.json()) == (200, {"success": True})
+        await harness.idle()
+        assert harness.transport.statuses() == []
+
+    async def test_an_outbound_or_unknown_wamid_is_100(self, harness: Harness) -> None:
+        await harness.customer_says()
+        outbound = (await harness.send(text())).json()["messages"][0]["id"]
+        for wamid in (outbound, "wamid.HBgLnope"):
+            response = await harness.send(self.read(wamid))
+            assert (response.status_code, code(response)) == (400, 100)
+            assert "message_id" in response.json()["error"]["error_data"]["details"]
+
+    async def test_another_numbers_customer_message_is_100(self, harness: Harness) -> None:
+        inbound = await harness.customer_says()
+        other = CHANNEL.model_copy(update={"phone_number_id": "100000000000002"})
+        assert (await harness.http.put("/_sandbox/channels",
+                                       json=other.to_document())).is_success
+        response = await harness.send(self.read(inbound["wamid"]),
+                                      url="/v25.0/100000000000002/messages")
+        assert code(response) == 100
 
 
 class TestTemplates:
@@ -245,17 +386,7 @@ class TestStatusWebhooks:
         assert {s["status"] for s in statuses if "pricing" in s} == {"sent", "delivered"}
 
     async def test_a_refused_message_has_no_status(self, harness: Harness) -> None:
-        await harness.send(text())
-        await harness.idle()
-        assert harness.transport.statuses() == []
-
-    async def test_mark_as_read_answers_success_without_statuses(
-        self, harness: Harness
-    ) -> None:
-        inbound = await harness.customer_says()
-        response = await harness.send({"messaging_product": "whatsapp", "status": "read",
-                                       "message_id": inbound["wamid"]})
-        assert (response.status_code, response.json()) == (200, {"success": True})
+        assert code(await harness.send(template("unknown"))) == 132001
         await harness.idle()
         assert harness.transport.statuses() == []
 
@@ -317,7 +448,7 @@ class TestFaults:
 
     async def test_a_slow_request_is_then_handled_normally(self, harness: Harness) -> None:
         await self.fault(harness, kind="slow", seconds=0.01)
-        assert code(await harness.send(text())) == 131047
+        assert code(await harness.send(template("unknown"))) == 132001
         (record,) = await received(harness)
         assert record["fault"] == "slow"
 
@@ -350,18 +481,18 @@ async def received(harness: Harness, **params: Any) -> list[dict[str, Any]]:
 
 class TestReceived:
     async def test_every_request_is_recorded_with_its_answer(self, harness: Harness) -> None:
-        await harness.send(text())
+        await harness.send(template("unknown"))
         accepted = (await harness.send(template())).json()["messages"][0]["id"]
         await harness.send(text(), headers={})
         items = await received(harness)
         assert [(i["seq"], i["http_status"], i["error_code"]) for i in items] == [
-            (1, 400, 131047), (2, 200, None), (3, 401, 190)]
+            (1, 400, 132001), (2, 200, None), (3, 401, 190)]
         assert items[1]["wamid"] == accepted
         assert items[1]["body"] == template()
         assert items[0]["at"] == harness.clock.now.isoformat()
 
     async def test_filters_by_number_acceptance_and_position(self, harness: Harness) -> None:
-        await harness.send(text())
+        await harness.send(template("unknown"))
         await harness.send(template())
         await harness.send(template())
         assert [i["seq"] for i in await received(harness, accepted_only=True)] == [2, 3]
@@ -369,19 +500,22 @@ class TestReceived:
         assert await received(harness, phone_number_id="other") == []
 
     async def test_reset_forgets_requests_windows_and_the_clock(self, harness: Harness) -> None:
-        await harness.customer_says()
+        inbound = await harness.customer_says()
         await harness.send(text())
         await harness.http.post("/_sandbox/clock/advance", json={"seconds": 60})
         assert (await harness.http.post("/_sandbox/reset")).status_code == 204
         assert await received(harness) == []
         assert (await harness.http.get("/_sandbox/clock")).json()["offset_seconds"] == 0
-        assert code(await harness.send(text())) == 131047
+        assert await failure(harness, await harness.send(text())) == 131047
+        read = {"messaging_product": "whatsapp", "status": "read",
+                "message_id": inbound["wamid"]}
+        assert code(await harness.send(read)) == 100
 
     async def test_stats_count_outcomes(self, harness: Harness) -> None:
-        await harness.send(text())
+        await harness.send(template("unknown"))
         await harness.send(template())
         stats = (await harness.http.get("/_sandbox/stats")).json()
-        assert stats["outcomes"] == {"131047": 1, "accepted": 1}
+        assert stats["outcomes"] == {"132001": 1, "accepted": 1}
         assert stats["accepted_by_number"] == {NUMBER: 1}
 
 
@@ -420,25 +554,3 @@ class TestCustomer:
         assert response.status_code == 400
         response = await harness.http.patch("/_sandbox/behaviour", json={"nope": 1})
         assert response.status_code == 400
-
-
-class TestMedia:
-    async def test_metadata_points_at_bytes_that_match_it(self, harness: Harness) -> None:
-        info = await harness.http.get("/v25.0/123456789", headers=AUTH)
-        assert info.status_code == 200
-        meta = info.json()
-        assert meta["id"] == "123456789"
-        assert meta["mime_type"] == "image/png"
-        download = await harness.http.get(meta["url"], headers=AUTH)
-        assert download.status_code == 200
-        assert download.headers["content-type"] == "image/png"
-        assert download.content.startswith(b"\x89PNG")
-        assert len(download.content) == meta["file_size"]
-        digest = base64.b64encode(hashlib.sha256(download.content).digest()).decode()
-        assert digest == meta["sha256"]
-
-    async def test_a_wrong_token_is_metas_oauth_error(self, harness: Harness) -> None:
-        for url in ("/v25.0/123", "/v25.0/_download/123"):
-            response = await harness.http.get(url, headers={"Authorization": "Bearer nope"})
-            assert response.status_code == 401
-            assert response.json()["error"]["code"] == 190

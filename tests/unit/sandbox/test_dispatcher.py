@@ -10,8 +10,10 @@ from typing import Any
 
 import orjson
 
+from sandbox.customer import CustomerMessage, inbound_message
 from sandbox.dispatcher import DispatchOptions, WebhookDispatcher, backoff_schedule
-from sandbox.webhooks import status_item
+from sandbox.identity import bsuid_for
+from sandbox.webhooks import message_payload, status_item
 from shared.channels import Channel
 from tests.unit.sandbox.fakes import FakeTransport
 
@@ -138,3 +140,38 @@ class TestBounds:
             assert dispatcher.schedule(CHANNEL, status(1), after=0) is False
             assert await dispatcher.post_now(b"{}") is None
             assert dispatcher.pending == 0
+
+
+class TestCustomers:
+    async def test_a_status_gets_its_bsuid_when_scheduled_but_a_failed_one(self) -> None:
+        async with dispatching(FakeTransport()) as dispatcher:
+            sent = status(1)
+            failed = status_item("wamid.2", "failed", 1772366400, "16505551234",
+                                 error_code=131026)
+            dispatcher.schedule(CHANNEL, sent, after=0)
+            dispatcher.schedule(CHANNEL, failed, after=0)
+        user_id = bsuid_for(CHANNEL.waba_id, "16505551234")
+        assert sent["recipient_user_id"] == user_id
+        assert "recipient_user_id" not in failed
+        assert [s.recipient_user_id for s in dispatcher.statuses.select()] == [user_id, None]
+
+    async def test_statuses_show_the_profile_the_customers_message_showed(self) -> None:
+        transport = FakeTransport()
+        channel = CHANNEL.model_copy(update={"display_phone_number": "15550001111"})
+        request = CustomerMessage.model_validate({
+            "phone_number_id": channel.phone_number_id, "from": "16505551234",
+            "name": "Sheena"})
+        inbound = message_payload(channel, inbound_message(request, "wamid.IN", 1772366400),
+                                  request.name, username="@sheena")
+        async with dispatching(transport) as dispatcher:
+            dispatcher.start()
+            assert await dispatcher.post_now(orjson.dumps(inbound)) == 200
+            dispatcher.schedule(channel, status_item("wamid.1", "read", 1772366401,
+                                                     "16505551234"), after=0)
+            assert await dispatcher.wait_idle(timeout=10)
+        contacts = transport.payloads()[-1]["entry"][0]["changes"][0]["value"]["contacts"]
+        assert contacts == [{"profile": {"name": "Sheena", "username": "@sheena"},
+                             "wa_id": "16505551234",
+                             "user_id": bsuid_for(CHANNEL.waba_id, "16505551234")}]
+        assert dispatcher.customers.by_user_id(
+            CHANNEL.waba_id, contacts[0]["user_id"]) is not None

@@ -54,8 +54,15 @@ class TestEmittedLog:
             "seq": 1, "wamid": "wamid.1", "phone_number_id": NUMBER,
             "recipient_wa_id": "16505551234", "status": "failed", "at": AT,
             "callback_data": "cmd-1", "error_code": 131026, "delivered": False, "attempts": 0,
-            "dropped": False}
+            "dropped": False, "recipient_user_id": None}
         assert (second.seq, second.phone_number_id) == (2, OTHER)
+
+    def test_keeps_the_bsuid_the_status_carried(self) -> None:
+        log = EmittedLog(limit=100)
+        log.add("wamid.1", NUMBER, "16505551234", "read", AT,
+                recipient_user_id="US.01862452501251589829")
+        (status,) = log.select()
+        assert status.recipient_user_id == "US.01862452501251589829"
 
     def test_filters_by_number_wamid_and_seq(self) -> None:
         log = EmittedLog(limit=100)

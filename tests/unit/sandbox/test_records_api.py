@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from devstack.process import free_port
+from sandbox.identity import bsuid_for
 from sandbox.main import create_app
 from sandbox.service import Sandbox
 from sandbox.settings import SandboxSettings
@@ -84,6 +85,8 @@ class TestStatusesEndpoint:
         assert [s["seq"] for s in (await api.get("/statuses", after_seq=2))["items"]] == [3]
         assert (await api.get("/statuses", phone_number_id="other"))["items"] == []
         assert len((await api.get("/statuses", wamid=wamid))["items"]) == 3
+        bsuid = bsuid_for(CHANNEL.waba_id, CUSTOMER)
+        assert {s["recipient_user_id"] for s in data["items"]} == {bsuid}
 
     async def test_a_failed_status_carries_its_error_code(self, api: Api) -> None:
         await api.customer_says()
@@ -93,6 +96,7 @@ class TestStatusesEndpoint:
         await api.send_text()
         (status,) = (await api.get("/statuses"))["items"]
         assert (status["status"], status["error_code"]) == ("failed", 131026)
+        assert status["recipient_user_id"] is None  # Meta's failed status to a number has none
 
     async def test_reset_forgets_them(self, api: Api) -> None:
         await api.customer_says()

@@ -63,7 +63,8 @@ class TestValidMessages:
                 {"type": "button", "sub_type": "quick_reply", "index": "0",
                  "parameters": [{"type": "payload", "payload": "X"}]},
             ]}))
-        assert request.template == TemplateRef("order_update", "en_US", 2)
+        assert request.template == TemplateRef("order_update", "en_US", 2, media_ids=("9",))
+        assert request.media_ids == ("9",)
 
     def test_template_without_components_has_no_parameters(self) -> None:
         request = parse_send(message("template", {"name": "hello_world",
@@ -81,11 +82,47 @@ class TestValidMessages:
         assert request.is_read
         assert request.message_id == "wamid.IN"
 
+    @pytest.mark.parametrize(("message_type", "content", "ids"), [
+        ("image", {"id": "1234", "caption": "look"}, ("1234",)),
+        ("document", {"id": 77, "filename": "a.pdf"}, ("77",)),
+        ("image", {"link": "https://example.com/a.jpg"}, ()),
+        ("text", {"body": "hi"}, ()),
+    ])
+    def test_media_ids_are_collected_for_the_existence_check(
+        self, message_type: str, content: Any, ids: tuple[str, ...]
+    ) -> None:
+        assert parse_send(message(message_type, content)).media_ids == ids
+
     def test_group_recipient_is_kept_as_given(self) -> None:
         request = parse_send(message("text", {"body": "hi"}, recipient_type="group",
                                      to="group-abc"))
         assert request.group
         assert request.wa_id == "group-abc"
+
+
+class TestRecipientByBsuid:
+    def body(self, **recipient: Any) -> dict[str, Any]:
+        return {"messaging_product": "whatsapp", "type": "text", "text": {"body": "hi"},
+                **recipient}
+
+    @pytest.mark.parametrize("bsuid", ["US.13491208655302741918", "US.ENT.11815799212886844830",
+                                       "BR.1502576394655843", "GB.abcXYZ09"])
+    def test_a_bsuid_or_parent_bsuid_replaces_to(self, bsuid: str) -> None:
+        request = parse_send(self.body(recipient=bsuid))
+        assert (request.to, request.user_id, request.wa_id) == (bsuid, bsuid, "")
+
+    def test_when_both_are_given_to_wins(self) -> None:
+        request = parse_send(self.body(to="+16505551234", recipient="US.13491208655302741918"))
+        assert (request.to, request.wa_id, request.user_id) == (
+            "+16505551234", "16505551234", None)
+
+    @pytest.mark.parametrize("bsuid", ["16505551234", "us.123", "USA.123", "US.", "US.12-34",
+                                       "US." + "1" * 129, 42])
+    def test_a_malformed_bsuid_is_131009(self, bsuid: Any) -> None:
+        assert refusal(self.body(recipient=bsuid)) == 131009
+
+    def test_neither_to_nor_recipient_is_131008(self) -> None:
+        assert refusal(self.body()) == 131008
 
 
 class TestRefusals:

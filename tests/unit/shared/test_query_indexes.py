@@ -348,7 +348,7 @@ async def recorded_queries() -> list[Recorded]:
     await store_find(fake[MESSAGES_COLLECTION], "_id", ["c1/w1"])
     await store_find(fake[MESSAGES_COLLECTION], "wamid", ["w1"])
     await MongoLedger(fake, timedelta(days=1), lambda: AT).view("k")
-    await MongoWindows(fake).last_inbound_at("c1")
+    await MongoWindows(fake).window("c1")
     await MongoTemplates(fake, 60).status("waba", "hello", "en")
     return db.recorded
 

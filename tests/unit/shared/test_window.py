@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from shared.window import (
+    TEMPLATE_HINT,
     WINDOW,
     Allowed,
     MessageKind,
@@ -100,3 +101,63 @@ class TestWindowArithmetic:
             decide(FREE, None, datetime(2026, 1, 1))
         with pytest.raises(ValueError, match="timezone-aware"):
             decide(FREE, datetime(2026, 1, 1), NOW)
+
+
+class TestClosedByMeta:
+    """Meta answered 131047 (``closed_at``): closed whatever our clock says, until the customer
+    writes again."""
+
+    def test_report_after_the_last_message_closes_a_window_our_clock_thinks_open(self):
+        last = NOW - timedelta(hours=1)
+        decision = decide(FREE, last, NOW, closed_at=NOW - timedelta(minutes=1))
+        assert isinstance(decision, Refused)
+        assert decision.reason is RefusalReason.WINDOW_EXPIRED
+        assert decision.hint == TEMPLATE_HINT
+        assert not is_window_open(last, NOW, NOW - timedelta(minutes=1))
+
+    def test_report_at_the_same_instant_as_the_last_message_closes(self):
+        last = NOW - timedelta(hours=1)
+        assert isinstance(decide(FREE, last, NOW, closed_at=last), Refused)
+
+    def test_report_in_our_future_closes_too(self):
+        # Meta's clock ahead of ours: its report still counts.
+        last = NOW - timedelta(hours=1)
+        assert isinstance(decide(FREE, last, NOW, closed_at=NOW + timedelta(hours=2)), Refused)
+
+    def test_a_later_customer_message_reopens(self):
+        last = NOW - timedelta(minutes=1)
+        decision = decide(FREE, last, NOW, closed_at=last - timedelta(microseconds=1))
+        assert decision == Allowed(last + WINDOW)
+        assert is_window_open(last, NOW, last - timedelta(seconds=1))
+
+    def test_first_contact_stays_first_contact(self):
+        decision = decide(FREE, None, NOW, closed_at=NOW - timedelta(minutes=1))
+        assert isinstance(decision, Refused)
+        assert decision.reason is RefusalReason.FIRST_CONTACT_REQUIRES_TEMPLATE
+
+    def test_expired_by_our_clock_keeps_its_own_message(self):
+        last = NOW - timedelta(days=2)
+        with_report = decide(FREE, last, NOW, closed_at=NOW - timedelta(hours=1))
+        without = decide(FREE, last, NOW)
+        assert with_report == without
+
+    def test_approved_template_goes_and_reports_no_open_window(self):
+        last = NOW - timedelta(hours=1)
+        decision = decide(TEMPLATE, last, NOW, template_status="APPROVED", closed_at=NOW)
+        assert decision == Allowed(None)
+
+    @pytest.mark.parametrize(("last", "closed", "open_"), [
+        (None, None, False),
+        (None, NOW, False),
+        (NOW - timedelta(hours=1), None, True),
+        (NOW - timedelta(hours=1), NOW - timedelta(hours=2), True),
+        (NOW - timedelta(hours=1), NOW - timedelta(hours=1), False),
+        (NOW - timedelta(hours=25), NOW - timedelta(hours=26), False),
+    ])
+    def test_open_agrees_with_the_free_form_decision(self, last, closed, open_):
+        assert is_window_open(last, NOW, closed) is open_
+        assert isinstance(decide(FREE, last, NOW, closed_at=closed), Allowed) is open_
+
+    def test_naive_report_is_rejected(self):
+        with pytest.raises(ValueError, match="timezone-aware"):
+            decide(FREE, NOW, NOW, closed_at=datetime(2026, 1, 1))

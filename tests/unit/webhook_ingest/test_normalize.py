@@ -196,3 +196,30 @@ class TestCallbackData:
         again = INBOUND_EVENTS.validate_json(event.to_bytes())
         assert isinstance(again, MessageStatusChanged)
         assert (again.payload.command_id, again.payload.reference) == ("cmd-7", None)
+
+
+class TestStatusRecipients:
+    """Meta's 2026 statuses come with a ``contacts`` array about their recipients (BSUID,
+    username on delivered/read): read, never an unhandled change."""
+
+    def payload(self, contacts: list[dict[str, Any]]) -> dict[str, Any]:
+        payload = corpus.load("status_delivered")
+        value = payload["entry"][0]["changes"][0]["value"]
+        value["statuses"][0]["recipient_user_id"] = "US.13491208655302741918"
+        value["contacts"] = contacts
+        return payload
+
+    def test_each_status_keeps_its_recipients_contact(self) -> None:
+        contact = {"profile": {"username": "@sheena"}, "wa_id": corpus.CUSTOMER,
+                   "user_id": "US.13491208655302741918"}
+        other = {"wa_id": "16505550000", "user_id": "US.1"}
+        (event,) = normalize(self.payload([other, contact]), corpus.directory(),
+                             corpus.RECEIVED_AT).events
+        assert isinstance(event, MessageStatusChanged)
+        assert event.payload.extra["contact"] == contact
+
+    def test_contacts_about_someone_else_are_read_and_not_attached(self) -> None:
+        (event,) = normalize(self.payload([{"wa_id": "16505550000", "user_id": "US.1"}]),
+                             corpus.directory(), corpus.RECEIVED_AT).events
+        assert isinstance(event, MessageStatusChanged)
+        assert "contact" not in event.payload.extra

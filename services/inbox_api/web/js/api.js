@@ -22,9 +22,12 @@ export function newIdempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function request(method, path, { body, raw, contentType, headers = {}, quiet401 = false } = {}) {
+export async function request(method, path, { body, raw, form, contentType, headers = {}, quiet401 = false } = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };
-  if (raw !== undefined) {
+  if (form !== undefined) {
+    // FormData: the browser writes multipart/form-data with its boundary.
+    init.body = form;
+  } else if (raw !== undefined) {
     // Raw text as it is (a CSV audience goes up as text/csv, unparsed).
     init.headers['Content-Type'] = contentType || 'text/plain';
     init.body = raw;
@@ -71,6 +74,14 @@ export const api = {
   },
   send: (id, body, key) =>
     request('POST', `/conversations/${enc(id)}/messages`, { body, headers: { 'Idempotency-Key': key } }),
+  // A file (docs/inbox-api.md, attachments): uploaded to WhatsApp, then sent by its media id.
+  attach: (id, { file, caption, reply_to: replyTo }, key) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    if (caption) form.append('caption', caption);
+    if (replyTo) form.append('reply_to', replyTo);
+    return request('POST', `/conversations/${enc(id)}/attachments`, { form, headers: { 'Idempotency-Key': key } });
+  },
   markRead: (id) =>
     request('POST', `/conversations/${enc(id)}/read`, { body: { message_id: null }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   setStatus: (id, status) =>

@@ -1,9 +1,14 @@
-// The composer: a free-form reply inside the window, approved templates outside it.
+// The composer: a free-form reply or a file inside the window, approved templates outside it.
 import { fill, h, icon } from './dom.js';
 import { contactName, secondsAgo, templateParts, windowState } from './format.js';
 
 // The option value names one template: name and language together are its identity.
 const templateValue = (t) => `${t.name}:${t.language}`;
+
+// What WhatsApp takes (docs/inbox-api.md, attachments); the API checks sizes and says what is wrong.
+const ATTACH_ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/3gpp,audio/aac,audio/amr,audio/mpeg,audio/mp4,audio/ogg,.pdf,.txt,.doc,.docx,.xls,.xlsx,.ppt,.pptx';
+const fileSize = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`);
+let controls = 0;
 
 export class Composer {
   constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id }) {
@@ -29,6 +34,7 @@ export class Composer {
       this.template = null;
       this.values = {};
       this.reply = null;
+      this.file = null;
     }
     this.conversation = conversation;
     const mode = this.mode();
@@ -52,21 +58,80 @@ export class Composer {
     this.renderedMode = mode;
     this.error = h('div', { class: 'composer-error', role: 'alert', hidden: true, 'data-testid': 'composer-error' });
     this.replyBar = h('div', { class: 'reply-bar', hidden: true, 'data-testid': 'reply-bar' });
-    if (mode === 'text') fill(this.el, this.error, this.replyBar, this.textForm());
-    else fill(this.el, this.notice(mode), this.error, this.templateForm(mode));
+    this.attachBar = h('form', { class: 'attach-bar', hidden: true, 'data-testid': 'attach-bar', onsubmit: (event) => { event.preventDefault(); this.sendAttachment(); } });
+    if (mode === 'text') {
+      fill(this.el, this.error, this.replyBar, this.attachBar, this.textForm());
+      this.drawAttachment();
+    } else {
+      this.file = null; // a file is a free-form message: it cannot wait for a closed window
+      const notice = this.notice(mode);
+      // Shown but disabled, described by the notice that says why and what to send instead.
+      if (notice) notice.append(...this.attachControl(false, notice.id));
+      fill(this.el, notice, this.error, this.templateForm(mode));
+    }
     this.el.dataset.mode = mode;
+  }
+
+  // A real file input with its label as the button (focusable and announced as such).
+  attachControl(enabled, describedBy = null) {
+    const id = `attach-${++controls}`;
+    const input = h('input', { type: 'file', id, class: 'file-input', accept: ATTACH_ACCEPT, disabled: !enabled, 'aria-describedby': describedBy, 'data-testid': 'attach-input' });
+    input.addEventListener('change', () => { this.pickFile(input.files[0] || null); input.value = ''; });
+    const label = h('label', { for: id, class: `btn-icon btn-attach${enabled ? '' : ' is-disabled'}`, 'data-testid': 'attach-button',
+      title: enabled ? 'Attach a file' : 'Files are free-form messages: send an approved template until the customer writes' },
+    icon('clip'), h('span', { class: 'sr-only' }, 'Attach a file'));
+    return [input, label];
+  }
+
+  pickFile(file) {
+    this.file = file;
+    this.clearError();
+    this.drawAttachment();
+    (this.attachCaption || this.attachBar?.querySelector('[data-testid="attach-send"]'))?.focus();
+  }
+
+  // The chosen file: its name and size, a caption where WhatsApp shows one, remove and send.
+  drawAttachment() {
+    if (!this.attachBar) return;
+    const file = this.mode() === 'text' ? this.file : null;
+    this.attachBar.hidden = !file;
+    this.attachCaption = null;
+    if (!file) { this.attachBar.replaceChildren(); return; }
+    // WhatsApp shows no caption on audio or stickers (WebP).
+    if (!/^audio\/|^image\/webp$/.test(file.type)) {
+      this.attachCaption = h('input', { type: 'text', class: 'input attach-caption', maxlength: 1024, placeholder: 'Add a caption (optional)', 'aria-label': `Caption for ${file.name}`, 'data-testid': 'attach-caption' });
+    }
+    fill(this.attachBar, icon('file'),
+      h('span', { class: 'file-name', 'data-testid': 'attach-name' }, file.name, h('small', {}, fileSize(file.size))),
+      this.attachCaption,
+      h('button', { type: 'button', class: 'btn-icon', 'aria-label': `Remove ${file.name}`, 'data-testid': 'attach-remove', onclick: () => { this.pickFile(null); this.textarea?.focus(); } }, icon('close')),
+      h('button', { type: 'submit', class: 'btn-send', 'aria-label': `Send ${file.name}`, 'data-testid': 'attach-send' }, icon('send')));
+  }
+
+  async sendAttachment() {
+    const file = this.file;
+    if (!file || this.busy) return;
+    if (!(await this.guardOtherAgent())) return;
+    const caption = this.attachCaption ? this.attachCaption.value.trim() : '';
+    const ok = await this.submit({ kind: 'attachment', file, caption, reply_to: this.reply ? this.reply.wamid : null },
+      caption ? `📎 ${file.name}: ${caption}` : `📎 ${file.name}`);
+    if (ok) {
+      this.replyTo(null);
+      this.pickFile(null);
+      this.textarea?.focus();
+    }
   }
 
   notice(mode) {
     const name = contactName(this.conversation);
     if (mode === 'template-none') {
-      return h('div', { class: 'composer-notice', 'data-testid': 'window-notice' }, icon('lock'),
+      return h('div', { class: 'composer-notice', id: `window-notice-${++controls}`, 'data-testid': 'window-notice' }, icon('lock'),
         h('div', {}, h('strong', {}, `${name} hasn't written to you yet.`),
           h('p', {}, 'WhatsApp only allows an approved template as the first message. Free-form replies open once the customer answers.')));
     }
     if (mode === 'template-closed') {
       const w = windowState(this.conversation.window);
-      return h('div', { class: 'composer-notice', 'data-testid': 'window-notice' }, icon('lock'),
+      return h('div', { class: 'composer-notice', id: `window-notice-${++controls}`, 'data-testid': 'window-notice' }, icon('lock'),
         h('div', {}, h('strong', {}, `${w.long}.`),
           h('p', {}, `${name}'s last message is more than 24 hours old, so WhatsApp only accepts an approved template until they write again.`)));
     }
@@ -100,6 +165,7 @@ export class Composer {
     });
     const sendButton = h('button', { type: 'submit', class: 'btn-send', 'aria-label': 'Send reply', 'data-testid': 'send-button' }, icon('send'));
     const form = h('form', { class: 'composer-form', onsubmit: (event) => { event.preventDefault(); this.sendText(); } },
+      ...this.attachControl(true),
       h('button', { type: 'button', class: 'btn-icon', title: 'Send a template', 'aria-label': 'Send a template instead', onclick: () => { this.saveDraft(); this.forceTemplate = true; this.render(); this.el.querySelector('select')?.focus(); } }, icon('template')),
       textarea, sendButton);
     requestAnimationFrame(grow);

@@ -242,7 +242,7 @@ export async function sendMessage(c, body, previewText) {
   drawMessages();
   scrollToBottom();
   try {
-    const result = await api.send(c.id, body, key);
+    const result = await (body.kind === 'attachment' ? api.attach(c.id, body, key) : api.send(c.id, body, key));
     pending.commandId = result.command_id;
     announce('Message queued for sending');
     refreshThread();
