@@ -44,6 +44,28 @@ class CustomerMessage(BaseModel):
     name: str | None = "Sandbox Customer"
     context: Raw | None = None
     referral: Raw | None = None
+    # The customer's username, and whether Meta hides their number (None: as before); ``from``
+    # may also be a BSUID or a former number of the customer (see sandbox.personas).
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    hide_number: bool | None = None
+
+
+class CustomerChange(BaseModel):
+    """Control API body: shape a customer (``PUT /_sandbox/customers``) or change who they
+    are (``/change-number``, ``/change-user-id``, ``/share-number``). ``customer`` is any
+    number or BSUID the customer ever had."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number_id: str = Field(min_length=1)
+    customer: str = Field(min_length=1)
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    hide_number: bool | None = None
+    name: str | None = "Sandbox Customer"
+    new_wa_id: str | None = None  # change-number / change-user-id: the (hidden) new number
+    new_user_id: str | None = None  # change-user-id: the new BSUID itself
+    how: str = Field(default="contact_request", pattern="^(contact_request|message)$")
+    text: str = "Here is my number"  # share-number how=message
 
 
 class InvalidCustomerMessage(ValueError):

@@ -170,13 +170,13 @@ class WebhookDispatcher:
             metrics.DROPPED.labels("no_webhook_url").inc()
             return False
         if item["status"] != "failed" and "recipient_user_id" not in item:
-            user_id = user_id_or_none(channel.waba_id, item["recipient_id"])
+            user_id = user_id_or_none(channel.waba_id, item.get("recipient_id", ""))
             if user_id is not None:
                 item["recipient_user_id"] = user_id
         full = len(self._heap) >= self.options.queue_limit
         errors = item.get("errors")
         seq = self.statuses.add(
-            item["id"], channel.phone_number_id, item["recipient_id"], item["status"],
+            item["id"], channel.phone_number_id, item.get("recipient_id", ""), item["status"],
             at if at is not None else datetime.fromtimestamp(int(item["timestamp"]), UTC),
             item.get("biz_opaque_callback_data"), errors[0]["code"] if errors else None,
             dropped=full, recipient_user_id=item.get("recipient_user_id"))

@@ -160,16 +160,28 @@ class CustomerBook:
             for change in _dicts(entry.get("changes")):
                 value = change.get("value")
                 for contact in _dicts(value.get("contacts") if isinstance(value, dict) else ()):
-                    number = contact.get("wa_id")
-                    profile = contact.get("profile")
-                    if not number or not isinstance(profile, dict):
-                        continue
-                    try:
-                        self.remember(str(entry.get("id")), str(number),
-                                      name=profile.get("name"),
-                                      username=profile.get("username"))
-                    except InvalidPhoneNumber:
-                        continue
+                    self._learn_contact(str(entry.get("id")), contact)
+
+    def _learn_contact(self, portfolio_id: str, contact: dict[str, Any]) -> None:
+        """One ``contacts[]`` element: by its BSUID, with or without a number (hidden)."""
+        number = contact.get("wa_id") or None
+        profile = contact.get("profile")
+        profile = profile if isinstance(profile, dict) else {}
+        user_id = contact.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            if number is None or not profile:
+                return
+            try:
+                user_id = bsuid_for(portfolio_id, str(number))
+            except InvalidPhoneNumber:
+                return
+        old = self._rows.get((portfolio_id, user_id))
+        name, username = profile.get("name"), profile.get("username")
+        self._put((portfolio_id, user_id), Customer(
+            user_id, str(number) if number is not None else None,
+            name if name is not None else (old.name if old else None),
+            username if username is not None else (old.username if old else None),
+            contact.get("parent_user_id") or (old.parent_user_id if old else None)))
 
     def clear(self) -> None:
         self._rows.clear()

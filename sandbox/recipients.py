@@ -3,7 +3,9 @@ mark read, and the BSUIDs it may send to (``recipient``). Pure: no I/O.
 
 Both are learnt from the customer-message webhooks the sandbox posts, so the send side agrees
 with what the product was shown: a BSUID is the ``contacts[].user_id`` (or ``parent_user_id``)
-of a message, or the new ``system.user_id`` of a number change. A BSUID belongs to the business
+of a message, or the new ``system.user_id`` of a number change. A BSUID whose customer's number
+Meta hides (a username user, or a BSUID change) maps to "": the business can reach them by
+BSUID alone. A BSUID belongs to the business
 portfolio (the sandbox takes the WABA as the portfolio), so every number of the account may use
 it; a customer message belongs to the number it was sent to. Both are bounded, the oldest
 forgotten first.
@@ -42,27 +44,37 @@ class Recipients:
                 continue
             for contact in _dicts_of(value, "contacts"):
                 for key in ("user_id", "parent_user_id"):
-                    self._learn(channel, contact.get(key), contact.get("wa_id") or from_wa_id)
+                    self._learn(channel, contact.get(key),
+                                contact.get("wa_id") or ("" if "wa_id" not in contact
+                                                         and "user_id" in contact
+                                                         else from_wa_id))
             if isinstance(system, dict):
                 for sent in _dicts_of(value, "messages"):
                     shown = sent.get("system")
                     if isinstance(shown, dict):
-                        self._learn(channel, shown.get("user_id"), system.get("wa_id"))
+                        # A BSUID change hides the new number: the BSUID stands alone ("").
+                        self._learn(channel, shown.get("user_id"), shown.get("wa_id") or "")
 
     def received(self, phone_number_id: str, wamid: str) -> bool:
         """Whether ``wamid`` is a customer message this number received."""
         return self._messages.get(wamid) == phone_number_id
 
     def wa_id(self, channel: Channel, bsuid: str) -> str | None:
-        """The number of the customer a BSUID names, if the account was shown it."""
+        """The number of the customer a BSUID names, if the account was shown it: "" when
+        Meta hides that customer's number (the BSUID is all the business has), None when the
+        account was never shown the BSUID."""
         return self._bsuids.get((channel.waba_id, bsuid))
+
+    def show(self, channel: Channel, bsuid: str, wa_id: str) -> None:
+        """The customer shared their number: sends by BSUID go to (and show) it from now on."""
+        self._learn(channel, bsuid, wa_id)
 
     def clear(self) -> None:
         self._messages.clear()
         self._bsuids.clear()
 
     def _learn(self, channel: Channel, bsuid: Any, wa_id: Any) -> None:
-        if isinstance(bsuid, str) and bsuid and isinstance(wa_id, str) and wa_id:
+        if isinstance(bsuid, str) and bsuid and isinstance(wa_id, str):
             self._bsuids[(channel.waba_id, bsuid)] = wa_id
             if len(self._bsuids) > self.limit:
                 self._bsuids.popitem(last=False)

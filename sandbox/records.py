@@ -38,13 +38,14 @@ class InboundResult(BaseModel):
 
     wamid: str
     phone_number_id: str
-    from_wa_id: str
+    from_wa_id: str  # "" when Meta hides the customer's number (``from_user_id`` only)
     timestamp: AwareDatetime
     # HTTP status of the first webhook POST (None: no webhook URL, or it could not connect).
     # A failed first POST is retried in the background: ``SandboxClient.customer_messages()``
     # tells how it ended.
     webhook_status: int | None
     payload: dict[str, Any]
+    from_user_id: str | None = None  # the customer's BSUID (None for a non-number sender)
 
 
 class EmittedStatus(BaseModel):

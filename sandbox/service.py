@@ -37,11 +37,13 @@ import orjson
 from sandbox import metrics
 from sandbox.catalog import Catalog
 from sandbox.clock import OffsetClock
-from sandbox.customer import CustomerMessage, inbound_message, opens_window
+from sandbox.customer import CustomerChange, CustomerMessage, inbound_message, opens_window
 from sandbox.dispatcher import RetryPolicy, WebhookDispatcher
 from sandbox.errors import CloudApiError, bad_token, unknown_number
 from sandbox.faults import DEFAULT_FAILED_STATUS_CODE, Fault, FaultBook
+from sandbox.identity import is_bsuid, user_id_or_none
 from sandbox.media import MediaStore
+from sandbox.personas import Persona, Personas
 from sandbox.recipients import Recipients
 from sandbox.records import InboundResult, ReceivedLog
 from sandbox.requests import MEDIA_TYPES, Outgoing, parse_send
@@ -132,6 +134,7 @@ class Sandbox:
         # (phone_number_id, canonical customer number) -> time of the customer's last message.
         self._last_inbound: dict[tuple[str, str], datetime] = {}
         self.recipients = Recipients()
+        self.personas = Personas()
         self._run = base64.b32encode(os.urandom(5)).decode()
         self._seq = itertools.count(1)
         self.outcomes: Counter[str] = Counter()
@@ -217,7 +220,8 @@ class Sandbox:
         if request.wa_id == channel.display_phone_number:
             raise CloudApiError(131021, "Recipient phone number is the sender's own number.")
         if self.behaviour.pair_rate_limit and not request.group:
-            self.pair_rates.check(channel.phone_number_id, request.wa_id, self._monotonic())
+            self.pair_rates.check(channel.phone_number_id, request.wa_id or request.user_id or "",
+                                  self._monotonic())
         category = None
         in_window = False
         if request.template is not None:
@@ -238,7 +242,9 @@ class Sandbox:
         return category, None, in_window
 
     def _window_open(self, channel: Channel, request: Outgoing, now: datetime) -> bool:
-        key = (channel.phone_number_id, _canonical(request.wa_id))
+        # A customer whose number Meta hides is keyed by BSUID (``wa_id`` is "").
+        key = (channel.phone_number_id,
+               _canonical(request.wa_id) if request.wa_id else request.user_id or "")
         return window_open(self._last_inbound.get(key), now, self.limits.window)
 
     def _schedule_statuses(self, channel: Channel, request: Outgoing, wamid: str,
@@ -249,6 +255,10 @@ class Sandbox:
         base = now.timestamp()
         price = pricing(category, in_window=in_window)
         details = _FAILURE_DETAILS.get(failed_code) if failed_code is not None else None
+        # A persona's BSUID need not derive from its number (a BSUID change, then a share).
+        persona_user_id = (self.personas.user_id_of(channel.waba_id, request.wa_id)
+                           if self.personas and request.user_id is None and not request.group
+                           else None)
         for planned in plan(self.behaviour, self._rng, failed=failed_code is not None):
             item = status_item(
                 wamid, planned.status, int(base + planned.happens_after), request.wa_id,
@@ -256,7 +266,8 @@ class Sandbox:
                 error_code=failed_code if planned.status == "failed" else None,
                 callback_data=request.callback_data,
                 # A send addressed by BSUID gets it back on every status, failed included.
-                recipient_user_id=request.user_id,
+                recipient_user_id=request.user_id or (
+                    persona_user_id if planned.status != "failed" else None),
                 error_details=details,
             )
             at = now + timedelta(seconds=planned.happens_after)
@@ -315,11 +326,21 @@ class Sandbox:
 
     # -- the simulated customer -----------------------------------------------------------------
 
-    async def customer_sends(self, request: CustomerMessage) -> InboundResult:
-        """Post the customer's message as a signed webhook; it (re)opens the window."""
-        channel = self.catalog.channel(request.phone_number_id)
-        if channel is None:
-            raise ControlError(404, f"unknown phone_number_id {request.phone_number_id!r}")
+    async def customer_sends(self, request: CustomerMessage,
+                             extra: Raw | None = None) -> InboundResult:
+        """Post the customer's message as a signed webhook; it (re)opens the window.
+
+        ``from`` names a plain number or a persona (any number or BSUID it had); ``username``
+        and ``hide_number`` shape the persona first. A ``system`` number or BSUID change moves
+        the persona to its new identity. ``extra``: message fields to add (``origin``).
+        """
+        channel = self._channel(request.phone_number_id)
+        persona = self._persona(channel, request.from_wa_id, request.username,
+                                request.hide_number)
+        if persona is not None and _canonical(request.from_wa_id) != persona.number:
+            # A former number or a BSUID: the customer writes from who they are now. (Their
+            # current number keeps the spelling given: Brazil's 8 or 9 digits.)
+            request = request.model_copy(update={"from_wa_id": persona.number})
         now = self.clock()
         timestamp = int(now.timestamp())
         wamid = self._wamid()
@@ -327,29 +348,139 @@ class Sandbox:
             message = inbound_message(request, wamid, timestamp)
         except ValueError as exc:
             raise ControlError(400, str(exc)) from None
+        if extra:
+            message = {**{k: v for k, v in message.items() if k != request.type}, **extra,
+                       request.type: message[request.type]}
+        change = None
+        if persona is not None and request.type == "system":
+            change = _identity_change(channel, persona, message["system"])
         if opens_window(request.type):
-            key = (channel.phone_number_id, _canonical(request.from_wa_id))
             # Meta's timestamp has whole seconds; the window counts from that same instant.
-            self._last_inbound[key] = datetime.fromtimestamp(timestamp, UTC)
-        payload = message_payload(channel, message, request.name)
-        self._remember_inbound(channel, request, message, payload, now)
+            at = datetime.fromtimestamp(timestamp, UTC)
+            if persona is None:
+                self._last_inbound[(channel.phone_number_id, _canonical(request.from_wa_id))] = at
+            else:  # a hidden customer: by BSUID (a `recipient` send) and number (a `to` send)
+                for key in {persona.key, persona.number}:
+                    self._last_inbound[(channel.phone_number_id, key)] = at
+        if persona is None:
+            payload = message_payload(channel, message, request.name)
+        else:
+            payload = message_payload(channel, message, request.name,
+                                      username=persona.username, user_id=persona.user_id,
+                                      hide_number=persona.hidden)
+        shown = request.from_wa_id if persona is None else (persona.shown_number or "")
+        self._remember_inbound(channel, request, message, payload, now, shown)
+        if change is not None and persona is not None:
+            self._change_identity(channel, persona, *change)
         metrics.CUSTOMER_MESSAGES.labels(request.type).inc()
         seq = None
         if self.dispatcher.enabled:
-            seq = self.dispatcher.inbound.add(wamid, channel.phone_number_id, request.from_wa_id,
+            seq = self.dispatcher.inbound.add(wamid, channel.phone_number_id, shown,
                                               request.type, now)
         status = await self.dispatcher.post_now(orjson.dumps(payload), inbound_seq=seq)
         return InboundResult(wamid=wamid, phone_number_id=channel.phone_number_id,
-                             from_wa_id=request.from_wa_id,
+                             from_wa_id=shown,
+                             from_user_id=None if persona is None else persona.user_id,
                              timestamp=datetime.fromtimestamp(timestamp, UTC),
                              webhook_status=status, payload=payload)
 
+    def _channel(self, phone_number_id: str) -> Channel:
+        channel = self.catalog.channel(phone_number_id)
+        if channel is None:
+            raise ControlError(404, f"unknown phone_number_id {phone_number_id!r}")
+        return channel
+
+    def _persona(self, channel: Channel, handle: str, username: str | None = None,
+                 hide_number: bool | None = None) -> Persona | None:
+        """The customer ``handle`` names (None: not a phone number, the old free-form path)."""
+        try:
+            if username is not None or hide_number is not None:
+                return self.personas.put(channel.waba_id, handle, username=username,
+                                         hidden=hide_number)[1]
+            return self.personas.resolve(channel.waba_id, handle)
+        except InvalidPhoneNumber:
+            if is_bsuid(handle) or username is not None or hide_number is not None:
+                raise ControlError(400, f"{handle[:60]!r} is neither a phone number nor the "
+                                   "BSUID of a customer of this account") from None
+            return None
+
+    def _change_identity(self, channel: Channel, persona: Persona, number: str, user_id: str,
+                         hidden: bool) -> None:
+        """After a number or BSUID change: the customer writes from the new identity, and keeps
+        their windows (they are the same person)."""
+        _, after = self.personas.put(channel.waba_id, persona.number, number=number,
+                                     user_id=user_id, hidden=hidden)
+        for (pnid, key), at in list(self._last_inbound.items()):
+            if key in (persona.key, persona.number):
+                for new_key in {after.key, after.number}:
+                    self._last_inbound.setdefault((pnid, new_key), at)
+
+    def put_customer(self, change: CustomerChange) -> Persona:
+        """Shape a customer (username, hidden number) without a message."""
+        channel = self._channel(change.phone_number_id)
+        persona = self._persona(channel, change.customer, change.username, change.hide_number)
+        if persona is None:
+            raise ControlError(400, f"{change.customer[:60]!r} is not a phone number")
+        return persona
+
+    async def change_number(self, change: CustomerChange) -> InboundResult:
+        """The customer changes their number: ``user_changed_number`` (a hidden customer's is
+        reported as ``user_changed_user_id``, since Meta cannot share the new number)."""
+        content: Raw = {"type": "user_changed_number"}
+        if change.new_wa_id is not None:
+            content["wa_id"] = change.new_wa_id
+        return await self.customer_sends(CustomerMessage(
+            phone_number_id=change.phone_number_id, from_wa_id=change.customer, type="system",
+            content=content, name=change.name, username=change.username,
+            hide_number=change.hide_number))
+
+    async def change_user_id(self, change: CustomerChange) -> InboundResult:
+        """The customer gets a new BSUID (a new number Meta does not share): from now on only
+        the BSUID shows, until they share their number."""
+        content: Raw = {"type": "user_changed_user_id"}
+        if change.new_wa_id is not None:
+            content["wa_id"] = change.new_wa_id
+        if change.new_user_id is not None:
+            if not is_bsuid(change.new_user_id):
+                raise ControlError(400, f"new_user_id {change.new_user_id[:60]!r} is not a BSUID")
+            content["user_id"] = change.new_user_id
+        return await self.customer_sends(CustomerMessage(
+            phone_number_id=change.phone_number_id, from_wa_id=change.customer, type="system",
+            content=content, name=change.name, username=change.username))
+
+    async def share_number(self, change: CustomerChange) -> InboundResult:
+        """A hidden customer shares their number. ``how="contact_request"``: Meta's answer to a
+        REQUEST_CONTACT_INFO button, a ``contacts`` message (``origin: contact_request``) holding
+        the number; ``how="message"``: their next message (``text``) carries the number."""
+        channel = self._channel(change.phone_number_id)
+        persona = self._persona(channel, change.customer)
+        if persona is None:
+            raise ControlError(400, f"{change.customer[:60]!r} is not a phone number")
+        if change.how == "message":
+            self.personas.put(channel.waba_id, persona.number, hidden=False)
+            self.recipients.show(channel, persona.user_id, persona.number)
+            return await self.customer_sends(CustomerMessage(
+                phone_number_id=change.phone_number_id, from_wa_id=persona.number,
+                content=change.text, name=change.name))
+        who = change.name or persona.username or persona.number
+        card = [{"name": {"formatted_name": who, "first_name": who},
+                 "phones": [{"phone": f"+{persona.number}", "wa_id": persona.number,
+                             "type": "CELL"}],
+                 "vcard": (f"BEGIN:VCARD\nVERSION:3.0\nFN:{who}\n"
+                           f"TEL;type=CELL;waid={persona.number}:+{persona.number}\nEND:VCARD")}]
+        result = await self.customer_sends(CustomerMessage(
+            phone_number_id=change.phone_number_id, from_wa_id=persona.number, type="contacts",
+            content=card, name=change.name), extra={"origin": "contact_request"})
+        self.personas.put(channel.waba_id, persona.number, hidden=False)
+        self.recipients.show(channel, persona.user_id, persona.number)
+        return result
+
     def _remember_inbound(self, channel: Channel, request: CustomerMessage, message: Raw,
-                          payload: Raw, now: datetime) -> None:
+                          payload: Raw, now: datetime, shown: str) -> None:
         """What later requests may refer to: the wamid (mark-as-read), the BSUIDs
         (``recipient``), and the media id (``GET /{media_id}``, with the type and hash the
-        webhook announced)."""
-        self.recipients.learn(channel, message, payload, request.from_wa_id)
+        webhook announced). ``shown``: the number the webhook showed ("" if hidden)."""
+        self.recipients.learn(channel, message, payload, shown)
         content = message.get(request.type)
         if request.type in MEDIA_TYPES and isinstance(content, dict) and content.get("id"):
             sha256 = content.get("sha256")
@@ -358,7 +489,11 @@ class Sandbox:
                                         sha256=sha256 if isinstance(sha256, str) else None)
 
     def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
-        return self._last_inbound.get((phone_number_id, _canonical(wa_id)))
+        """The customer's last message to the number; ``wa_id``: any number or BSUID of it."""
+        channel = self.catalog.channel(phone_number_id)
+        found = self.personas.find(channel.waba_id, wa_id) if channel is not None else None
+        key = found.key if found is not None else _canonical(wa_id)
+        return self._last_inbound.get((phone_number_id, key))
 
     # -- control --------------------------------------------------------------------------------
 
@@ -406,6 +541,7 @@ class Sandbox:
         self.faults.clear()
         self._last_inbound.clear()
         self.recipients.clear()
+        self.personas.clear()
         self.media.clear()
         self.rates.clear()
         self.pair_rates.clear()
@@ -438,7 +574,9 @@ def _accepted_body(request: Outgoing, wamid: str) -> bytes:
     message: dict[str, str] = {"id": wamid}
     if request.is_template:
         message["message_status"] = "accepted"
-    contact = {"input": request.to, "wa_id": request.wa_id}
+    contact = {"input": request.to}
+    if request.wa_id:  # "": Meta hides the number of the customer the BSUID names
+        contact["wa_id"] = request.wa_id
     if request.user_id is not None:
         contact["user_id"] = request.user_id
     return orjson.dumps({"messaging_product": "whatsapp", "contacts": [contact],
@@ -458,3 +596,24 @@ def _canonical(number: str) -> str:
         return canonical_wa_id(number)
     except InvalidPhoneNumber:
         return number
+
+
+def _identity_change(channel: Channel, persona: Persona,
+                     system: Raw) -> tuple[str, str, bool] | None:
+    """A number or BSUID change in a built ``system`` object: (new number, new BSUID, hidden
+    after). Completes the object as Meta shows it: the new BSUID, and a hidden customer's number
+    change reported as a BSUID change (Meta shares no new number of theirs)."""
+    kind = system.get("type")
+    if kind not in ("user_changed_number", "user_changed_user_id"):
+        return None
+    number = str(system.get("wa_id") or persona.number)
+    if persona.hidden and kind == "user_changed_number":
+        kind = system["type"] = "user_changed_user_id"
+        system.pop("body", None)  # rewritten with the BSUIDs (sandbox.webhooks)
+    explicit = system.get("user_id")
+    user_id = explicit if isinstance(explicit, str) and explicit else (
+        user_id_or_none(channel.waba_id, number))
+    if user_id is None:
+        raise ControlError(400, f"the new number {number[:40]!r} is not a phone number")
+    system["user_id"] = user_id
+    return _canonical(number), user_id, persona.hidden or kind == "user_changed_user_id"

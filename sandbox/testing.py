@@ -76,11 +76,18 @@ class SandboxClient:
         *,
         name: str | None = "Sandbox Customer",
         reply_to: str | None = None,
+        username: str | None = None,
+        hide_number: bool | None = None,
     ) -> InboundResult:
-        """The customer sends a text (``reply_to``: the wamid it quotes); opens the window."""
+        """The customer sends a text (``reply_to``: the wamid it quotes); opens the window.
+
+        ``wa_id``: the customer's number, or any number or BSUID they ever had. ``username``
+        and ``hide_number=True`` make them a username customer whose number Meta hides: the
+        webhook carries only their BSUID (``InboundResult.from_user_id``)."""
         context = {"id": reply_to} if reply_to else None
         return await self.customer_sends(phone_number_id, wa_id, "text", {"body": text},
-                                         name=name, context=context)
+                                         name=name, context=context, username=username,
+                                         hide_number=hide_number)
 
     async def customer_sends(
         self,
@@ -92,6 +99,8 @@ class SandboxClient:
         name: str | None = "Sandbox Customer",
         context: dict[str, Any] | None = None,
         referral: dict[str, Any] | None = None,
+        username: str | None = None,
+        hide_number: bool | None = None,
     ) -> InboundResult:
         """The customer sends any message type (``image``, ``location``, ``reaction``,
         ``interactive``, ``button``, ``contacts``, ``order``, ``system``, ...); ``content`` is
@@ -106,7 +115,58 @@ class SandboxClient:
             body["context"] = context
         if referral is not None:
             body["referral"] = referral
+        if username is not None:
+            body["username"] = username
+        if hide_number is not None:
+            body["hide_number"] = hide_number
         data = await self._call("POST", "/customer-messages", json=body)
+        return InboundResult.model_validate(data)
+
+    async def put_customer(self, phone_number_id: str, wa_id: str, *,
+                           username: str | None = None,
+                           hide_number: bool | None = None) -> dict[str, Any]:
+        """Shape a customer without a message: a username, a number Meta hides. Answers
+        ``{wa_id, user_id, username, hide_number}`` (``user_id``: their BSUID)."""
+        data: dict[str, Any] = await self._call("PUT", "/customers", json={
+            "phone_number_id": phone_number_id, "customer": wa_id, "username": username,
+            "hide_number": hide_number})
+        return data
+
+    async def change_number(self, phone_number_id: str, wa_id: str,
+                            new_wa_id: str | None = None, *,
+                            name: str | None = "Sandbox Customer") -> InboundResult:
+        """The customer changes their number (default: the next one, ``…1234`` -> ``…1235``):
+        a ``user_changed_number`` system message (``user_changed_user_id`` for a customer whose
+        number is hidden). Their later messages come from the new number and its BSUID
+        (``wa_id`` keeps naming them)."""
+        return await self._change("change-number", phone_number_id, wa_id, name,
+                                  new_wa_id=new_wa_id)
+
+    async def change_user_id(self, phone_number_id: str, wa_id: str,
+                             new_user_id: str | None = None, *, new_wa_id: str | None = None,
+                             name: str | None = "Sandbox Customer") -> InboundResult:
+        """The customer's BSUID changes (``new_user_id``, or derived from the hidden
+        ``new_wa_id``, default the next number): a ``user_changed_user_id`` system message. Meta
+        does not share the new number, so later messages carry only the new BSUID until
+        :meth:`share_number`."""
+        return await self._change("change-user-id", phone_number_id, wa_id, name,
+                                  new_user_id=new_user_id, new_wa_id=new_wa_id)
+
+    async def share_number(self, phone_number_id: str, wa_id: str, *,
+                           how: str = "contact_request", text: str = "Here is my number",
+                           name: str | None = "Sandbox Customer") -> InboundResult:
+        """A hidden customer shares their number: ``how="contact_request"`` posts Meta's answer
+        to a REQUEST_CONTACT_INFO button (a ``contacts`` message, ``origin:
+        "contact_request"``, holding the number); ``how="message"`` a text that carries both
+        ids. Later messages and statuses carry the number."""
+        return await self._change("share-number", phone_number_id, wa_id, name, how=how,
+                                  text=text)
+
+    async def _change(self, action: str, phone_number_id: str, wa_id: str,
+                      name: str | None, **fields: Any) -> InboundResult:
+        body = {"phone_number_id": phone_number_id, "customer": wa_id, "name": name,
+                **{k: v for k, v in fields.items() if v is not None}}
+        data = await self._call("POST", f"/customers/{action}", json=body)
         return InboundResult.model_validate(data)
 
     # -- what the business sent --------------------------------------------------------------

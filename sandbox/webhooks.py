@@ -66,8 +66,9 @@ def status_item(
     otherwise the dispatcher fills it in for sent, delivered and read, and a failed status goes
     without it, as Meta's. ``conversation``: see :func:`conversation_object`.
     """
-    item: Raw = {"id": wamid, "status": status, "timestamp": str(timestamp),
-                 "recipient_id": recipient_id}
+    item: Raw = {"id": wamid, "status": status, "timestamp": str(timestamp)}
+    if recipient_id:  # "": a customer whose number Meta hides (addressed by BSUID)
+        item["recipient_id"] = recipient_id
     if recipient_user_id is not None:
         item["recipient_user_id"] = recipient_user_id
     if callback_data is not None:
@@ -128,7 +129,7 @@ def statuses_payload(batch: Iterable[tuple[Channel, Raw]],
         status = item["status"]
         shape = "failed" if status == "failed" else "seen" if status in SEEN else "sent"
         if shape != "failed" and "recipient_user_id" not in item:
-            user_id = user_id_or_none(channel.waba_id, item["recipient_id"])
+            user_id = user_id_or_none(channel.waba_id, item.get("recipient_id", ""))
             if user_id is not None:
                 item = {**item, "recipient_user_id": user_id}
         changes = entries.setdefault(channel.waba_id, {})
@@ -155,9 +156,11 @@ def _statuses_value(channel: Channel, items: list[Raw], shape: str,
             user_id = item.get("recipient_user_id")
             if user_id is None or user_id in contacts:
                 continue
-            number = item["recipient_id"] or None
+            number = item.get("recipient_id") or None
             if customers is not None:
                 customer = customers.shown(channel.waba_id, user_id, number)
+                if customer.wa_id is None and number is not None:  # shared since
+                    customer = customer._replace(wa_id=number)
             else:
                 customer = Customer(user_id, wa_id=number)
             contacts[user_id] = customer.contact(with_username=shape == "seen")
@@ -168,15 +171,20 @@ def _statuses_value(channel: Channel, items: list[Raw], shape: str,
 
 
 def message_payload(channel: Channel, message: Raw, profile_name: str | None, *,
-                    username: str | None = None) -> Raw:
+                    username: str | None = None, user_id: str | None = None,
+                    hide_number: bool = False) -> Raw:
     """The webhook body of one inbound customer message (system messages carry no contacts).
 
     Adds what depends on the business portfolio: the sender's BSUID (``from_user_id``,
-    ``contacts[].user_id``) and, for a system message, the new BSUID.
+    ``contacts[].user_id``; ``user_id`` when given, else derived from ``from``) and, for a
+    system message, the new BSUID. ``hide_number``: Meta does not share the sender's number, so
+    neither ``from`` nor ``contacts[].wa_id`` is there, only the BSUID.
     """
     sender = message.get("from") or None
-    user_id = message.get("from_user_id") or (
+    user_id = user_id or message.get("from_user_id") or (
         user_id_or_none(channel.waba_id, sender) if sender else None)
+    if hide_number and user_id is not None:
+        sender = None
     out: Raw = {}
     if sender is not None:
         out["from"] = sender

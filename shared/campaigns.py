@@ -92,4 +92,15 @@ def campaign_command_id(campaign_id: str, wa_id: str) -> str:
 
 
 def opt_out_id(tenant_id: str, business_phone_number_id: str, wa_id: str) -> str:
+    """``wa_id`` is the customer's canonical number, or their BSUID when the number is
+    unknown (:func:`customer_key`)."""
     return f"{tenant_id}:{business_phone_number_id}:{wa_id}"
+
+
+def customer_key(wa_id: str | None, user_id: str | None) -> str:
+    """A campaign recipient's or a send's customer as opt-outs key them: the number when it is
+    known, else the BSUID (a customer who hides their number)."""
+    key = wa_id or user_id
+    if not key:
+        raise ValueError("a customer needs a phone number or a BSUID")
+    return key

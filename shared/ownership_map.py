@@ -17,6 +17,7 @@ from shared.campaigns import (
     OPT_OUTS_COLLECTION,
 )
 from shared.channels import CHANNELS_COLLECTION
+from shared.contacts import CONTACT_ALIASES_COLLECTION
 from shared.events.topics import (
     INBOX_COMMANDS,
     INBOX_CONVERSATIONS,
@@ -84,6 +85,9 @@ COLLECTIONS: dict[str, CollectionUse] = {
         (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: retries"),
     SEND_OUTCOMES_COLLECTION: CollectionUse(
         (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: outcomes"),
+    CONTACT_ALIASES_COLLECTION: CollectionUse(
+        (WEBHOOK_INGEST, INBOX_API), (WEBHOOK_INGEST, INBOX_API),
+        "a customer's number or BSUID -> conversation"),
     API_KEYS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "agent and service keys"),
     SESSIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "web inbox sessions"),
 }

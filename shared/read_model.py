@@ -32,6 +32,7 @@ from shared.campaigns import (
     OPT_OUTS_COLLECTION,
 )
 from shared.channels import CHANNELS_COLLECTION
+from shared.contacts import CONTACT_ALIASES_COLLECTION
 from shared.templates import TEMPLATES_COLLECTION
 
 CONVERSATIONS_COLLECTION = "conversations"
@@ -172,6 +173,9 @@ BY_ID: tuple[QueryShape, ...] = (
     by_id(SEND_OUTCOMES_COLLECTION, "the send ledger"),
     by_id(API_KEYS_COLLECTION, "authentication"),
     by_id(SESSIONS_COLLECTION, "authentication"),
+    # A customer's number or BSUID -> their conversation (`_id $in`, on a cache miss only).
+    by_id(CONTACT_ALIASES_COLLECTION, "shared/contact_directory.py ContactDirectory._load(); "
+          "webhook_ingest and inbox_api resolve()"),
 )
 
 HOT_QUERIES: tuple[QueryShape, ...] = (

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.catalog import TemplateSpec
-from sandbox.customer import CustomerMessage
+from sandbox.customer import CustomerChange, CustomerMessage
 from sandbox.faults import Fault
+from sandbox.personas import Persona
 from sandbox.records import EmittedStatus, InboundRecord, InboundResult, ReceivedRequest
 from sandbox.service import Sandbox
 from shared.channels import Channel
@@ -46,6 +47,29 @@ def control_router() -> APIRouter:
     async def customer_message(body: CustomerMessage, sandbox: SandboxDep) -> InboundResult:
         """A simulated customer sends a message; it is posted as a signed webhook."""
         return await sandbox.customer_sends(body)
+
+    @router.put("/customers")
+    async def put_customer(body: CustomerChange, sandbox: SandboxDep) -> dict[str, Any]:
+        """Shape a customer: a username, a number Meta hides (``hide_number``). No message."""
+        return _persona_json(sandbox.put_customer(body))
+
+    @router.post("/customers/change-number")
+    async def change_number(body: CustomerChange, sandbox: SandboxDep) -> InboundResult:
+        """The customer changes number (``new_wa_id``, default the next one): a system message;
+        later messages come from the new number and its BSUID."""
+        return await sandbox.change_number(body)
+
+    @router.post("/customers/change-user-id")
+    async def change_user_id(body: CustomerChange, sandbox: SandboxDep) -> InboundResult:
+        """The customer gets a new BSUID (``new_user_id``, or derived from a hidden
+        ``new_wa_id``): ``user_changed_user_id``; later messages show only the new BSUID."""
+        return await sandbox.change_user_id(body)
+
+    @router.post("/customers/share-number")
+    async def share_number(body: CustomerChange, sandbox: SandboxDep) -> InboundResult:
+        """A hidden customer shares their number (``how``: ``contact_request`` or
+        ``message``); later messages and statuses carry it."""
+        return await sandbox.share_number(body)
 
     @router.get("/received")
     async def received(
@@ -166,6 +190,11 @@ def control_router() -> APIRouter:
         sandbox.reset()
 
     return router
+
+
+def _persona_json(persona: Persona) -> dict[str, Any]:
+    return {"wa_id": persona.number, "user_id": persona.user_id, "username": persona.username,
+            "hide_number": persona.hidden}
 
 
 def _clock(sandbox: Sandbox) -> dict[str, Any]:

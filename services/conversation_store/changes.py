@@ -67,7 +67,8 @@ def summary(conversation: Conversation) -> ConversationSummary:
     return ConversationSummary(
         conversation_id=conversation.id,
         business_phone_number_id=conversation.business_phone_number_id,
-        customer_wa_id=conversation.customer_wa_id,
+        # The summary's contract predates hidden numbers: "" when the number is unknown.
+        customer_wa_id=conversation.customer_wa_id or "",
         contact_name=conversation.contact_name,
         last_message_preview=conversation.last_message_preview,
         last_message_at=conversation.last_message_at,

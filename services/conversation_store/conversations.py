@@ -11,29 +11,43 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from services.conversation_store.documents import Conversation, Message, UnreadEntry, ms
+from services.conversation_store.identity import (
+    keyed_by_user_id,
+    learn,
+    refresh_search_keys,
+    remember,
+    search_keys,
+)
 from services.conversation_store.thread import Thread
 from shared.cloud_errors import RE_ENGAGEMENT
 from shared.events import MessageAccepted, MessageReceived, MetaError, OutboundContent
 from shared.events.base import Event
-from shared.phone import InvalidPhoneNumber, digits_of, split_conversation_id
+from shared.phone import split_conversation_id
 from shared.window import window_expires_at
 
 UNREAD_KEPT = 100
 
 
 def ensure_conversation(thread: Thread, event: Event, number_id: str | None) -> Conversation:
-    """The thread's conversation, or a new one named after the conversation id."""
+    """The thread's conversation, or a new one named after the conversation id: by the
+    customer's number (``{pnid}:{number}``), or by their BSUID when Meta hid the number
+    (``{pnid}:{bsuid}``: ``customer_wa_id`` stays None until an event brings the number)."""
     if thread.conversation is not None:
         return thread.conversation
     business_number, customer = split_conversation_id(thread.id)
     at = ms(event.occurred_at)
+    by_user = keyed_by_user_id(thread.id)
+    numbers = [] if by_user else [customer]
+    user_ids = [customer] if by_user else []
     return Conversation(
         id=thread.id,
         tenant_id=event.tenant_id,
         business_phone_number_id=number_id or business_number,
-        customer_wa_id=customer,
-        customer_wa_ids=[customer],
-        search_keys=_search_keys(None, [customer]),
+        customer_wa_id=None if by_user else customer,
+        customer_wa_ids=numbers,
+        customer_user_id=customer if by_user else None,
+        customer_user_ids=user_ids,
+        search_keys=search_keys(None, numbers, None, user_ids),
         created_at=at,
         updated_at=at,
     )
@@ -41,28 +55,14 @@ def ensure_conversation(thread: Thread, event: Event, number_id: str | None) -> 
 
 def add_number(conversation: Conversation, raw: str | None) -> Conversation:
     """Remember another spelling of the customer's number (for search by number)."""
-    if raw in conversation.customer_wa_ids:
-        return conversation  # the usual case: a spelling already known (canonical digits)
-    try:
-        number = digits_of(raw) if raw else None
-    except InvalidPhoneNumber:
-        number = None
-    if number is None or number in conversation.customer_wa_ids:
-        return conversation
-    numbers = [*conversation.customer_wa_ids, number]
-    return conversation.model_copy(update={
-        "customer_wa_ids": numbers,
-        "search_keys": _search_keys(conversation.contact_name, numbers),
-    })
+    return remember(conversation, wa_id=raw)
 
 
 def on_customer_activity(conversation: Conversation, event: MessageReceived) -> Conversation:
-    """Any customer message (reactions too): window, profile name, number spellings."""
+    """Any customer message (reactions too): window, profile name, who the customer is."""
     p = event.payload
     sent_at = ms(p.sent_at)
-    conversation = add_number(conversation, p.from_wa_id)
-    if p.customer is not None:
-        conversation = add_number(conversation, p.customer.wa_id)
+    conversation = learn_sender(conversation, event)
     updates: dict[str, object] = {}
     last_inbound = conversation.last_inbound_at
     if last_inbound is None or sent_at > last_inbound:
@@ -73,11 +73,26 @@ def on_customer_activity(conversation: Conversation, event: MessageReceived) -> 
     if name and (named_at is None or sent_at >= named_at):
         updates["contact_name"] = name
         updates["contact_name_at"] = sent_at
-        if name != conversation.contact_name:
-            updates["search_keys"] = _search_keys(name, conversation.customer_wa_ids)
     if p.business_display_number and not conversation.business_display_number:
         updates["business_display_number"] = p.business_display_number
-    return conversation.model_copy(update=updates) if updates else conversation
+    if not updates:
+        return conversation
+    return refresh_search_keys(conversation.model_copy(update=updates))
+
+
+def learn_sender(conversation: Conversation, event: MessageReceived) -> Conversation:
+    """The number, BSUID, parent BSUID and username a customer's message names them by."""
+    p = event.payload
+    c = p.customer
+    conversation = learn(
+        conversation, ms(p.sent_at), wa_id=p.from_wa_id or (c.wa_id if c else None),
+        user_id=p.from_user_id or (c.user_id if c else None),
+        parent_user_id=c.parent_user_id if c else None, username=c.username if c else None)
+    if c is not None and c.wa_id and c.wa_id != p.from_wa_id:
+        conversation = remember(conversation, wa_id=c.wa_id)
+    if c is not None and c.user_id and c.user_id != p.from_user_id:
+        conversation = remember(conversation, user_id=c.user_id)
+    return conversation
 
 
 def on_inbound_message(
@@ -125,7 +140,7 @@ def on_proven_send(conversation: Conversation, event: Event, message: Message) -
         event_id=event.event_id, occurred_at=event.occurred_at, tenant_id=message.tenant_id,
         conversation_id=message.conversation_id, command_id=message.command_id,
         business_phone_number_id=message.business_phone_number_id,
-        customer_wa_id=conversation.customer_wa_id, actor_id=message.actor_id,
+        customer_wa_id=conversation.customer_wa_id or "", actor_id=message.actor_id,
         campaign_id=message.campaign_id, reference=message.reference,
         content=OutboundContent.model_validate({**message.content, "kind": kind}),
         wamid=message.wamid, accepted_at=message.sent_at,
@@ -162,18 +177,3 @@ def _last_message(conversation: Conversation, message: Message) -> Conversation:
         "last_message_sort_key": message.sort_key,
         "last_activity_at": message.sent_at,
     })
-
-
-def _search_keys(name: str | None, numbers: list[str]) -> list[str]:
-    """Lowercased name from each word on ("ana maria" -> "ana maria", "maria") and the numbers,
-    so an anchored prefix match finds a contact by any word of the name or by number."""
-    keys: list[str] = []
-    words = (name or "").lower().split()
-    for i in range(len(words)):
-        key = " ".join(words[i:])
-        if key not in keys:
-            keys.append(key)
-    for number in numbers:
-        if number not in keys:
-            keys.append(number)
-    return keys

@@ -16,6 +16,8 @@ from shared.events.base import JsonObject
 
 ConversationStatus = Literal["open", "resolved"]
 Direction = Literal["inbound", "outbound"]
+# A message's side: "system" for lines WhatsApp adds to a thread (an identity change).
+MessageDirection = Literal["inbound", "outbound", "system"]
 
 
 class Doc(BaseModel):
@@ -43,6 +45,9 @@ class ConversationFold(Doc):
     unread: list[UnreadEntry] = Field(default_factory=list)
     # Ids of recently applied commands: a re-published command with a new event id is a duplicate.
     commands: list[str] = Field(default_factory=list)
+    # "customer_wa_id" ... -> the clock of the current value, "{epoch ms}.{rank}.{value}"
+    # (identity.py): the greatest wins, whatever order the events come in.
+    identity: dict[str, str] = Field(default_factory=dict)
 
 
 class Conversation(Doc):
@@ -52,9 +57,17 @@ class Conversation(Doc):
     tenant_id: str
     business_phone_number_id: str
     business_display_number: str | None = None
-    customer_wa_id: str
+    # The customer's current number (canonical); None while Meta hides it (a conversation
+    # keyed by a BSUID), filled when an event brings it.
+    customer_wa_id: str | None = None
     # Every spelling of the customer's number seen (Brazil's 9th digit, Mexico's 521, ...).
     customer_wa_ids: list[str] = Field(default_factory=list)
+    # The current business-scoped user id (BSUID), parent BSUID and username (display only).
+    customer_user_id: str | None = None
+    customer_parent_user_id: str | None = None
+    customer_username: str | None = None
+    # Every BSUID seen (a number change gives the customer a new one).
+    customer_user_ids: list[str] = Field(default_factory=list)
     contact_name: str | None = None
     contact_name_at: datetime | None = None
     # Lowercased name words and number spellings, for prefix search.
@@ -143,8 +156,10 @@ class Message(Doc):
     tenant_id: str
     conversation_id: str
     business_phone_number_id: str
-    direction: Direction
+    direction: MessageDirection
     wamid: str | None = None
+    # Inbound: the sender's BSUID, as the message named them.
+    from_user_id: str | None = None
     command_id: str | None = None
     message_type: str = "unknown"
     content: JsonObject = Field(default_factory=dict)

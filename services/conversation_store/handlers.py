@@ -35,6 +35,7 @@ from services.conversation_store.ports import (
 from services.conversation_store.projection import fold
 from services.conversation_store.thread import Position, Thread
 from shared.consumer import PoisonRecord, Received
+from shared.contacts import derived_conversation_id
 from shared.events import (
     AssignConversation,
     ConversationChanged,
@@ -191,12 +192,12 @@ class StoreHandler:
         try:
             if isinstance(event, MessageReceived):
                 p = event.payload
-                cid = event.conversation_id or conversation_id(p.business_phone_number_id,
-                                                               p.from_wa_id)
+                cid = event.conversation_id or _derived(
+                    p.business_phone_number_id, p.from_wa_id, p.from_user_id)
             elif isinstance(event, MessageStatusChanged):
                 s = event.payload
-                cid = event.conversation_id or conversation_id(s.business_phone_number_id,
-                                                               s.recipient_wa_id)
+                cid = event.conversation_id or _derived(
+                    s.business_phone_number_id, s.recipient_wa_id, s.recipient_user_id)
             elif isinstance(event, OutboundResult | MarkRead | AssignConversation
                             | SetConversationStatus):
                 cid = event.conversation_id
@@ -258,3 +259,11 @@ def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:
                 if event.content.reaction_to_wamid:
                     need.wamids.add(event.content.reaction_to_wamid)
     return need
+
+
+def _derived(number_id: str, wa_id: str | None, user_id: str | None) -> str:
+    """An event without a conversation id (older producers): by number (an invalid one is a
+    poison record), else by BSUID."""
+    if wa_id:
+        return conversation_id(number_id, wa_id)
+    return derived_conversation_id(number_id, None, user_id)

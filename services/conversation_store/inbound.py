@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.conversation_store.conversations import (
-    add_number,
     closes_window,
     ensure_conversation,
     on_customer_activity,
@@ -24,6 +23,7 @@ from services.conversation_store.documents import (
     ms,
     sort_key,
 )
+from services.conversation_store.identity import IDENTITY_CHANGE, learn, remember
 from services.conversation_store.messages import (
     absorb,
     became_sent,
@@ -47,6 +47,8 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
     p = event.payload
     if p.message_type == "reaction":
         return _customer_reaction(event, thread, step)
+    if p.identity_change is not None:
+        return _identity_changed(event, thread, step)
     mid = message_id(thread.id, p.wamid)
     existing = thread.messages.get(mid)
     if existing is not None and not existing.stub:
@@ -62,6 +64,7 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
         business_phone_number_id=p.business_phone_number_id,
         direction="inbound",
         wamid=p.wamid,
+        from_user_id=p.from_user_id or (p.customer.user_id if p.customer else None),
         message_type=p.message_type,
         content=p.content,
         preview=p.preview or notice_preview(kind) or f"[{p.message_type}]",
@@ -88,6 +91,54 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
     if step.fresh:
         conversation = on_inbound_message(conversation, event, message)
     return replace(thread, conversation=conversation, messages=messages)
+
+
+def _identity_changed(event: MessageReceived, thread: Thread, step: Step) -> Thread:
+    """``user_changed_number`` / ``user_changed_user_id``: a system line in the thread, and the
+    new identifiers become the customer's current ones (identity.py: the latest change wins,
+    in any order). Not a customer message: no unread, no list preview, no window."""
+    p = event.payload
+    change = p.identity_change
+    assert change is not None
+    mid = message_id(thread.id, p.wamid)
+    existing = thread.messages.get(mid)
+    if existing is not None and not existing.stub:
+        return thread  # a duplicate: the line, and so its conversation effects, are stored
+    conversation = ensure_conversation(thread, event, p.business_phone_number_id)
+    received_at = ms(event.occurred_at)
+    message = Message(
+        id=mid,
+        tenant_id=conversation.tenant_id,
+        conversation_id=thread.id,
+        business_phone_number_id=p.business_phone_number_id,
+        direction="system",
+        wamid=p.wamid,
+        from_user_id=p.from_user_id,
+        message_type="system",
+        content={**p.content, "identity_change": change.model_dump(mode="json")},
+        preview=identity_line(change.kind, change.new_wa_id),
+        sent_at=ms(p.sent_at),
+        received_at=received_at,
+        sort_key=sort_key(p.sent_at, received_at, p.wamid),
+        status="received",
+        status_at=received_at,
+    )
+    if existing is not None:
+        message = absorb(message, existing)
+    if step.fresh:
+        # The message is addressed by the old identifiers: seen (for search), not current.
+        conversation = remember(conversation, wa_id=p.from_wa_id, user_id=p.from_user_id)
+        conversation = learn(conversation, ms(p.sent_at), wa_id=change.new_wa_id,
+                             user_id=change.new_user_id, rank=IDENTITY_CHANGE)
+    return replace(thread, conversation=conversation, messages={**thread.messages, mid: message})
+
+
+def identity_line(kind: str, new_wa_id: str | None) -> str:
+    """The system line's text as stored (inbox_api shows the number formatted)."""
+    if kind == "number":
+        return (f"changed their phone number to +{new_wa_id.lstrip('+')}" if new_wa_id
+                else "changed their phone number")
+    return "changed their WhatsApp account"
 
 
 def _customer_reaction(event: MessageReceived, thread: Thread, step: Step) -> Thread:
@@ -125,8 +176,8 @@ def status_changed(event: MessageStatusChanged, thread: Thread, step: Step) -> T
         updated = proven(updated, p.wamid, p.status)
     if updated == thread.messages.get(target.id):
         return thread
-    if thread.conversation is None and conversation.customer_wa_id != p.recipient_wa_id:
-        conversation = add_number(conversation, p.recipient_wa_id)
+    conversation = learn(conversation, at, wa_id=p.recipient_wa_id,
+                         user_id=p.recipient_user_id, username=p.recipient_username)
     if became_sent(thread.messages.get(target.id), updated):
         updated = settled(updated, at)
         if step.fresh:

@@ -87,21 +87,28 @@ def change_of(event: Event) -> OptOutChange | None:
             if choice is None:
                 return None
             return OptOutChange(event.tenant_id, p.business_phone_number_id,
-                                canonical_wa_id(p.from_wa_id), choice, "keyword",
+                                canonical_wa_id(_number(p.from_wa_id)), choice, "keyword",
                                 _normal(text or ""), p.sent_at)
         if isinstance(event, MessageStatusChanged):
             s = event.payload
             if s.status == "failed" and any(e.code == OPTED_OUT_CODE for e in s.errors):
                 return OptOutChange(event.tenant_id, s.business_phone_number_id,
-                                    canonical_wa_id(s.recipient_wa_id), True, "meta_131050",
-                                    None, s.at)
+                                    canonical_wa_id(_number(s.recipient_wa_id)), True,
+                                    "meta_131050", None, s.at)
         if isinstance(event, MessageFailed) and event.error.code == OPTED_OUT_CODE:
             return OptOutChange(event.tenant_id, event.business_phone_number_id,
-                                canonical_wa_id(event.customer_wa_id), True, "meta_131050",
+                                canonical_wa_id(_number(event.customer_wa_id)), True, "meta_131050",
                                 None, event.occurred_at)
     except InvalidPhoneNumber:
         return None
     return None
+
+
+def _number(wa_id: str | None) -> str:
+    """Opt-outs are kept by number: a customer whose number Meta hides has none to keep."""
+    if not wa_id:
+        raise InvalidPhoneNumber("no number (Meta hid it)")
+    return wa_id
 
 
 def latest(changes: Sequence[OptOutChange]) -> dict[str, OptOutChange]:

@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from services.inbox_api.accounts import routes as accounts
 from services.inbox_api.adapters.cloud_api import CloudApiMedia
 from services.inbox_api.adapters.cloud_templates import CloudApiTemplates
+from services.inbox_api.adapters.contact_aliases import contact_directory
 from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
 from services.inbox_api.campaigns import routes as campaigns
 from services.inbox_api.campaigns.repository import CampaignRepository
@@ -153,7 +154,9 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
         await campaign_repository.ensure_indexes()
     except Exception as exc:
         raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
-    campaign_service = CampaignService(campaign_repository, clock)
+    # One contact directory (and its cache) for new conversations and campaign rows.
+    contacts = contact_directory(repository.db)
+    campaign_service = CampaignService(campaign_repository, clock, contacts)
     template_service = TemplateAdmin(MongoTemplateStore(repository.db),
                                      CloudApiTemplates(http, str(settings.cloud_api_base_url)))
     startup_sync = asyncio.create_task(sync_at_start(template_service))
@@ -169,7 +172,8 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     # One adapter for both directions: the media proxy downloads, attachments upload.
     media = CloudApiMedia(http, str(settings.cloud_api_base_url))
     return State(settings=settings, queries=InboxQueries(repository, clock),
-                 commands=InboxCommands(repository, publisher, clock, media), hub=hub,
+                 commands=InboxCommands(repository, publisher, clock, media, contacts),
+                 hub=hub,
                  media=media, campaigns=campaign_service, template_admin=template_service)
 
 

@@ -65,7 +65,7 @@ def unknown_channel(command: AnySend, now: datetime) -> MessageFailed:
     log.warning("send for a number that is not the tenant's channel", extra={
         "command_id": command.command_id, "tenant_id": command.tenant_id,
         "phone_number_id": command.business_phone_number_id,
-        "customer": mask(command.customer_wa_id)})
+        "customer": mask(command.customer_wa_id or command.customer_user_id or "")})
     return failed(command, MetaError(
         code=SENDER_UNKNOWN_CHANNEL, title="Unknown business number",
         message="This business phone number is not configured for this tenant.",
@@ -85,6 +85,7 @@ def _fields(command: AnySend, now: datetime) -> dict[str, Any]:
         "command_id": command.command_id,
         "business_phone_number_id": command.business_phone_number_id,
         "customer_wa_id": command.customer_wa_id,
+        "customer_user_id": command.customer_user_id,
         "actor_id": command.actor_id,
         "campaign_id": command.campaign_id,
         "reference": command.reference,

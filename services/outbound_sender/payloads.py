@@ -22,12 +22,8 @@ CAPTIONED = frozenset({"image", "video", "document"})
 
 def message_body(command: AnySend) -> JsonObject:
     """The ``POST /{phone_number_id}/messages`` body for a send command."""
-    body: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        # With "+", Meta never prepends the business number's country code.
-        "to": f"+{command.customer_wa_id}",
-    }
+    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                            **recipient_fields(command)}
     if isinstance(command, SendText):
         body["type"] = "text"
         body["text"] = {"body": command.text, "preview_url": command.preview_url}
@@ -52,6 +48,17 @@ def message_body(command: AnySend) -> JsonObject:
     # Meta echoes it on every status of the message: a send in doubt is resolved by its statuses.
     body["biz_opaque_callback_data"] = callback_data.encode(command.command_id, command.reference)
     return body
+
+
+def recipient_fields(command: AnySend) -> JsonObject:
+    """Who the send goes to: ``to`` = the number when it is known (with "+", Meta never
+    prepends the business number's country code), else ``recipient`` = the BSUID of a customer
+    who hides their number (/work/shared/whatsapp-cloud-api.md section 12). Never both: Meta
+    would take ``to`` anyway."""
+    if command.customer_wa_id:
+        return {"to": f"+{command.customer_wa_id}"}
+    assert command.customer_user_id  # the command's validator requires one of the two
+    return {"recipient": command.customer_user_id}
 
 
 def mark_read_body(command: MarkRead) -> JsonObject | None:

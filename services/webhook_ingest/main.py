@@ -1,6 +1,7 @@
 """Composition root of webhook_ingest: settings, clients, lifespan and the HTTP app.
 
-Start-up: load the channel directory from MongoDB, prepare the topics, start the idempotent
+Start-up: load the channel directory from MongoDB, create the contact directory (its aliases are
+read on cache misses only), prepare the topics, start the idempotent
 producer (acks=all). Shutdown: uvicorn stops accepting and lets in-flight requests finish, then
 publishes still running in the background get a grace period, and the producer is stopped, which
 flushes whatever it holds.
@@ -20,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.webhook_ingest import metrics
+from services.webhook_ingest.adapters.contact_aliases import contact_directory
 from services.webhook_ingest.adapters.kafka import (
     RECORD_OVERHEAD_BYTES,
     KafkaWebhookPublisher,
@@ -73,7 +75,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         mongo = make_client(settings, app_name=SERVICE)
-        channels = database(mongo, settings)[CHANNELS_COLLECTION]
+        db = database(mongo, settings)
+        channels = db[CHANNELS_COLLECTION]
+        # Number / BSUID -> conversation. Not part of readiness: a cached customer needs no
+        # MongoDB, and a miss while MongoDB is down answers that one webhook 503 (Meta retries);
+        # dropping every replica out of the load balancer would refuse the cached ones too.
+        contacts = contact_directory(
+            db, capacity=settings.contacts_cache_size,
+            on_conflict=lambda *_: metrics.ALIAS_CONFLICTS.inc())
         directory = ChannelDirectory()
         partitioner = CachingPartitioner()
         producer = make_producer(
@@ -89,6 +98,7 @@ def create_app(
                     f"cannot load the channel directory from MongoDB: {type(exc).__name__}"
                 ) from exc
             metrics.CHANNELS.set_function(lambda: len(directory))
+            metrics.CONTACTS_CACHED.set_function(lambda: len(contacts))
             if settings.manage_raw_topic:
                 await prepare_topics(
                     settings,
@@ -109,6 +119,7 @@ def create_app(
             clock=clock,
             publish_timeout_seconds=settings.publish_timeout_seconds,
             pending_capacity=settings.pending_capacity,
+            contacts=contacts,
         )
         refresher = asyncio.create_task(
             directory.keep_fresh(channels, settings.channels_refresh_seconds)

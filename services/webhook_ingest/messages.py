@@ -3,13 +3,16 @@
 The type-specific object (``text``, ``image``, ...) is kept verbatim as ``content``; the fields
 every type shares are lifted into the contract; keys this parser does not know go to ``extra``
 (and so does the raw form of any object whose typed version drops a key), so no field is lost.
+
+Size: one message's mapping, read side by side with Meta's reference: the shared fields, the
+customer (number, BSUID, profile, identity changes) and the preview of every type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from services.webhook_ingest.ids import named_id
 from services.webhook_ingest.payload import (
@@ -21,13 +24,24 @@ from services.webhook_ingest.payload import (
     meta_errors,
 )
 from shared.channels import UNASSIGNED_TENANT
-from shared.events.inbound import CustomerProfile, InboundMessage, MessageReceived, ReplyContext
+from shared.contacts import derived_conversation_id
+from shared.events.inbound import (
+    CustomerProfile,
+    IdentityChange,
+    InboundMessage,
+    MessageReceived,
+    ReplyContext,
+)
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
-_COMMON_KEYS = frozenset({"from", "id", "timestamp", "type", "context", "referral", "errors"})
+_COMMON_KEYS = frozenset({"from", "from_user_id", "id", "timestamp", "type", "context",
+                          "referral", "errors"})
 _CONTEXT_KEYS = frozenset({"id", "from", "forwarded", "frequently_forwarded", "referred_product"})
-_CONTACT_KEYS = frozenset({"wa_id", "profile"})
-_NAME_KEY = frozenset({"name"})
+_CONTACT_KEYS = frozenset({"wa_id", "profile", "user_id", "parent_user_id"})
+_PROFILE_KEYS = frozenset({"name", "username"})
+# system.type values that change who the customer is -> IdentityChange.kind
+_IDENTITY_CHANGES: dict[str, Literal["number", "user_id"]] = {
+    "user_changed_number": "number", "user_changed_user_id": "user_id"}
 PREVIEW_LIMIT = 200
 
 
@@ -38,9 +52,18 @@ def parse_message(
     tenant_id: str = UNASSIGNED_TENANT,
     salt: str = "",
 ) -> MessageReceived:
-    """The event for one ``value.messages[]`` item; ``ValueError`` if it is unusable."""
+    """The event for one ``value.messages[]`` item; ``ValueError`` if it is unusable.
+
+    The sender is ``from`` (the number, absent when Meta hides it) and ``from_user_id`` (the
+    BSUID); with neither, :class:`NoCustomerIdentity`. The conversation id set here is the derived
+    one (:func:`shared.contacts.derived_conversation_id`); the service replaces it with the
+    contact directory's answer before publishing.
+    """
     wamid = _required_str(raw, "id")
-    sender = _required_str(raw, "from")
+    sender = _optional_str(raw, "from")
+    sender_user_id = _optional_str(raw, "from_user_id")
+    if sender is None and sender_user_id is None:
+        raise NoCustomerIdentity("message has neither 'from' nor 'from_user_id'")
     message_type = _required_str(raw, "type")
     sent_at = epoch(raw.get("timestamp"))
 
@@ -73,9 +96,10 @@ def parse_message(
         extra["referral"] = referral
         referral = None
 
-    customer, raw_contact = _customer(sender, contacts)
+    customer, raw_contact = _customer(sender, sender_user_id, contacts)
     if raw_contact is not None:
         extra["contact"] = raw_contact
+    identity_change = _identity_change(content) if message_type == "system" else None
 
     payload = InboundMessage(
         wamid=wamid,
@@ -84,19 +108,24 @@ def parse_message(
         business_phone_number_id=metadata.phone_number_id,
         business_display_number=metadata.display_phone_number,
         from_wa_id=sender,
+        from_user_id=sender_user_id,
         customer=customer,
         content=content,
         preview=preview(message_type, content),
         context=context,
         referral=referral,
         errors=errors,
+        identity_change=identity_change,
         extra=extra,
     )
     return MessageReceived(
         event_id=named_id("message", wamid, salt=salt),
         occurred_at=sent_at,
         tenant_id=tenant_id,
-        conversation_id=customer_conversation(metadata.phone_number_id, sender),
+        conversation_id=(customer_conversation(metadata.phone_number_id, sender)
+                         if sender is not None
+                         else derived_conversation_id(metadata.phone_number_id, None,
+                                                      sender_user_id)),
         payload=payload,
     )
 
@@ -104,6 +133,42 @@ def parse_message(
 @lru_cache(maxsize=256)
 def _known_keys(message_type: str) -> frozenset[str]:
     return _COMMON_KEYS | {message_type}
+
+
+class NoCustomerIdentity(ValueError):
+    """A message or status that names the customer by neither a number nor a BSUID."""
+
+
+def _optional_str(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict | list):
+        raise ValueError(f"message has no usable {key!r}")
+    return str(value)
+
+
+def _identity_change(system: Mapping[str, Any]) -> IdentityChange | None:
+    """``user_changed_number`` (``system.wa_id`` the new number, ``system.user_id`` the new
+    BSUID when given) or ``user_changed_user_id`` (``system.user_id`` the new BSUID)."""
+    kind = _IDENTITY_CHANGES.get(str(system.get("type")))
+    if kind is None:
+        return None
+    new_wa_id = _optional_str(system, "wa_id") if kind == "number" else None
+    return IdentityChange(kind=kind,
+                          new_wa_id=new_wa_id, new_user_id=_optional_str(system, "user_id"))
+
+
+def previous_user_id(message: InboundMessage) -> str | None:
+    """The BSUID a system message's customer had before the change (Meta's
+    ``system.previous_user_id``, else the sender's ``from_user_id`` when it is not the new one)."""
+    previous = message.content.get("previous_user_id")
+    if isinstance(previous, str) and previous:
+        return previous
+    change = message.identity_change
+    if change is not None and message.from_user_id == change.new_user_id:
+        return None
+    return message.from_user_id
 
 
 def _required_str(raw: Mapping[str, Any], key: str) -> str:
@@ -128,32 +193,60 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _customer(sender: str, contacts: Sequence[Any]) -> tuple[CustomerProfile | None, Raw | None]:
+def _customer(
+    sender: str | None, sender_user_id: str | None, contacts: Sequence[Any]
+) -> tuple[CustomerProfile | None, Raw | None]:
     """The sender's profile from ``value.contacts`` and, if it has more than we map, its raw form.
 
-    ``from`` and ``contacts[].wa_id`` may spell the number differently (Brazil's 9th digit), so
-    they are compared canonically, and a lone contact is taken as the sender's.
+    Matched by BSUID, else by number: ``from`` and ``contacts[].wa_id`` may spell the number
+    differently (Brazil's 9th digit), so they are compared canonically; a lone contact is taken
+    as the sender's.
     """
     if len(contacts) == 1 and isinstance(contacts[0], dict):
         match: Raw | None = contacts[0]  # the usual case: one message, its one contact
     else:
         candidates = [c for c in contacts if isinstance(c, dict)]
-        match = next((c for c in candidates if str(c.get("wa_id")) == sender), None)
-        if match is None:
-            key = _canonical(sender)
-            match = next((c for c in candidates if _canonical(str(c.get("wa_id"))) == key), None)
+        match = None
+        if sender_user_id is not None:
+            match = next((c for c in candidates if c.get("user_id") == sender_user_id), None)
+        if match is None and sender is not None:
+            match = next((c for c in candidates if str(c.get("wa_id")) == sender), None)
+            if match is None:
+                key = _canonical(sender)
+                match = next((c for c in candidates
+                              if _canonical(str(c.get("wa_id"))) == key), None)
         if match is None and len(candidates) == 1:
             match = candidates[0]
     if match is None:
         return None, None
+    customer = contact_profile(match)
     profile = match.get("profile")
-    name = profile.get("name") if isinstance(profile, dict) else None
     lossy = not match.keys() <= _CONTACT_KEYS or (
-        profile is not None and (not isinstance(profile, dict) or not profile.keys() <= _NAME_KEY)
-    )
-    wa_id = match.get("wa_id")
-    customer = None if wa_id is None else CustomerProfile(wa_id=str(wa_id), name=_opt_str(name))
+        profile is not None
+        and (not isinstance(profile, dict) or not profile.keys() <= _PROFILE_KEYS)
+    ) or any(isinstance(match.get(k), dict | list)
+             for k in ("wa_id", "user_id", "parent_user_id"))
     return customer, (match if lossy or customer is None else None)
+
+
+def contact_profile(contact: Mapping[str, Any]) -> CustomerProfile | None:
+    """A ``contacts[]`` element as a profile; None when it names neither number nor BSUID."""
+    profile = contact.get("profile")
+    name = profile.get("name") if isinstance(profile, dict) else None
+    username = profile.get("username") if isinstance(profile, dict) else None
+    wa_id = _scalar(contact.get("wa_id"))
+    user_id = _scalar(contact.get("user_id"))
+    if wa_id is None and user_id is None:
+        return None
+    return CustomerProfile(wa_id=wa_id, name=_opt_str(name), user_id=user_id,
+                           parent_user_id=_scalar(contact.get("parent_user_id")),
+                           username=_opt_str(username))
+
+
+def _scalar(value: Any) -> str | None:
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
 
 
 def _canonical(number: str) -> str:

@@ -35,3 +35,15 @@ PENDING = Gauge(
     "webhook_ingest_pending_publishes",
     "Timed-out publishes remembered so that Meta's retry reuses them",
 )
+ANONYMOUS = Counter(
+    "webhook_ingest_anonymous_items_total",
+    "Messages and statuses naming the customer by neither a number nor a BSUID (kept as "
+    "webhook.unhandled and on the raw topic)",
+)
+ALIAS_CONFLICTS = Counter(
+    "webhook_ingest_contact_alias_conflicts_total",
+    "An identifier already aliased to another conversation than the event's (not merged)",
+)
+CONTACTS_CACHED = Gauge(
+    "webhook_ingest_contact_aliases_cached", "Contact aliases in the in-process cache"
+)

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.webhook_ingest.ids import content_id, named_id
-from services.webhook_ingest.messages import parse_message
+from services.webhook_ingest.messages import NoCustomerIdentity, parse_message
 from services.webhook_ingest.payload import (
     Metadata,
     Raw,
@@ -32,6 +32,7 @@ from services.webhook_ingest.payload import (
 )
 from shared import callback_data
 from shared.channels import UNASSIGNED_TENANT
+from shared.contacts import derived_conversation_id
 from shared.events.base import Contract, Event
 from shared.events.inbound import (
     MessageStatusChanged,
@@ -72,6 +73,8 @@ class Normalized:
     failures: list[str] = field(default_factory=list)
     # Lookups that found no tenant, as ("number" | "waba", id).
     unassigned: set[tuple[str, str]] = field(default_factory=set)
+    # Messages and statuses naming the customer by neither number nor BSUID (kept as unhandled).
+    anonymous: int = 0
 
 
 def normalize(
@@ -199,8 +202,8 @@ def _metadata_number(value: Any) -> str | None:
 
 _ENTRY_KEYS = frozenset({"id", "time", "changes"})
 _CHANGE_KEYS = frozenset({"field", "value"})
-_STATUS_KEYS = frozenset({"id", "status", "timestamp", "recipient_id", "errors", "pricing",
-                          "conversation", "biz_opaque_callback_data"})
+_STATUS_KEYS = frozenset({"id", "status", "timestamp", "recipient_id", "recipient_user_id",
+                          "errors", "pricing", "conversation", "biz_opaque_callback_data"})
 
 
 def _messages(ctx: _Change, value: Raw) -> None:
@@ -230,6 +233,8 @@ def _messages(ctx: _Change, value: Raw) -> None:
                 raise TypeError("message is not an object")
             events.append(parse_message(item, metadata, contact_list, tenant, ctx.salt))
         except ITEM_ERRORS as exc:
+            if isinstance(exc, NoCustomerIdentity):
+                ctx.out.anonymous += 1
             ctx.unhandled({"metadata": raw_meta, "contacts": contacts, "messages": [item]},
                           error=f"{type(exc).__name__}: {exc}")
     for item in statuses if isinstance(statuses, list) else ():
@@ -238,6 +243,8 @@ def _messages(ctx: _Change, value: Raw) -> None:
                 raise TypeError("status is not an object")
             events.append(_status(item, metadata, tenant, ctx.salt, contact_list))
         except ITEM_ERRORS as exc:
+            if isinstance(exc, NoCustomerIdentity):
+                ctx.out.anonymous += 1
             ctx.unhandled({"metadata": raw_meta, "statuses": [item]},
                           error=f"{type(exc).__name__}: {exc}")
     if "errors" in value:
@@ -264,12 +271,20 @@ def _messages(ctx: _Change, value: Raw) -> None:
 
 def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str,
             contacts: Sequence[Any] = ()) -> MessageStatusChanged:
-    wamid, status, recipient = (_required(raw, k) for k in ("id", "status", "recipient_id"))
+    wamid, status = (_required(raw, k) for k in ("id", "status"))
+    recipient, recipient_user_id = _identifier(raw, "recipient_id"), _identifier(
+        raw, "recipient_user_id")
+    if recipient is None and recipient_user_id is None:
+        raise NoCustomerIdentity("status has neither 'recipient_id' nor 'recipient_user_id'")
     at = epoch(raw.get("timestamp"))
     extra = leftovers(raw, _STATUS_KEYS)
     contact = _recipient_contact(raw, contacts)
+    username = None
     if contact is not None:
         extra["contact"] = contact
+        profile = contact.get("profile")
+        if isinstance(profile, dict) and isinstance(profile.get("username"), str):
+            username = profile["username"] or None
     # StatusUpdate has no field for the display number: it rides in extra with unknown metadata.
     meta_rest = dict(metadata.extra)
     if metadata.display_phone_number is not None:
@@ -294,13 +309,18 @@ def _status(raw: Raw, metadata: Metadata, tenant: str, salt: str,
         event_id=named_id("status", wamid, status, salt=salt),
         occurred_at=at,
         tenant_id=tenant,
-        conversation_id=customer_conversation(metadata.phone_number_id, recipient),
+        conversation_id=(customer_conversation(metadata.phone_number_id, recipient)
+                         if recipient is not None
+                         else derived_conversation_id(metadata.phone_number_id, None,
+                                                      recipient_user_id)),
         payload=StatusUpdate(
             wamid=wamid,
             status=status,  # verbatim, including values Meta adds later
             at=at,
             business_phone_number_id=metadata.phone_number_id,
             recipient_wa_id=recipient,
+            recipient_user_id=recipient_user_id,
+            recipient_username=username,
             errors=errors,
             pricing=objects["pricing"],
             conversation=objects["conversation"],
@@ -326,6 +346,16 @@ def _recipient_contact(raw: Raw, contacts: Sequence[Any]) -> Raw | None:
 def _required(raw: Mapping[str, Any], key: str) -> str:
     value = raw.get(key)
     if value is None or value == "" or isinstance(value, dict | list):
+        raise ValueError(f"no usable {key!r}")
+    return str(value)
+
+
+def _identifier(raw: Mapping[str, Any], key: str) -> str | None:
+    """A customer identifier that may be absent (Meta hides the number); unusable -> error."""
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict | list):
         raise ValueError(f"no usable {key!r}")
     return str(value)
 

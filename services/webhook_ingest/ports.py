@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+
+from shared.contacts import Resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +30,25 @@ class RawWebhook:
             ("x-hub-signature-256", self.signature.encode()),
             ("received-at", self.received_at.isoformat().encode()),
         ]
+
+
+class ContactResolver(Protocol):
+    """The contact directory (``shared.contact_directory.ContactDirectory``): a customer's
+    number and/or BSUID -> their conversation id, by the rule of ``shared.contacts``."""
+
+    def cached(self, pnid: str, wa_id: str | None, user_id: str | None) -> str | None:
+        """The conversation id when answerable from memory, else None (no I/O)."""
+        ...
+
+    async def resolve(
+        self, pnid: str, tenant_id: str, wa_id: str | None, user_id: str | None
+    ) -> str:
+        """The conversation id, writing aliases for identifiers seen for the first time."""
+        ...
+
+    async def link(
+        self, pnid: str, tenant_id: str, conversation_id: str,
+        wa_id: str | None, user_id: str | None,
+    ) -> Resolution:
+        """Alias new identifiers (a number or BSUID change) to ``conversation_id``."""
+        ...

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.webhook_ingest import metrics
+from services.webhook_ingest.conversations import resolve_conversations
 from services.webhook_ingest.errors import (
     BadHandshake,
     InvalidPayload,
@@ -32,7 +33,7 @@ from services.webhook_ingest.errors import (
 )
 from services.webhook_ingest.normalize import TenantLookup, normalize
 from services.webhook_ingest.payload import first_waba_id, parse_webhook
-from services.webhook_ingest.ports import RawWebhook
+from services.webhook_ingest.ports import ContactResolver, RawWebhook
 from services.webhook_ingest.signature import Verifier
 from shared.channels import UNASSIGNED_TENANT
 from shared.events.base import Event
@@ -79,11 +80,15 @@ class IngestService:
         clock: Callable[[], datetime],
         publish_timeout_seconds: float,
         pending_capacity: int = 1000,
+        contacts: ContactResolver | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("at least one app secret is required")
         self.publisher = publisher
         self._tenants = tenants
+        # None: conversation ids stay the derived ones (number, else BSUID); main wires the
+        # directory so that a customer named by number, BSUID or both keeps one conversation.
+        self._contacts = contacts
         self._verify = Verifier(secrets)
         self._verify_token = verify_token.encode()
         self._clock = clock
@@ -119,6 +124,8 @@ class IngestService:
             raise
         received_at = self._clock()
         events = self._normalize(payload, received_at)
+        if self._contacts is not None and events:
+            events = await self._resolve(events)
         raw = RawWebhook(body, signature, received_at, first_waba_id(payload))
         started = time.perf_counter()
         try:
@@ -147,6 +154,10 @@ class IngestService:
             metrics.PARSE_FAILURES.labels("payload").inc()
             log.exception("webhook could not be normalized; keeping its raw body only")
             return []
+        if normalized.anonymous:
+            metrics.ANONYMOUS.inc(normalized.anonymous)
+            log.warning("messages or statuses with neither a number nor a BSUID kept as "
+                        "webhook.unhandled", extra={"count": normalized.anonymous})
         for name in normalized.failures:
             metrics.PARSE_FAILURES.labels(name).inc()
             log.error("webhook change kept unparsed as webhook.unhandled", extra={"field": name})
@@ -157,6 +168,21 @@ class IngestService:
                 log.warning("no tenant for this business %s; publishing as unassigned", kind,
                             extra={"kind": kind, "id": ident})
         return normalized.events
+
+    async def _resolve(self, events: list[Event]) -> list[Event]:
+        assert self._contacts is not None
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await resolve_conversations(events, self._contacts)
+        except Exception as exc:
+            # MongoDB did not answer a cache miss: without the directory the events would go to
+            # a second conversation, so Meta is asked to retry instead (nothing was published).
+            metrics.REQUESTS.labels("not_durable").inc()
+            log.warning("contact directory unavailable; answering 503",
+                        extra={"error": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            raise NotDurable(
+                f"the contact directory is unavailable ({type(exc).__name__}); retry later"
+            ) from exc
 
     async def _publish(self, raw: RawWebhook, events: list[Event]) -> bool:
         digest: bytes | None = None

@@ -34,6 +34,8 @@ class WebhookIngestSettings(ServiceSettings):
     # Timed-out requests remembered (by body digest) so Meta's retry reuses their publish.
     pending_capacity: int = Field(default=1000, ge=0, le=100_000)
     channels_refresh_seconds: float = Field(default=30.0, gt=0)
+    # Contact aliases (number / BSUID -> conversation) kept in memory: a hit costs no query.
+    contacts_cache_size: int = Field(default=200_000, ge=1_000, le=10_000_000)
     # Create the raw topic when missing and set its retention and size limit.
     manage_raw_topic: bool = True
     raw_retention: timedelta = timedelta(days=30)

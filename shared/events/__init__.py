@@ -24,6 +24,7 @@ from shared.events.conversations import (
 from shared.events.inbound import (
     INBOUND_EVENTS,
     CustomerProfile,
+    IdentityChange,
     InboundEvent,
     InboundMessage,
     MessageReceived,
@@ -69,6 +70,7 @@ __all__ = [
     "ConversationSummary",
     "CustomerProfile",
     "Event",
+    "IdentityChange",
     "InboundEvent",
     "InboundMessage",
     "InboxCommand",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, model_validator
 
 from shared.callback_data import REFERENCE_LIMIT
 from shared.events.base import Contract, Event, JsonObject
@@ -31,7 +31,10 @@ class SendCommand(Command):
     """Fields every send shares."""
 
     business_phone_number_id: str
-    customer_wa_id: str
+    # At least one of the two: the sender sends ``to`` = the number when it is known, else
+    # ``recipient`` = the BSUID (a customer who hides their number).
+    customer_wa_id: str | None = None
+    customer_user_id: str | None = None
     # Agent replies go before bulk (campaign) traffic on the same number.
     priority: Priority = "reply"
     campaign_id: str | None = None
@@ -39,6 +42,12 @@ class SendCommand(Command):
     # Meta echoes this back on every status webhook of the message, beside the command id, in
     # ``biz_opaque_callback_data`` (shared/callback_data.py: both must fit in Meta's 512).
     reference: str | None = Field(default=None, max_length=REFERENCE_LIMIT)
+
+    @model_validator(mode="after")
+    def _needs_a_recipient(self) -> SendCommand:
+        if not self.customer_wa_id and not self.customer_user_id:
+            raise ValueError("a send needs customer_wa_id or customer_user_id")
+        return self
 
 
 class SendText(SendCommand):

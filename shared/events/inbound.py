@@ -26,10 +26,19 @@ class MetaError(Contract):
 
 
 class CustomerProfile(Contract):
-    """The customer as the webhook's ``contacts[]`` names them."""
+    """The customer as the webhook's ``contacts[]`` names them.
 
-    wa_id: str
+    ``wa_id`` is None when Meta hides the number (a username user outside its contact book);
+    ``user_id`` is the business-scoped user id (BSUID, ``US.1349...``), ``parent_user_id`` the
+    parent BSUID (``US.ENT.118...``) when Meta linked portfolios. ``username`` is for display
+    only, never a key: it changes.
+    """
+
+    wa_id: str | None = None
     name: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
 
 
 class ReplyContext(Contract):
@@ -42,6 +51,19 @@ class ReplyContext(Contract):
     referred_product: JsonObject | None = None
 
 
+class IdentityChange(Contract):
+    """A ``system`` message saying the customer's number or BSUID changed.
+
+    ``kind`` ``number`` is Meta's ``user_changed_number`` (``new_wa_id`` the new number, and the
+    new BSUID when Meta sent one); ``user_id`` is ``user_changed_user_id`` (a new BSUID, no
+    number). The message itself is addressed by the old identifiers.
+    """
+
+    kind: Literal["number", "user_id"]
+    new_wa_id: str | None = None
+    new_user_id: str | None = None
+
+
 class InboundMessage(Contract):
     """A message a customer sent to a business number, as WhatsApp delivered it."""
 
@@ -52,7 +74,9 @@ class InboundMessage(Contract):
     sent_at: AwareDatetime
     business_phone_number_id: str
     business_display_number: str | None = None
-    from_wa_id: str
+    # None when Meta hides the number; then ``from_user_id`` (the BSUID) names the customer.
+    from_wa_id: str | None
+    from_user_id: str | None = None
     customer: CustomerProfile | None = None
     # The type-specific object (``text``, ``image``, ...) exactly as Meta sent it.
     content: JsonObject = Field(default_factory=dict)
@@ -61,6 +85,8 @@ class InboundMessage(Contract):
     context: ReplyContext | None = None
     referral: JsonObject | None = None
     errors: list[MetaError] = Field(default_factory=list)
+    # Set for ``system`` messages ``user_changed_number`` / ``user_changed_user_id``.
+    identity_change: IdentityChange | None = None
     # Top-level message fields this parser does not know yet.
     extra: JsonObject = Field(default_factory=dict)
 
@@ -79,7 +105,10 @@ class StatusUpdate(Contract):
     status: str
     at: AwareDatetime
     business_phone_number_id: str
-    recipient_wa_id: str
+    # None when Meta hides the number; then ``recipient_user_id`` (the BSUID) names the customer.
+    recipient_wa_id: str | None
+    recipient_user_id: str | None = None
+    recipient_username: str | None = None
     errors: list[MetaError] = Field(default_factory=list)
     pricing: JsonObject | None = None
     conversation: JsonObject | None = None

@@ -33,7 +33,9 @@ class OutboundResult(Event):
     conversation_id: str
     command_id: str
     business_phone_number_id: str
-    customer_wa_id: str
+    # As on the command: the number, None when only the BSUID is known (``customer_user_id``).
+    customer_wa_id: str | None = None
+    customer_user_id: str | None = None
     actor_id: str | None = None
     campaign_id: str | None = None
     reference: str | None = None

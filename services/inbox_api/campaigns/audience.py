@@ -1,8 +1,10 @@
 """A campaign's audience, validated row by row. Pure.
 
-Each row becomes a recipient (canonical number, variables filled into Meta's components) or
-errors naming the row and the column; the valid rows still go. A number seen before (in this
-upload or an earlier one) is a duplicate: the first one wins.
+Each row becomes a recipient (canonical number or BSUID, variables filled into Meta's
+components) or errors naming the row and the column; the valid rows still go. A customer seen
+before (in this upload or an earlier one) is a duplicate: the first one wins. Which rows are one
+customer is decided by their conversation (the contact directory knows a number and a BSUID of
+one person): :func:`dedupe_by_conversation` after the rows were resolved.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from services.inbox_api.templates.variables import (
     fill,
     parameter_keys,
 )
+from shared.contacts import is_bsuid
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
-PHONE_COLUMNS = ("phone", "phone_number", "number", "wa_id", "mobile")
+# The customer column: a phone number or a BSUID (a customer who hides their number) per row.
+PHONE_COLUMNS = ("phone", "phone_number", "number", "wa_id", "mobile", "customer", "user_id",
+                 "bsuid")
+_LOOKS_LIKE_BSUID = re.compile(r"^[A-Za-z]{2}\.")
 MAX_ROWS = 200_000
 # Errors listed in an upload's answer, and kept on the campaign over all its uploads (the
 # campaign document stays small: ~150 kB at most; `errors_total` still counts every one).
@@ -46,11 +52,19 @@ class RowError:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
+    """One customer: ``wa_id`` (canonical number) or ``user_id`` (BSUID), exactly one set."""
+
     row: int
-    wa_id: str
+    wa_id: str | None
     variables: dict[str, str]
     components: list[dict[str, Any]]
     rendered_text: str | None
+    user_id: str | None = None
+
+    @property
+    def customer(self) -> str:
+        """The identifier as the row gave it (the number, else the BSUID)."""
+        return self.wa_id or self.user_id or ""
 
 
 @dataclass(slots=True)
@@ -79,49 +93,92 @@ def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = 
     out = Audience()
     for row in rows:
         errors = _row_errors(row, body_text)
-        wa_id: str | None = None
-        if row.phone is None or not row.phone.strip():
-            errors.insert(0, RowError(row.row, "phone", "invalid_phone", "The phone is empty."))
-        else:
-            try:
-                wa_id = canonical_wa_id(row.phone)
-            except InvalidPhoneNumber:
-                errors.insert(0, RowError(row.row, "phone", "invalid_phone",
-                                          f"{row.phone.strip()!r} is not a phone number with "
-                                          "its country code (8 to 15 digits)."))
+        wa_id, user_id, error = customer_of(row)
+        if error is not None:
+            errors.insert(0, error)
         if errors:
             out.rejected += 1
             out.errors.extend(errors)
             continue
-        assert wa_id is not None
-        if wa_id in seen:
+        key = wa_id or user_id
+        assert key is not None
+        if key in seen:
             out.duplicates += 1
-            out.errors.append(duplicate_error(row.row, wa_id))
+            out.errors.append(duplicate_error(row.row, key))
             continue
-        seen.add(wa_id)
+        seen.add(key)
         filled = fill(body_text, row.variables)
         out.recipients.append(Recipient(
             row.row, wa_id, dict(row.variables),
             [c.model_dump(mode="json", exclude_none=True) for c in filled.components],
-            filled.rendered_text))
+            filled.rendered_text, user_id))
     return out
+
+
+def customer_of(row: Row) -> tuple[str | None, str | None, RowError | None]:
+    """The row's customer: (canonical number, None), (None, BSUID), or an error naming the row
+    and the ``phone`` field. A value shaped ``CC.`` (two letters and a dot) is read as a BSUID
+    (``US.13491208655302741918``), anything else as a number."""
+    value = (row.phone or "").strip()
+    if not value:
+        return None, None, RowError(row.row, "phone", "invalid_phone",
+                                    "The phone (or WhatsApp user id) is empty.")
+    if _LOOKS_LIKE_BSUID.match(value):
+        if is_bsuid(value):
+            return None, value, None
+        return None, None, RowError(row.row, "phone", "invalid_user_id",
+                                    f"{value!r} is not a WhatsApp business-scoped user id (a "
+                                    "two-letter country code, a dot and up to 128 letters or "
+                                    "digits, e.g. US.13491208655302741918).")
+    try:
+        return canonical_wa_id(value), None, None
+    except InvalidPhoneNumber:
+        return None, None, RowError(row.row, "phone", "invalid_phone",
+                                    f"{value!r} is not a phone number with its country code "
+                                    "(8 to 15 digits) nor a WhatsApp user id.")
 
 
 def duplicate_error(row: int, wa_id: str) -> RowError:
     return RowError(row, "phone", "duplicate", f"{wa_id} is already in this campaign; row skipped.")
 
 
-def drop_duplicates(audience: Audience, taken: Iterable[str]) -> None:
-    """Move the recipients whose number the campaign already has (``taken``) to duplicate
-    errors, in row order among the others."""
+def dedupe_by_conversation(audience: Audience, conversations: Sequence[str]) -> list[str]:
+    """Keep the first recipient per conversation (``conversations[i]`` is recipient i's, from
+    the contact directory): a row by number and one by BSUID of one known customer are one
+    recipient. Returns the kept recipients' conversations, in order."""
+    seen: set[str] = set()
+    kept: list[Recipient] = []
+    out: list[str] = []
+    dropped: list[RowError] = []
+    for recipient, conversation in zip(audience.recipients, conversations, strict=True):
+        if conversation in seen:
+            dropped.append(duplicate_error(recipient.row, recipient.customer))
+            continue
+        seen.add(conversation)
+        kept.append(recipient)
+        out.append(conversation)
+    if dropped:
+        audience.recipients = kept
+        audience.duplicates += len(dropped)
+        audience.errors = sorted(audience.errors + dropped, key=lambda e: e.row)
+    return out
+
+
+def drop_duplicates(audience: Audience, taken: Iterable[str],
+                    keys: Sequence[str] | None = None) -> None:
+    """Move the recipients the campaign already has (``taken``: their keys, ``keys[i]`` being
+    recipient i's, by default its number or BSUID) to duplicate errors, in row order among the
+    others."""
     taken = set(taken)
     if not taken:
         return
-    dropped = [r for r in audience.recipients if r.wa_id in taken]
-    audience.recipients = [r for r in audience.recipients if r.wa_id not in taken]
+    keys = list(keys) if keys is not None else [r.customer for r in audience.recipients]
+    dropped = [r for r, k in zip(audience.recipients, keys, strict=True) if k in taken]
+    audience.recipients = [r for r, k in zip(audience.recipients, keys, strict=True)
+                           if k not in taken]
     audience.duplicates += len(dropped)
     # A stable sort: each row's own errors keep their order.
-    audience.errors = sorted(audience.errors + [duplicate_error(r.row, r.wa_id)
+    audience.errors = sorted(audience.errors + [duplicate_error(r.row, r.customer)
                                                 for r in dropped], key=lambda e: e.row)
 
 
@@ -157,11 +214,12 @@ def _row_errors(row: Row, body_text: str) -> list[RowError]:
 
 
 def rows_from_json(items: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """API recipients ``{"phone", "variables"}``, numbered from 1."""
+    """API recipients ``{"phone", "variables"}`` (``phone``: a number or a BSUID; ``user_id``
+    is accepted in its place), numbered from 1."""
     rows = []
     for number, item in enumerate(items, start=1):
         variables = item.get("variables") or {}
-        rows.append(Row(number, item.get("phone"),
+        rows.append(Row(number, item.get("phone") or item.get("user_id"),
                         {str(k): str(v).strip() for k, v in variables.items()
                          if v is not None and str(v).strip()}))
     return rows

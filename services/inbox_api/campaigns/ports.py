@@ -45,3 +45,11 @@ class CampaignStore(Protocol):
 
     async def channel(self, phone_number_id: str) -> Channel | None: ...
     async def template(self, waba_id: str, name: str, language: str) -> Document | None: ...
+
+
+class Contacts(Protocol):
+    """The contact directory (shared/contact_directory.py ``ContactDirectory``): a customer's
+    conversation on a business number by number or BSUID; writes the aliases it lacked."""
+
+    async def resolve(self, pnid: str, tenant_id: str, wa_id: str | None,
+                      user_id: str | None) -> str: ...

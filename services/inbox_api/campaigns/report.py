@@ -99,7 +99,9 @@ def _first(statuses: Sequence[Mapping[str, Any]], names: Iterable[str]) -> datet
 def row_of(recipient: Mapping[str, Any], message: Mapping[str, Any] | None,
            inbound: Sequence[datetime] = (), other_sends: Sequence[datetime] = ()) -> ReportRow:
     """One recipient's line: from its own state until released, then from its message."""
-    base = {"row": int(recipient.get("row", 0)), "phone": recipient["wa_id"],
+    # A row by BSUID has no number: its ``phone`` is the BSUID it was given.
+    base = {"row": int(recipient.get("row", 0)),
+            "phone": recipient.get("wa_id") or recipient.get("user_id") or "",
             "conversation_id": recipient.get("conversation_id", ""),
             "reason": recipient.get("reason")}
     state = recipient.get("state", QUEUED)

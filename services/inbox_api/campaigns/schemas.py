@@ -10,7 +10,10 @@ State = Literal["draft", "scheduled", "running", "paused", "cancelled", "complet
 
 
 class RecipientIn(BaseModel):
-    phone: str = Field(min_length=1, max_length=40)
+    # A phone number or a BSUID (``US.1349...``, a customer who hides their number); ``user_id``
+    # is accepted in its place. Checked per row (audience.py): a bad one is a row error.
+    phone: str | None = Field(default=None, min_length=1, max_length=140)
+    user_id: str | None = Field(default=None, min_length=1, max_length=140)
     variables: dict[str, str] = Field(default_factory=dict)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ownership import own_channel
 from services.inbox_api.campaigns.audience import Audience, AudienceFileError, Row, rows_from_csv
-from services.inbox_api.campaigns.ports import CampaignStore, Clock, Document
+from services.inbox_api.campaigns.ports import CampaignStore, Clock, Contacts, Document
 from services.inbox_api.campaigns.recipients import store_upload
 from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_of
 from services.inbox_api.campaigns.schedule import ScheduleError, to_utc
@@ -47,9 +47,9 @@ class NotStartable(InboxApiError):
 
 
 class CampaignService:
-    def __init__(self, repository: CampaignStore, clock: Clock) -> None:
-        self.repository = repository
-        self.clock = clock
+    def __init__(self, repository: CampaignStore, clock: Clock,
+                 contacts: Contacts | None = None) -> None:
+        self.repository, self.clock, self.contacts = repository, clock, contacts
         self.background: set[asyncio.Task[int]] = set()
 
     # -- create and audience -------------------------------------------------------------------
@@ -90,7 +90,8 @@ class CampaignService:
             return existing, None, False
         audience = None
         if rows:
-            audience = await store_upload(self.repository, self.clock, doc, template, rows)
+            audience = await store_upload(self.repository, self.clock, doc, template, rows,
+                                          self.contacts)
         if schedule is not None:
             await self._require_startable(who, await self._get(who, campaign_id))
             await self._transition(who, campaign_id, "schedule",
@@ -114,7 +115,7 @@ class CampaignService:
             except (AudienceFileError, UnicodeDecodeError) as exc:
                 raise InvalidInput(str(exc), code="bad_csv", field="body") from None
         audience = await store_upload(self.repository, self.clock, doc, template,
-                                       rows or [])
+                                       rows or [], self.contacts)
         audience.ignored_columns = ignored
         return audience, await self._get(who, campaign_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ownership import own_channel
@@ -18,6 +19,8 @@ from services.inbox_api.conversations.attachments import (
     AttachmentRejected,
     check_attachment,
 )
+from services.inbox_api.conversations.customers import Customer, new_customer
+from services.inbox_api.conversations.customers import of_conversation as _customer
 from services.inbox_api.conversations.ports import (
     Clock,
     CommandPublisher,
@@ -47,6 +50,7 @@ from services.inbox_api.errors import (
 from services.inbox_api.metrics import COMMANDS, REFUSED
 from services.inbox_api.templates.variables import TemplateVariablesError, fill_components
 from shared.channels import Channel
+from shared.contacts import derived_conversation_id
 from shared.events import (
     AssignConversation,
     MarkRead,
@@ -57,7 +61,6 @@ from shared.events import (
     SetConversationStatus,
 )
 from shared.events.commands import Command
-from shared.phone import InvalidPhoneNumber, canonical_wa_id, conversation_id
 from shared.window import Decision, MessageKind, Refused, decide
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c52-8f4e-4f7b-9a57-2b1f3e0c9d11")
@@ -70,29 +73,41 @@ def command_id_for(tenant_id: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{tenant_id}\n{idempotency_key}"))
 
 
+class Contacts(Protocol):
+    """The contact directory (shared/contact_directory.py ``ContactDirectory``): a customer's
+    conversation on a business number, by number, BSUID or both (writes the aliases it lacked)."""
+
+    async def resolve(self, pnid: str, tenant_id: str, wa_id: str | None,
+                      user_id: str | None) -> str: ...
+
+
 class InboxCommands:
-    """Each method checks, builds one command, publishes it and answers 202's body."""
+    """Each method checks, builds one command, publishes it and answers 202's body.
+
+    ``contacts`` is the directory a new conversation's id comes from; without one (unit tests,
+    tools) the id is derived from the identifiers given (shared/contacts.py)."""
 
     def __init__(self, repository: InboxRepository, publisher: CommandPublisher,
-                 clock: Clock, uploader: MediaUploader) -> None:
+                 clock: Clock, uploader: MediaUploader, contacts: Contacts | None = None) -> None:
         self.repository = repository
         self.publisher = publisher
         self.clock = clock
         self.uploader = uploader
+        self.contacts = contacts
 
     async def send(self, who: Identity, conversation_id: str, body: TextIn | TemplateIn,
                    idempotency_key: str | None) -> CommandAccepted:
         doc = await self._conversation(who, conversation_id)
         command_id = command_id_for(who.tenant_id, idempotency_key)
         now = self.clock()
-        number, customer = doc["business_phone_number_id"], doc["customer_wa_id"]
+        number, customer = doc["business_phone_number_id"], _customer(doc)
         command: Command
         if isinstance(body, TextIn):
             _check(_free_form(doc, now))
             command = SendText(occurred_at=now, tenant_id=who.tenant_id,
                                conversation_id=conversation_id, command_id=command_id,
                                actor_id=who.agent_id, business_phone_number_id=number,
-                               customer_wa_id=customer, text=body.text,
+                               **customer, text=body.text,
                                reply_to_wamid=body.reply_to, reference=command_id)
         else:
             channel = await self._channel(who, number)
@@ -103,14 +118,9 @@ class InboxCommands:
     async def open_conversation(self, who: Identity, body: NewConversationIn,
                                 idempotency_key: str | None) -> CommandAccepted:
         """A template to any customer of one of the tenant's numbers (first contact, too)."""
+        customer = new_customer(body.customer_wa_id, body.customer_user_id)
         channel = await self._channel(who, body.business_phone_number_id)
-        try:
-            customer = canonical_wa_id(body.customer_wa_id)
-        except InvalidPhoneNumber:
-            raise InvalidInput("customer_wa_id: not a phone number (country code and 8 to 15 "
-                               "digits).", code="validation_failed",
-                               field="customer_wa_id") from None
-        cid = conversation_id(channel.phone_number_id, customer)
+        cid = await self._conversation_id(who, channel, customer)
         existing = await self.repository.conversation(who.tenant_id, cid)
         variables = body.variables if isinstance(body.variables, dict) else {
             str(n): v for n, v in enumerate(body.variables, start=1)}
@@ -144,7 +154,7 @@ class InboxCommands:
             occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
             command_id=command_id, actor_id=who.agent_id,
             business_phone_number_id=channel.phone_number_id,
-            customer_wa_id=doc["customer_wa_id"], media_type=spec.media_type,
+            **_customer(doc), media_type=spec.media_type,
             media_id=media_id, caption=spec.caption,
             filename=spec.filename if spec.media_type == "document" else None,
             reply_to_wamid=attachment.reply_to, reference=command_id))
@@ -160,7 +170,7 @@ class InboxCommands:
             occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
             command_id=command_id, actor_id=who.agent_id,
             business_phone_number_id=doc["business_phone_number_id"],
-            customer_wa_id=doc["customer_wa_id"], message_wamid=body.message_id,
+            **_customer(doc), message_wamid=body.message_id,
             emoji=body.emoji, reference=command_id))
 
     async def mark_read(self, who: Identity, conversation_id: str, body: ReadIn,
@@ -191,7 +201,7 @@ class InboxCommands:
 
     # -- steps --------------------------------------------------------------------------------
 
-    async def _template(self, who: Identity, channel: Channel, cid: str, customer: str,
+    async def _template(self, who: Identity, channel: Channel, cid: str, customer: Customer,
                         body: TemplateIn, command_id: str, last_inbound_at: datetime | None,
                         now: datetime, reference: str | None = None) -> SendTemplate:
         template = await self.repository.template(channel.waba_id, body.template_name,
@@ -209,10 +219,20 @@ class InboxCommands:
         return SendTemplate(occurred_at=now, tenant_id=who.tenant_id, conversation_id=cid,
                             command_id=command_id, actor_id=who.agent_id,
                             business_phone_number_id=channel.phone_number_id,
-                            customer_wa_id=customer, template_name=body.template_name,
+                            **customer, template_name=body.template_name,
                             language=body.language, components=filled.components,
                             rendered_text=filled.rendered_text,
                             reference=reference or command_id)
+
+    async def _conversation_id(self, who: Identity, channel: Channel, customer: Customer
+                               ) -> str:
+        """From the directory: a number already known under a BSUID conversation (or the
+        reverse) lands in that conversation; a new customer gets the derived id."""
+        wa_id, user_id = customer["customer_wa_id"], customer["customer_user_id"]
+        if self.contacts is None:
+            return derived_conversation_id(channel.phone_number_id, wa_id, user_id)
+        return await self.contacts.resolve(channel.phone_number_id, who.tenant_id, wa_id,
+                                           user_id)
 
     async def _conversation(self, who: Identity, conversation_id: str) -> Document:
         doc = await self.repository.conversation(who.tenant_id, conversation_id)

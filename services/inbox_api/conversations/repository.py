@@ -85,9 +85,12 @@ class MongoInboxRepository(MongoAccountRepository):
         return await cursor.to_list(None)
 
     async def _search(self, tenant_id: str, q: str) -> list[Document]:
-        """Name-word or number prefix (indexed ``search_keys``), or a message's text."""
+        """Name-word, number, username or BSUID prefix (indexed ``search_keys``, which the
+        store fills with all of them, lowercased), or a message's text."""
         text = q.strip().lower()
         prefixes = {text}
+        if text.startswith("@") and len(text) > 1:
+            prefixes.add(text[1:])  # "@ana" finds the username "ana.garcia"
         digits = re.sub(r"[\s()+-]", "", text)
         if digits.isdigit():
             prefixes.add(digits)

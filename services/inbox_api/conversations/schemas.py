@@ -10,6 +10,8 @@ from pydantic import AwareDatetime, Field
 from services.inbox_api.schemas import ApiModel
 
 Direction = Literal["inbound", "outbound"]
+# A message's side: "system" for lines WhatsApp adds (the customer changed their number).
+MessageDirection = Literal["inbound", "outbound", "system"]
 ListFilter = Literal["all", "open", "resolved", "unread", "mine", "unassigned"]
 
 
@@ -17,8 +19,15 @@ ListFilter = Literal["all", "open", "resolved", "unread", "mine", "unassigned"]
 
 
 class Customer(ApiModel):
-    wa_id: str
+    """Who the customer is. ``wa_id`` is null when Meta hides the number (a username user);
+    ``user_id`` is their BSUID; ``display_number`` is ``wa_id`` in international format
+    ("+34 612 34 56 78"). Show ``name``, then ``@username``, then ``display_number``."""
+
+    wa_id: str | None
+    user_id: str | None = None
+    username: str | None = None
     name: str | None
+    display_number: str | None = None
 
 
 class LastMessage(ApiModel):
@@ -94,7 +103,7 @@ class MediaOut(ApiModel):
 class MessageOut(ApiModel):
     id: str
     wamid: str | None
-    direction: Direction
+    direction: MessageDirection
     type: str
     text: str
     content: dict[str, Any]
@@ -152,7 +161,11 @@ class NewConversationIn(ApiModel):
     """Open (or continue) a conversation with a template, e.g. to a brand-new customer."""
 
     business_phone_number_id: str = Field(min_length=1, max_length=64)
-    customer_wa_id: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9][0-9 ()-]*$")
+    # The customer: a number, a BSUID (a customer who hides their number), or both; at least
+    # one (checked with the rest in conversations/commands.py: 422 naming the field).
+    customer_wa_id: str | None = Field(default=None, min_length=5, max_length=20,
+                                       pattern=r"^\+?[0-9][0-9 ()-]*$")
+    customer_user_id: str | None = Field(default=None, min_length=4, max_length=140)
     template_name: TemplateName
     language: Language = "en_US"
     # By key ({"1": .., "first_name": .., "header.1": ..}) or, for the body, by position.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from services.inbox_api.conversations.people import customer_fields, identity_change_text
 from services.inbox_api.conversations.schemas import (
     AgentReply,
     ConversationOut,
@@ -38,7 +39,7 @@ def conversation_view(doc: Doc, now: datetime) -> ConversationOut:
     return ConversationOut(
         id=doc["_id"],
         business_phone_number_id=doc.get("business_phone_number_id") or "",
-        customer=Customer(wa_id=doc.get("customer_wa_id") or "", name=doc.get("contact_name")),
+        customer=Customer(**customer_fields(doc)),
         last_message=last_message,
         last_activity_at=doc.get("last_activity_at"),
         unread_count=int(doc.get("unread_count") or 0),
@@ -63,10 +64,11 @@ def message_view(doc: Doc, quoted_previews: Mapping[str, str] | None = None) -> 
         reply_to = ReplyContext(wamid=reply["wamid"],
                                 preview=(quoted_previews or {}).get(reply["wamid"]))
     error = doc.get("error")
+    direction = doc.get("direction")
     return MessageOut(
         id=doc["_id"],
         wamid=doc.get("wamid"),
-        direction="outbound" if doc.get("direction") == "outbound" else "inbound",
+        direction=direction if direction in ("outbound", "system") else "inbound",
         type=message_type,
         text=message_text(message_type, content, doc.get("preview") or ""),
         content=dict(content),
@@ -89,6 +91,10 @@ def message_view(doc: Doc, quoted_previews: Mapping[str, str] | None = None) -> 
 
 def message_text(message_type: str, content: Mapping[str, Any], preview: str) -> str:
     """What the bubble says: the text itself where there is one, else the preview."""
+    if message_type == "system":
+        line = identity_change_text(content)
+        if line is not None:
+            return line
     if message_type == "text":
         body = content.get("body", content.get("text"))
         if isinstance(body, str):

@@ -103,10 +103,11 @@ class MongoCampaignStore:
         return result.matched_count == 1
 
     async def opted_out(self, tenant_id: str, number: str, wa_ids: Sequence[str]) -> set[str]:
-        ids = [opt_out_id(tenant_id, number, w) for w in wa_ids]
-        cursor = self.db[OPT_OUTS_COLLECTION].find({"_id": {"$in": ids}},
-                                                   {"customer_wa_id": 1, "opted_out": 1})
-        return {d["customer_wa_id"] async for d in cursor if d.get("opted_out")}
+        """The given customer keys (numbers, or BSUIDs of rows without one) that opted out."""
+        keys = {opt_out_id(tenant_id, number, w): w for w in wa_ids}
+        cursor = self.db[OPT_OUTS_COLLECTION].find({"_id": {"$in": list(keys)}},
+                                                   {"opted_out": 1})
+        return {keys[d["_id"]] async for d in cursor if d.get("opted_out") and d["_id"] in keys}
 
     async def mark(self, campaign_id: str, ids: Sequence[str], state: str, now: datetime,
                    reason: str | None = None) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.campaigns import OPT_OUTS_COLLECTION, opt_out_id
+from shared.campaigns import OPT_OUTS_COLLECTION, customer_key, opt_out_id
 from shared.channels import Channel
 from shared.events import SendTemplate
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
@@ -34,7 +34,8 @@ class MongoOptOuts:
             return False
         doc = await self.db[OPT_OUTS_COLLECTION].find_one(
             {"_id": opt_out_id(command.tenant_id, channel.phone_number_id,
-                               command.customer_wa_id)}, {"opted_out": 1})
+                               customer_key(command.customer_wa_id, command.customer_user_id))},
+            {"opted_out": 1})
         return bool(doc and doc.get("opted_out"))
 
     async def _category(self, waba_id: str, name: str, language: str) -> str:

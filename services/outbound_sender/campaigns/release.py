@@ -36,7 +36,16 @@ from services.outbound_sender.campaigns.ports import (
     Document,
 )
 from services.outbound_sender.ports import ChannelLookup
-from shared.campaigns import COMPLETED, QUEUED, RELEASED, RUNNING, SCHEDULED, SKIPPED, STOPPED
+from shared.campaigns import (
+    COMPLETED,
+    QUEUED,
+    RELEASED,
+    RUNNING,
+    SCHEDULED,
+    SKIPPED,
+    STOPPED,
+    customer_key,
+)
 from shared.channels import Channel
 from shared.events import SendTemplate, TemplateComponent
 
@@ -129,10 +138,10 @@ class CampaignRun:
         if batch and str(template.get("category") or doc["template"].get("category") or
                          "").upper() == "MARKETING":
             opted = await store.opted_out(doc["tenant_id"], channel.phone_number_id,
-                                          [r["wa_id"] for r in batch])
+                                          [_customer(r) for r in batch])
             if opted:
-                skipped = [r["_id"] for r in batch if r["wa_id"] in opted]
-                batch = [r for r in batch if r["wa_id"] not in opted]
+                skipped = [r["_id"] for r in batch if _customer(r) in opted]
+                batch = [r for r in batch if _customer(r) not in opted]
         if batch:
             await self.publish([release_command(doc, r, now) for r in batch])
             self.budget.spend(len(batch))
@@ -222,6 +231,11 @@ class CampaignRun:
             log.info("campaign stopped", extra={"campaign_id": doc["_id"], "reason": code})
 
 
+def _customer(recipient: Document) -> str:
+    """The recipient's opt-out key: the number, or the BSUID of a row by BSUID."""
+    return customer_key(recipient.get("wa_id"), recipient.get("user_id"))
+
+
 def release_command(campaign: Document, recipient: Document, now: datetime) -> SendTemplate:
     """A recipient's bulk SendTemplate (its command id was fixed at upload: re-releases dedupe)."""
     return SendTemplate(
@@ -229,7 +243,9 @@ def release_command(campaign: Document, recipient: Document, now: datetime) -> S
         conversation_id=recipient["conversation_id"], command_id=recipient["command_id"],
         actor_id=f"campaign:{campaign['_id']}",
         business_phone_number_id=campaign["business_phone_number_id"],
-        customer_wa_id=recipient["wa_id"], priority="bulk", campaign_id=campaign["_id"],
+        # A row by BSUID has no number (docs/campaigns.md): the sender sends ``recipient``.
+        customer_wa_id=recipient.get("wa_id"), customer_user_id=recipient.get("user_id"),
+        priority="bulk", campaign_id=campaign["_id"],
         template_name=campaign["template"]["name"], language=campaign["template"]["language"],
         components=[TemplateComponent.model_validate(c) for c in recipient.get("components")
                     or []],

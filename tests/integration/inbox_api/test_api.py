@@ -47,7 +47,9 @@ class TestInboundAndReply:
             page = (await http.get("/api/v1/conversations")).json()
             [item] = page["items"]
             assert item["id"] == inbox.conversation_id()
-            assert item["customer"] == {"wa_id": CUSTOMER, "name": "Ana Souza"}
+            customer = item["customer"]
+            assert (customer["wa_id"], customer["name"]) == (CUSTOMER, "Ana Souza")
+            assert customer["display_number"] == "+1 650-555-0123"
             assert item["last_message"]["preview"] == "Hi, where is my order?"
             assert item["last_message"]["direction"] == "inbound"
             assert item["unread_count"] == 1

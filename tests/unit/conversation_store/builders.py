@@ -8,6 +8,7 @@ from typing import Any
 from shared.events import (
     AssignConversation,
     CustomerProfile,
+    IdentityChange,
     InboundMessage,
     MarkRead,
     MessageAccepted,
@@ -122,3 +123,57 @@ def set_status(command_id: str, t: float, value: str) -> SetConversationStatus:
     return SetConversationStatus(occurred_at=at(t), tenant_id=TENANT, conversation_id=CID,
                                  command_id=command_id, actor_id="agent-1",
                                  status=value)
+
+
+# --- customers Meta names by BSUID (hidden numbers, usernames, identity changes) -------------
+
+BSUID = "US.13491208655302741918"
+UCID = f"{NUMBER_ID}:{BSUID}"
+
+
+def user_received(wamid: str, t: float, *, cid: str = UCID, wa_id: str | None = None,
+                  user_id: str | None = BSUID, username: str | None = None,
+                  name: str | None = None, parent: str | None = None,
+                  text: str = "hi") -> MessageReceived:
+    """A message from a customer named by BSUID (and by number only when Meta shares it)."""
+    return MessageReceived(
+        occurred_at=at(t + 1), tenant_id=TENANT, conversation_id=cid,
+        payload=InboundMessage(
+            wamid=wamid, message_type="text", sent_at=at(t), business_phone_number_id=NUMBER_ID,
+            from_wa_id=wa_id, from_user_id=user_id,
+            customer=CustomerProfile(wa_id=wa_id, name=name, user_id=user_id,
+                                     parent_user_id=parent, username=username),
+            content={"body": text}, preview=text,
+        ),
+    )
+
+
+def identity_change(wamid: str, t: float, kind: str, *, cid: str = UCID,
+                    old_wa_id: str | None = None, old_user_id: str | None = BSUID,
+                    new_wa_id: str | None = None,
+                    new_user_id: str | None = None) -> MessageReceived:
+    """Meta's ``user_changed_number`` / ``user_changed_user_id`` system message."""
+    body = (f"User changed from {old_wa_id} to {new_wa_id}" if kind == "number"
+            else "User changed their account")
+    return MessageReceived(
+        occurred_at=at(t + 1), tenant_id=TENANT, conversation_id=cid,
+        payload=InboundMessage(
+            wamid=wamid, message_type="system", sent_at=at(t),
+            business_phone_number_id=NUMBER_ID, from_wa_id=old_wa_id, from_user_id=old_user_id,
+            content={"body": body, "type": f"user_changed_{kind}"}, preview=body,
+            identity_change=IdentityChange.model_validate(
+                {"kind": kind, "new_wa_id": new_wa_id, "new_user_id": new_user_id}),
+        ),
+    )
+
+
+def user_status(wamid: str, value: str, t: float, *, cid: str = UCID, wa_id: str | None = None,
+                user_id: str | None = BSUID,
+                username: str | None = None) -> MessageStatusChanged:
+    return MessageStatusChanged(
+        occurred_at=at(t + 1), tenant_id=TENANT, conversation_id=cid,
+        payload=StatusUpdate(
+            wamid=wamid, status=value, at=at(t), business_phone_number_id=NUMBER_ID,
+            recipient_wa_id=wa_id, recipient_user_id=user_id, recipient_username=username,
+        ),
+    )

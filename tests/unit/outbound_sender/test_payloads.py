@@ -111,3 +111,44 @@ class TestContent:
                                                                  "Welcome!")
         react = React(**COMMON, command_id="r1", message_wamid="wamid.A", emoji="👍")
         assert content_of(react).reaction_to_wamid == "wamid.A"
+
+
+class TestRecipientByNumberOrBsuid:
+    """Issue 14: ``to`` when the number is known, else ``recipient`` = the BSUID; never both."""
+
+    BSUID = "US.13491208655302741918"
+
+    def test_a_number_goes_as_to(self):
+        body = message_body(text().model_copy(update={"customer_user_id": self.BSUID}))
+        assert body["to"] == f"+{CUSTOMER}"
+        assert "recipient" not in body
+
+    @pytest.mark.parametrize("command", [
+        text(), template(),
+        SendMedia(**COMMON, command_id="m1", media_type="image", media_id="42"),
+        React(**COMMON, command_id="r1", message_wamid="wamid.A", emoji="👍"),
+    ])
+    def test_without_a_number_every_send_goes_by_recipient(self, command: AnySend):
+        command = command.model_copy(update={"customer_wa_id": None,
+                                             "customer_user_id": self.BSUID})
+        body = message_body(command)
+        assert body["recipient"] == self.BSUID
+        assert "to" not in body
+        assert body["messaging_product"] == "whatsapp"
+
+    def test_a_command_names_a_number_or_a_bsuid(self):
+        fields = {**COMMON, "customer_wa_id": None}
+        with pytest.raises(ValidationError):
+            SendText(**fields, command_id="c", text="hi")
+        sent = SendText(**{**fields, "customer_user_id": self.BSUID}, command_id="c", text="hi")
+        assert sent.customer_wa_id is None
+        assert SendText.model_validate_json(sent.model_dump_json()) == sent
+
+
+def test_outcomes_of_a_bsuid_send_name_the_bsuid_and_no_number():
+    from services.outbound_sender.outcomes import unknown
+    command = text().model_copy(update={"customer_wa_id": None,
+                                        "customer_user_id": "US.1349"})
+    event = unknown(command, "in doubt.", T0)
+    assert (event.customer_wa_id, event.customer_user_id) == (None, "US.1349")
+    assert type(event).model_validate_json(event.to_bytes()) == event

@@ -97,12 +97,15 @@ class TestCustomerBook:
         book = CustomerBook()
         book.learn(message_webhook({"profile": {"name": "Sheena", "username": "@s"},
                                     "wa_id": NUMBER, "user_id": bsuid_for(WABA, NUMBER)}))
-        book.learn(message_webhook({"user_id": "US.2"}))  # no number: nothing to file it under
+        # A hidden number: filed under the BSUID alone.
+        book.learn(message_webhook({"profile": {"username": "sheena"}, "user_id": "US.2"}))
+        book.learn(message_webhook({"profile": {"name": "No id"}}))  # nothing to file it under
         book.learn({"entry": "not a list"})
         book.learn([1, 2])
-        assert len(book) == 1
+        assert len(book) == 2
         assert (book.customer(WABA, NUMBER).name, book.customer(WABA, NUMBER).username) == (
             "Sheena", "@s")
+        assert book.by_user_id(WABA, "US.2") == Customer("US.2", None, None, "sheena")
 
     def test_forgets_the_oldest_beyond_its_limit(self) -> None:
         book = CustomerBook(limit=2)

@@ -39,13 +39,21 @@ class TestRecipients:
         assert book.wa_id(OTHER_NUMBER, "US.ENT.2") == CUSTOMER
         assert book.wa_id(OTHER_ACCOUNT, "US.1") is None
 
-    def test_a_number_change_teaches_the_new_bsuid_with_the_hidden_number(self) -> None:
+    def test_a_bsuid_change_teaches_the_new_bsuid_without_the_hidden_number(self) -> None:
         book = Recipients()
         built = {"from": CUSTOMER, "id": "wamid.SYS", "timestamp": "1", "type": "system",
                  "system": {"type": "user_changed_user_id", "wa_id": "16505550000"}}
         shown = {**built, "system": {"type": "user_changed_user_id", "user_id": "US.9"}}
         book.learn(CHANNEL, built, payload({"messages": [shown]}), CUSTOMER)
-        assert book.wa_id(CHANNEL, "US.9") == "16505550000"
+        assert book.wa_id(CHANNEL, "US.9") == ""  # known, reachable by BSUID alone
+
+    def test_a_hidden_number_contact_is_reachable_by_bsuid_alone(self) -> None:
+        book = Recipients()
+        contacts = [{"profile": {"username": "sheena"}, "user_id": "US.7"}]
+        book.learn(CHANNEL, text_message("wamid.H"), payload({"contacts": contacts}), "")
+        assert book.wa_id(CHANNEL, "US.7") == ""
+        book.show(CHANNEL, "US.7", CUSTOMER)  # they shared their number
+        assert book.wa_id(CHANNEL, "US.7") == CUSTOMER
 
     def test_the_oldest_are_forgotten_and_clear_forgets_all(self) -> None:
         book = Recipients(limit=1)

@@ -105,7 +105,7 @@ class TestStatusPayloads:
         assert sent.payload.biz_opaque_callback_data == "cmd-1"
         assert sent.payload.pricing == {"billable": False, "pricing_model": "PMP",
                                         "type": "free_customer_service", "category": "service"}
-        assert sent.payload.extra["recipient_user_id"] == CUSTOMER_ID
+        assert sent.payload.recipient_user_id == CUSTOMER_ID
         failed = got["wamid.C", "failed"]
         assert failed.tenant_id == "globex"
         assert [e.code for e in failed.payload.errors] == [131026]
@@ -241,11 +241,10 @@ class TestCustomerMessages:
         assert payload.sent_at == datetime.fromtimestamp(T, UTC)
         assert payload.business_display_number == "15550001111"
         assert payload.preview == preview
-        # webhook_ingest keeps what it does not map yet (the BSUIDs) in extra, nothing else.
-        assert payload.extra == {
-            "from_user_id": CUSTOMER_ID,
-            "contact": {"profile": {"name": "Sheena"}, "wa_id": CUSTOMER,
-                        "user_id": CUSTOMER_ID}}
+        # webhook_ingest maps the BSUIDs (issue 14) and keeps nothing else in extra.
+        assert payload.from_user_id == CUSTOMER_ID
+        assert payload.customer.user_id == CUSTOMER_ID
+        assert payload.extra == {}
         assert event.conversation_id == f"{ONE.phone_number_id}:{CUSTOMER}"
         assert event.tenant_id == "acme"
 

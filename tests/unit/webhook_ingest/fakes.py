@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.webhook_ingest.errors import PublishFailed
@@ -61,3 +61,41 @@ class WithState:
         if scope["type"] == "http":
             scope["state"] = dict(self.state)
         await self.app(scope, receive, send)
+
+
+class InMemoryAliases:
+    """``contact_aliases`` in a dict: the reads ContactDirectory makes and the inserts of
+    ``AliasWrites`` (first writer wins); counts finds and can be made to fail (MongoDB down)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.finds = 0
+        self.inserts = 0
+        self.down = False
+
+    def find(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if self.down:
+            raise ConnectionError("mongo is down")
+        self.finds += 1
+        wanted = filter["_id"]["$in"]
+        found = [dict(self.docs[i]) for i in wanted if i in self.docs]
+
+        async def cursor() -> Any:
+            for doc in found:
+                yield doc
+        return cursor()
+
+    async def insert_absent(self, docs: Sequence[dict[str, Any]]) -> set[str]:
+        if self.down:
+            raise ConnectionError("mongo is down")
+        self.inserts += 1
+        taken = set()
+        for doc in docs:
+            if doc["_id"] in self.docs:
+                taken.add(doc["_id"])
+            else:
+                self.docs[doc["_id"]] = dict(doc)
+        return taken
+
+    def aliases(self) -> dict[str, str]:
+        return {k: v["conversation_id"] for k, v in self.docs.items()}

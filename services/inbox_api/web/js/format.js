@@ -67,24 +67,49 @@ export function windowState(window, now = new Date()) {
   return { state: left < HOUR ? 'ending' : 'open', short: text, long: `Window open · ${text}` };
 }
 
-// Display a WhatsApp id (digits with country code) as +CC groups; good enough without libphonenumber.
-export function formatNumber(waId) {
-  if (!waId) return '';
-  const digits = String(waId).replace(/\D/g, '');
-  if (digits.startsWith('1') && digits.length === 11) {
-    return `+1 ${digits.slice(1, 4)} ${digits.slice(4, 7)} ${digits.slice(7)}`;
-  }
-  if (digits.startsWith('55') && digits.length >= 12) {
-    return `+55 ${digits.slice(2, 4)} ${digits.slice(4, digits.length - 4)}-${digits.slice(-4)}`;
-  }
-  const cc = digits.length > 10 ? digits.slice(0, digits.length - 10) : '';
-  const rest = cc ? digits.slice(cc.length) : digits;
-  return `+${cc ? `${cc} ` : ''}${rest.replace(/(\d{3})(\d{3})(\d+)/, '$1 $2 $3')}`;
+// A business number as Meta gives it (already formatted, e.g. "+1 555-0100"), or digits: shown
+// as given, with a "+" before bare digits. Customers' numbers come formatted by the server
+// (customer.display_number, international format): no digit splitting here.
+export function formatNumber(number) {
+  if (!number) return '';
+  const text = String(number).trim();
+  return /^\d+$/.test(text) ? `+${text}` : text;
 }
 
+// "@ana.garcia" for a username; '' for none.
+export function atUsername(username) {
+  const name = String(username || '').trim();
+  if (!name) return '';
+  return name.startsWith('@') ? name : `@${name}`;
+}
+
+// Who the customer is, for people: profile name, then @username, then the number, then
+// "WhatsApp user" (never the conversation key or the BSUID; customerTooltip has the BSUID).
 export function contactName(conversation) {
-  const customer = conversation.customer || {};
-  return customer.name || formatNumber(customer.wa_id);
+  const customer = (conversation && conversation.customer) || {};
+  return customer.name || atUsername(customer.username) || customer.display_number
+    || (customer.wa_id ? formatNumber(customer.wa_id) : '') || 'WhatsApp user';
+}
+
+// The line under the name: what contactName did not already show (@username, number).
+export function customerDetails(conversation) {
+  const customer = (conversation && conversation.customer) || {};
+  const shown = contactName(conversation);
+  const number = customer.display_number || (customer.wa_id ? formatNumber(customer.wa_id) : '');
+  return [atUsername(customer.username), number].filter((part) => part && part !== shown);
+}
+
+// The BSUID when nothing but it is known: a hover text for the "WhatsApp user" label.
+export function customerTooltip(conversation) {
+  const customer = (conversation && conversation.customer) || {};
+  if (customer.name || customer.username || customer.wa_id) return '';
+  return customer.user_id ? `WhatsApp user ${customer.user_id}` : '';
+}
+
+// A stable key for the avatar's colour: whichever identifier is known.
+export function customerKey(conversation) {
+  const customer = (conversation && conversation.customer) || {};
+  return customer.user_id || customer.wa_id || contactName(conversation);
 }
 
 export function initials(name) {

@@ -1,11 +1,11 @@
 // The conversation list: one <li><a> per conversation, patched in place so focus survives updates.
 import { fill, h, icon } from './dom.js';
-import { contactName, formatNumber, hue, initials, listTime, windowState } from './format.js';
+import { contactName, customerKey, customerTooltip, formatNumber, hue, initials, listTime, windowState } from './format.js';
 
 export function avatar(conversation, size = '') {
   const name = contactName(conversation);
   const known = Boolean(conversation.customer && conversation.customer.name);
-  return h('span', { class: `avatar ${size}`, style: `--h:${hue(conversation.customer?.wa_id || name)}`, 'aria-hidden': 'true' },
+  return h('span', { class: `avatar ${size}`, style: `--h:${hue(customerKey(conversation))}`, 'aria-hidden': 'true' },
     known ? initials(name) : icon('user'));
 }
 
@@ -34,7 +34,7 @@ function itemChildren(conversation, me, now, agentName) {
     avatar(conversation),
     h('span', { class: 'conv-body' },
       h('span', { class: 'conv-row' },
-        h('span', { class: 'conv-name', 'data-testid': 'conversation-name' }, name),
+        h('span', { class: 'conv-name', 'data-testid': 'conversation-name', title: customerTooltip(conversation) || null }, name),
         h('time', { class: `conv-time${unread ? ' is-unread' : ''}`, datetime: conversation.last_activity_at || '', dataset: { reltime: conversation.last_activity_at || '' } },
           listTime(conversation.last_activity_at, now))),
       h('span', { class: 'conv-row' },

@@ -150,7 +150,15 @@ function actions(message, handlers) {
   return h('div', { class: 'msg-actions' }, reply, react);
 }
 
+// A line WhatsApp added to the thread (the customer changed their number or account).
+function systemNode(message, handlers) {
+  const who = handlers.customerName || 'The customer';
+  return h('li', { class: 'msg system', 'data-testid': 'system-line', dataset: { id: message.id, direction: 'system' } },
+    h('span', {}, `${who} ${message.text}`));
+}
+
 export function messageNode(message, handlers = {}) {
+  if (message.direction === 'system') return systemNode(message, handlers);
   const { onQuote } = handlers;
   const agentName = handlers.agentName || ((id) => id);
   const outbound = message.direction === 'outbound';
@@ -199,7 +207,7 @@ export function renderMessages(listEl, messages, pending, handlers) {
       nodes.push(h('li', { class: 'day', role: 'separator' }, h('span', {}, dayLabel(at, now))));
       lastDay = day;
     }
-    const signature = JSON.stringify([message, Boolean(handlers.canRespond), handlers.agentName ? handlers.agentName(message.actor_id) : null]);
+    const signature = JSON.stringify([message, Boolean(handlers.canRespond), handlers.agentName ? handlers.agentName(message.actor_id) : null, handlers.customerName || '']);
     let node = old.get(message.id);
     if (!node || signatures.get(node) !== signature) {
       node = messageNode(message, handlers);

@@ -2,7 +2,7 @@
 import { api, newIdempotencyKey } from './api.js';
 import { Composer } from './composer.js';
 import { announce, fill, h, icon, toast } from './dom.js';
-import { contactName, formatNumber } from './format.js';
+import { contactName, customerDetails, customerTooltip } from './format.js';
 import { avatar, windowChip } from './list.js';
 import { renderMessages } from './thread.js';
 import { $, agentName, selected, state } from './state.js';
@@ -46,9 +46,9 @@ export function renderThreadHead(c) {
   const name = contactName(c);
   fill(who, avatar(c, 'avatar-md'),
     h('div', { class: 'who-text' },
-      h('h2', { class: 'who-name', 'data-testid': 'thread-name' }, name),
+      h('h2', { class: 'who-name', 'data-testid': 'thread-name', title: customerTooltip(c) || null }, name),
       h('div', { class: 'who-sub' },
-        c.customer?.name ? h('span', { class: 'who-number' }, formatNumber(c.customer.wa_id)) : null,
+        customerDetails(c).map((detail) => h('span', { class: 'who-number', 'data-testid': 'thread-customer-detail' }, detail)),
         windowChip(c.window, new Date(), true))));
   const mine = state.me && c.assignee_id === state.me.agent_id;
   const assignee = agentName(c.assignee_id);
@@ -110,6 +110,7 @@ export function drawMessages() {
   const open = Boolean(t.conversation && t.conversation.window && t.conversation.window.open);
   renderMessages(threadEls.messages, t.items, t.pending, {
     onQuote: jumpToWamid, meId: state.me && state.me.agent_id, agentName,
+    customerName: t.conversation ? contactName(t.conversation) : null,
     // Reactions and quoted replies are free-form messages: only inside the 24-hour window.
     canRespond: open, onReact: react, onReply: (message) => composer.replyTo(message),
   });

@@ -17,26 +17,22 @@ It prints a JSON report. No consumer group is used and no offset is committed.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.webhook_ingest.conversations import resolve_conversations
 from services.webhook_ingest.errors import InvalidPayload
 from services.webhook_ingest.normalize import TenantLookup, normalize
 from services.webhook_ingest.payload import parse_webhook
-from shared.channels import CHANNELS_COLLECTION, ChannelDirectory
-from shared.config import InfraSettings, load_settings
+from services.webhook_ingest.ports import ContactResolver
+from shared.config import InfraSettings
 from shared.events.topics import WHATSAPP_INBOUND, WHATSAPP_WEBHOOKS_RAW
-from shared.kafka import make_producer, publish
-from shared.logging import configure_logging
-from shared.mongo import database, make_client
+from shared.kafka import publish
 from shared.producer import RecoveringProducer
 
 log = logging.getLogger(__name__)
@@ -99,6 +95,7 @@ async def replay(
     until: datetime | None = None,
     salt: str = "",
     poll_records: int = 500,
+    contacts: ContactResolver | None = None,
 ) -> ReplayReport:
     """Re-publish the events of every raw webhook from ``start`` (to ``until``, or the end).
 
@@ -130,6 +127,8 @@ async def replay(
             for tp in list(remaining):
                 if await consumer.position(tp) >= remaining[tp]:
                     remaining.pop(tp)
+            if contacts is not None and events:  # the same conversation ids as live ingest
+                events = await resolve_conversations(events, contacts)
             if producer is not None and events:
                 await publish(producer, inbound, events)
             for event in events:
@@ -220,31 +219,3 @@ def _aware_time(text: str) -> datetime:
     if start.time is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time with a zone")
     return start.time
-
-
-async def cli(argv: Sequence[str]) -> None:
-    args = build_parser().parse_args(argv)
-    settings = load_settings(InfraSettings)
-    configure_logging("webhook_ingest.replay", "WARNING")
-    mongo = make_client(settings, app_name="webhook_ingest.replay")
-    directory = ChannelDirectory()
-    try:
-        await directory.load(database(mongo, settings)[CHANNELS_COLLECTION])
-    finally:
-        await mongo.close()
-    producer = None if args.dry_run else make_producer(settings)
-    if producer is not None:
-        await producer.start()
-    try:
-        report = await replay(settings, directory, producer, args.start, until=args.until,
-                              salt=args.id_salt)
-    finally:
-        if producer is not None:
-            await producer.stop()
-    print(json.dumps(report.as_dict()))
-
-
-if __name__ == "__main__":
-    from shared.ops import run_main
-
-    run_main(lambda: cli(sys.argv[1:]))
