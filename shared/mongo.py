@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from shared.config import InfraSettings
 
@@ -76,3 +77,23 @@ async def ensure_indexes(
         except OperationFailure as exc:
             # An index with the same name but other options: say which, loudly.
             raise RuntimeError(f"cannot create indexes on {collection}: {exc}") from exc
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_absent(
+    collection: AsyncCollection[Document], docs: Sequence[Document]
+) -> set[str]:
+    """Insert each document unless its ``_id`` exists (another writer was first: kept as is);
+    returns the ids that already existed. One unordered bulk insert."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(list(docs), ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {str(docs[e["index"]]["_id"]) for e in errors}
+    return set()

@@ -10,12 +10,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from shared.contact_directory import DEFAULT_CAPACITY, ContactDirectory
 from shared.contacts import CONTACT_ALIASES_COLLECTION
-
-_DUPLICATE_KEY = 11000
+from shared.mongo import insert_absent
 
 
 class MongoAliasWrites:
@@ -25,16 +23,7 @@ class MongoAliasWrites:
         self.aliases = db[CONTACT_ALIASES_COLLECTION]
 
     async def insert_absent(self, docs: Sequence[dict[str, Any]]) -> set[str]:
-        if not docs:
-            return set()
-        try:
-            await self.aliases.insert_many(list(docs), ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if not errors or any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
-            return {str(docs[e["index"]]["_id"]) for e in errors}
-        return set()
+        return await insert_absent(self.aliases, docs)
 
 
 def contact_directory(
