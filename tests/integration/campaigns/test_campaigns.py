@@ -247,3 +247,25 @@ async def test_a_later_upload_repeats_numbers_and_a_cancel_answers_before_the_gi
         assert report["totals"]["not_sent"] == 1201
         assert {i["reason"] for i in report["items"]} == {"cancelled"}
         assert report["next_cursor"] is not None
+
+
+async def test_rows_by_bsuid_and_by_number_reach_their_customers_once(
+        inbox: RunningInbox) -> None:
+    """Issue 14: a username customer with a hidden number, named in the CSV by their BSUID, and
+    an ordinary customer by number: each gets the template once, the first by ``recipient``."""
+    pnid = inbox.channel.phone_number_id
+    hidden = await inbox.sandbox.put_customer(pnid, str(BASE + 500), username="mia",
+                                              hide_number=True)
+    await inbox.sandbox.customer_says(pnid, str(BASE + 500), "hello", name="Mia")
+    bsuid = hidden["user_id"]
+    async with inbox.client() as http:
+        campaign = await create(http, inbox, "Usernames too")
+        audience = await upload(http, campaign["id"], [
+            "phone,1", f"{bsuid},Mia", f"+{BASE + 501},Noah", f"{bsuid},Mia again"])
+        assert (audience["accepted"], audience["duplicates"]) == (2, 1)
+        assert (await http.post(f"/api/v1/campaigns/{campaign['id']}/start")).status_code == 200
+        await finished(http, campaign["id"])
+        await settled_report(http, campaign["id"], 2)
+    sends = await template_sends(inbox)
+    assert sorted(str((r.body.get("recipient"), r.body.get("to"))) for r in sends) == sorted(
+        [str((bsuid, None)), str((None, f"+{BASE + 501}"))])
