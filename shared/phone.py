@@ -12,6 +12,8 @@ spellings of one mobile number that WhatsApp may report either way:
 
 from __future__ import annotations
 
+import phonenumbers
+
 
 class InvalidPhoneNumber(ValueError):
     """Not a phone number we can address on WhatsApp."""
@@ -52,3 +54,26 @@ def split_conversation_id(value: str) -> tuple[str, str]:
     if not sep or not number_id or not customer:
         raise ValueError(f"{value!r} is not a conversation id (phone_number_id:wa_id)")
     return number_id, customer
+
+
+def display_number(wa_id: str | None) -> str | None:
+    """A WhatsApp id (country code and number, digits) in international format:
+    "34612345678" -> "+34 612 34 56 78". A number the library cannot place is shown as
+    "+" and its digits; None for no number."""
+    if not wa_id:
+        return None
+    digits = "".join(ch for ch in wa_id if ch.isdigit())
+    if not digits:
+        return None
+    if digits.startswith("521") and len(digits) == 13:
+        # Mexico's mobile prefix, still in many WhatsApp ids: shown, not dropped.
+        mexican = display_number(f"52{digits[3:]}")
+        if mexican and mexican.startswith("+52 "):
+            return f"+52 1 {mexican[4:]}"
+    try:
+        parsed = phonenumbers.parse(f"+{digits}", None)
+    except phonenumbers.NumberParseException:
+        return f"+{digits}"
+    if not phonenumbers.is_possible_number(parsed):
+        return f"+{digits}"
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -19,6 +19,8 @@ class ChannelOut(ApiModel):
 
     phone_number_id: str
     display_phone_number: str
+    # display_phone_number in international format ("+1 555-000-7171"), for the page.
+    display_number: str | None = None
     waba_id: str
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.inbox_api.accounts.schemas import AgentList, AgentOut, ChannelOut
 from shared.channels import Channel
+from shared.phone import display_number
 
 Doc = Mapping[str, Any]
 
@@ -32,6 +33,7 @@ def agent_list(key_docs: Iterable[Doc]) -> AgentList:
 def channel_view(channel: Channel) -> ChannelOut:
     return ChannelOut(phone_number_id=channel.phone_number_id,
                       display_phone_number=channel.display_phone_number,
+                      display_number=display_number(channel.display_phone_number),
                       waba_id=channel.waba_id)
 
 

@@ -10,33 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
+from shared.phone import display_number
 
 # Shown when neither a name, a username nor a number is known (the BSUID goes in a tooltip).
 UNKNOWN_CUSTOMER = "WhatsApp user"
-
-
-def display_number(wa_id: str | None) -> str | None:
-    """A WhatsApp id (country code and number, digits) in international format:
-    "34612345678" -> "+34 612 34 56 78". A number the library cannot place is shown as
-    "+" and its digits; None for no number."""
-    if not wa_id:
-        return None
-    digits = "".join(ch for ch in wa_id if ch.isdigit())
-    if not digits:
-        return None
-    if digits.startswith("521") and len(digits) == 13:
-        # Mexico's mobile prefix, still in many WhatsApp ids: shown, not dropped.
-        mexican = display_number(f"52{digits[3:]}")
-        if mexican and mexican.startswith("+52 "):
-            return f"+52 1 {mexican[4:]}"
-    try:
-        parsed = phonenumbers.parse(f"+{digits}", None)
-    except phonenumbers.NumberParseException:
-        return f"+{digits}"
-    if not phonenumbers.is_possible_number(parsed):
-        return f"+{digits}"
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def display_username(username: str | None) -> str | None:

@@ -191,7 +191,7 @@ async def test_starts_a_new_conversation_with_a_template(inbox: RunningInbox) ->
         await page.get_by_test_id("new-conversation").click()
         dialog = page.get_by_test_id("new-dialog")
         await expect(dialog).to_be_visible()
-        await expect(dialog).to_contain_text("From +15550007171")  # the tenant's only number
+        await expect(dialog).to_contain_text("From +1 555-000-7171")  # the tenant's only number
 
         number = page.get_by_test_id("new-number")
         await number.fill("12ab")

@@ -10,10 +10,10 @@ import pytest
 from services.inbox_api.conversations.people import (
     customer_fields,
     display_name,
-    display_number,
     identity_change_text,
 )
 from services.inbox_api.conversations.views import conversation_view, message_view
+from shared.phone import display_number
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -55,6 +55,7 @@ class TestMe:
         body = response.json()
         assert body["channels"] == [{"phone_number_id": "1001",
                                      "display_phone_number": "15550001001",
+                                     "display_number": "+1 555-000-1001",
                                      "waba_id": "2001"}]
         assert "acme-token" not in response.text
 

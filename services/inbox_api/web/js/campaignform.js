@@ -107,7 +107,7 @@ export async function openCampaignForm(el, { onCreated }) {
   f = { key: newIdempotencyKey(), csv: null, templates: [], allTemplates: null, busy: false, onCreated };
   const name = h('input', { id: 'cmp-name', class: 'input', autocomplete: 'off', placeholder: 'December order follow-up', 'data-testid': 'campaign-name' });
   const from = h('select', { id: 'cmp-from', class: 'select', 'data-testid': 'campaign-from' },
-    channels.map((c) => h('option', { value: c.phone_number_id }, formatNumber(c.display_phone_number) || c.phone_number_id)));
+    channels.map((c) => h('option', { value: c.phone_number_id }, (c.display_number || formatNumber(c.display_phone_number)) || c.phone_number_id)));
   const template = h('select', { id: 'cmp-template', class: 'select', 'data-testid': 'campaign-template' }, h('option', { value: '' }, 'Loading approved templates…'));
   const needs = h('div', { class: 'needs' });
   const file = h('input', { id: 'cmp-csv', type: 'file', accept: '.csv,text/csv,text/plain', class: 'file-input', 'data-testid': 'campaign-csv' });

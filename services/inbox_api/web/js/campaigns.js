@@ -194,7 +194,7 @@ function drawCampaign() {
   const channel = ((state.me && state.me.channels) || []).find((x) => x.phone_number_id === c.business_phone_number_id);
   fill(ui.meta,
     h('span', {}, icon('template'), `${c.template.name} · ${c.template.language}${c.template.category ? ` · ${c.template.category.toLowerCase()}` : ''}`),
-    h('span', {}, icon('chat'), `From ${channel ? formatNumber(channel.display_phone_number) : c.business_phone_number_id}`),
+    h('span', {}, icon('chat'), `From ${channel ? (channel.display_number || formatNumber(channel.display_phone_number)) : c.business_phone_number_id}`),
     c.schedule ? h('span', {}, icon('calendar'), scheduleText(c.schedule)) : null,
     c.started_at ? h('span', { title: fullTime(c.started_at) }, `started ${listTime(c.started_at)}`) : h('span', { title: fullTime(c.created_at) }, `created ${listTime(c.created_at)}`));
   drawActions(c);

@@ -45,11 +45,11 @@ export async function openNewConversation() {
   if (channels.length > 1) {
     fill(ui.from, h('label', { class: 'field-label' }, 'From',
       h('select', { id: 'new-channel', class: 'template-select', 'data-testid': 'new-channel' },
-        channels.map((c) => h('option', { value: c.phone_number_id }, formatNumber(c.display_phone_number) || c.phone_number_id)))));
+        channels.map((c) => h('option', { value: c.phone_number_id }, (c.display_number || formatNumber(c.display_phone_number)) || c.phone_number_id)))));
     $('new-channel').addEventListener('change', drawTemplates);
   } else if (channels.length === 1) {
     const c = channels[0];
-    fill(ui.from, h('p', { class: 'from-line' }, icon('chat'), 'From ', h('strong', {}, formatNumber(c.display_phone_number) || c.phone_number_id)));
+    fill(ui.from, h('p', { class: 'from-line' }, icon('chat'), 'From ', h('strong', {}, (c.display_number || formatNumber(c.display_phone_number)) || c.phone_number_id)));
   } else {
     fill(ui.from, h('p', { class: 'form-error' }, 'Your team has no WhatsApp number yet; an admin adds one.'));
   }

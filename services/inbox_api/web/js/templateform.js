@@ -143,7 +143,7 @@ export async function openTemplateForm(el, { onCreated, template = null }) {
   for (const c of (state.me && state.me.channels) || []) {
     if (!c.waba_id) continue;
     if (!accounts.has(c.waba_id)) accounts.set(c.waba_id, []);
-    accounts.get(c.waba_id).push(formatNumber(c.display_phone_number) || c.phone_number_id);
+    accounts.get(c.waba_id).push((c.display_number || formatNumber(c.display_phone_number)) || c.phone_number_id);
   }
   if (accounts.size > 1) {
     fill(waba, [...accounts].map(([id, numbers]) => h('option', { value: id }, `${numbers.join(', ')} · ${id}`)));
