@@ -158,10 +158,15 @@ class TestSync:
             self, inbox: RunningInbox) -> None:
         await inbox.sandbox.change_template_status(inbox.channel.waba_id, "spring_sale",
                                                    "DISABLED")
+        doc_id = template_doc_id(inbox.channel.waba_id, "spring_sale", "en_US")
         async with inbox.client() as http:
-            await eventually(lambda: status_of(
-                http, template_doc_id(inbox.channel.waba_id, "spring_sale", "en_US"),
-                "DISABLED"))
+            try:
+                await eventually(lambda: status_of(http, doc_id, "DISABLED"))
+            except AssertionError as failure:
+                # Once seen red on CI and never here: say what the document and Meta held.
+                stored = await inbox.db[TEMPLATES_COLLECTION].find_one({"_id": doc_id})
+                raise AssertionError(f"{failure}: stored {stored!r}; sandbox "
+                                     f"{await inbox.sandbox.stats()!r}") from None
 
 
     async def test_a_quality_change_at_meta_shows_in_the_inbox(self,
