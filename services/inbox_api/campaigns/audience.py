@@ -1,7 +1,9 @@
 """A campaign's audience, validated row by row. Pure.
 
 Each row becomes a recipient (canonical number or BSUID, variables filled into Meta's
-components) or errors naming the row and the column; the valid rows still go. A customer seen
+components) or errors naming the row and the column. An upload with invalid rows is refused as
+a whole (422, :func:`invalid_rows`) unless its caller asked to skip them; then the valid rows
+still go and the invalid ones are listed. A customer seen
 before (in this upload or an earlier one) is a duplicate: the first one wins. Which rows are one
 customer is decided by their conversation (the contact directory knows a number and a BSUID of
 one person): :func:`dedupe_by_conversation` after the rows were resolved.
@@ -115,6 +117,12 @@ def validate(rows: Iterable[Row], body_text: str, known_wa_ids: Iterable[str] = 
     return out
 
 
+def invalid_rows(audience: Audience) -> list[RowError]:
+    """The errors that make an upload refused unless the caller asked to skip invalid rows: every
+    row error but a duplicate (a duplicate is a customer already there, not a wrong row)."""
+    return [e for e in audience.errors if e.code != DUPLICATE]
+
+
 def customer_of(row: Row) -> tuple[str | None, str | None, RowError | None]:
     """The row's customer: (canonical number, None), (None, BSUID), or an error naming the row
     and the ``phone`` field. A value shaped ``CC.`` (two letters and a dot) is read as a BSUID
@@ -138,8 +146,11 @@ def customer_of(row: Row) -> tuple[str | None, str | None, RowError | None]:
                                     "(8 to 15 digits) nor a WhatsApp user id.")
 
 
+DUPLICATE = "duplicate"
+
+
 def duplicate_error(row: int, wa_id: str) -> RowError:
-    return RowError(row, "phone", "duplicate", f"{wa_id} is already in this campaign; row skipped.")
+    return RowError(row, "phone", DUPLICATE, f"{wa_id} is already in this campaign; row skipped.")
 
 
 def dedupe_by_conversation(audience: Audience, conversations: Sequence[str]) -> list[str]:

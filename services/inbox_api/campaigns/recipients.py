@@ -30,10 +30,13 @@ RESOLVE_CONCURRENCY = 32
 
 async def store_upload(repository: CampaignStore, clock: Clock, campaign: Document,
                        template: Document, rows: list[Row],
-                       contacts: Contacts | None = None) -> Audience:
+                       contacts: Contacts | None = None,
+                       audience: Audience | None = None) -> Audience:
+    """``audience``: ``rows`` already validated against ``template`` (validated here if None)."""
     cid = campaign["_id"]
     number = campaign["business_phone_number_id"]
-    audience = validate(rows, body_text_of(template.get("components") or []))
+    if audience is None:
+        audience = validate(rows, body_text_of(template.get("components") or []))
     # One recipient per conversation: a row by number and one by BSUID that the directory
     # knows as one customer are one recipient (the first row wins).
     conversations = dedupe_by_conversation(audience, await resolve_all(

@@ -4,7 +4,7 @@ resume, cancel, list, get, report and its CSV export."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -24,6 +24,11 @@ from services.inbox_api.errors import InboxApiError, InvalidInput, error_respons
 router = APIRouter(tags=["campaigns"])
 ERRORS = error_responses(401, 404, 409, 422)
 CampaignId = Annotated[str, Path(min_length=1, max_length=64)]
+# An upload with an invalid row (a malformed number or BSUID, a missing variable) is refused
+# whole with 422 and every invalid row listed; ``skip`` adds the valid rows and lists the others.
+InvalidRows = Annotated[Literal["reject", "skip"], Query(
+    description="reject (default): 422 if any row is invalid, nothing added; skip: add the "
+                "valid rows, list the invalid ones in the answer")]
 
 
 class UnsupportedMediaType(InboxApiError):
@@ -37,11 +42,12 @@ def _rows(items: list[RecipientIn] | None) -> list[Row] | None:
 
 @router.post("/campaigns", status_code=201, responses=ERRORS)
 async def create_campaign(caller: Caller, campaigns: Campaigns, body: CampaignIn,
-                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                          idempotency_key: IdempotencyKey = None,
+                          invalid_rows: InvalidRows = "reject") -> JSONResponse:
     """Create a draft (or scheduled) campaign, optionally with its recipients."""
     doc, audience, created = await campaigns.create(
         caller, body.model_dump(exclude={"recipients"}), _rows(body.recipients),
-        idempotency_key)
+        idempotency_key, skip_invalid=invalid_rows == "skip")
     total = int(doc.get("counters", {}).get("recipients", 0))
     return JSONResponse({"campaign": campaign_view(doc),
                          "audience": audience_json(audience, total)},
@@ -55,7 +61,8 @@ async def create_campaign(caller: Caller, campaigns: Campaigns, body: CampaignIn
                      "recipients": {"type": "array", "items": {"type": "object"}}}}},
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def add_recipients(caller: Caller, campaigns: Campaigns, campaign_id: CampaignId,
-                         request: Request) -> dict[str, Any]:
+                         request: Request, invalid_rows: InvalidRows = "reject"
+                         ) -> dict[str, Any]:
     """Add recipients: JSON ``{"recipients": [...]}`` or a raw CSV body (``text/csv``)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
@@ -68,7 +75,8 @@ async def add_recipients(caller: Caller, campaigns: Campaigns, campaign_id: Camp
         except UnicodeDecodeError:
             raise InvalidInput("The CSV is not UTF-8 text.", code="bad_csv",
                                field="body") from None
-        audience, doc = await campaigns.add_recipients(caller, campaign_id, None, text)
+        audience, doc = await campaigns.add_recipients(caller, campaign_id, None, text,
+                                                       skip_invalid=invalid_rows == "skip")
     elif kind == "application/json":
         try:
             payload = json.loads(raw)
@@ -76,7 +84,8 @@ async def add_recipients(caller: Caller, campaigns: Campaigns, campaign_id: Camp
         except (ValueError, KeyError, TypeError):
             raise InvalidInput("Expected {\"recipients\": [{\"phone\", \"variables\"}]}.",
                                code="validation_failed", field="recipients") from None
-        audience, doc = await campaigns.add_recipients(caller, campaign_id, _rows(items), None)
+        audience, doc = await campaigns.add_recipients(caller, campaign_id, _rows(items), None,
+                                                       skip_invalid=invalid_rows == "skip")
     else:
         raise UnsupportedMediaType("Send text/csv or application/json.")
     result = audience_json(audience, int(doc.get("counters", {}).get("recipients", 0)))

@@ -19,7 +19,15 @@ from typing import Any
 
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ownership import own_channel
-from services.inbox_api.campaigns.audience import Audience, AudienceFileError, Row, rows_from_csv
+from services.inbox_api.campaigns.audience import (
+    MAX_ERRORS,
+    Audience,
+    AudienceFileError,
+    Row,
+    invalid_rows,
+    rows_from_csv,
+    validate,
+)
 from services.inbox_api.campaigns.ports import CampaignStore, Clock, Contacts, Document
 from services.inbox_api.campaigns.recipients import store_upload
 from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_of
@@ -55,9 +63,11 @@ class CampaignService:
     # -- create and audience -------------------------------------------------------------------
 
     async def create(self, who: Identity, body: dict[str, Any], rows: list[Row] | None,
-                     idempotency_key: str | None) -> tuple[Document, Audience | None, bool]:
+                     idempotency_key: str | None, *, skip_invalid: bool = False
+                     ) -> tuple[Document, Audience | None, bool]:
         channel = await self._channel(who, body["business_phone_number_id"])
         template = await self._template(who, channel, body["template_name"], body["language"])
+        checked = _checked(rows, template, skip_invalid) if rows else None
         now = self.clock()
         campaign_id = (uuid.uuid5(_ID_NAMESPACE, f"{who.tenant_id}\n{idempotency_key}").hex
                        if idempotency_key else uuid.uuid4().hex)
@@ -91,7 +101,7 @@ class CampaignService:
         audience = None
         if rows:
             audience = await store_upload(self.repository, self.clock, doc, template, rows,
-                                          self.contacts)
+                                          self.contacts, checked)
         if schedule is not None:
             await self._require_startable(who, await self._get(who, campaign_id))
             await self._transition(who, campaign_id, "schedule",
@@ -99,7 +109,8 @@ class CampaignService:
         return await self._get(who, campaign_id), audience, True
 
     async def add_recipients(self, who: Identity, campaign_id: str, rows: list[Row] | None,
-                             csv_text: str | None) -> tuple[Audience, Document]:
+                             csv_text: str | None, *, skip_invalid: bool = False
+                             ) -> tuple[Audience, Document]:
         doc = await self._get(who, campaign_id)
         if doc["state"] not in EDITABLE:
             raise CampaignConflict(f"Recipients can only be added to a draft or scheduled "
@@ -114,8 +125,9 @@ class CampaignService:
                                                                      or []))
             except (AudienceFileError, UnicodeDecodeError) as exc:
                 raise InvalidInput(str(exc), code="bad_csv", field="body") from None
+        checked = _checked(rows or [], template, skip_invalid)
         audience = await store_upload(self.repository, self.clock, doc, template,
-                                       rows or [], self.contacts)
+                                       rows or [], self.contacts, checked)
         audience.ignored_columns = ignored
         return audience, await self._get(who, campaign_id)
 
@@ -297,3 +309,23 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(at), str(cid)
     except (ValueError, TypeError):
         raise BadRequest("The cursor is not one of ours.", code="bad_cursor") from None
+
+
+def _checked(rows: list[Row], template: Document, skip_invalid: bool) -> Audience:
+    """The rows validated; refused as a whole (422, nothing stored) when any is invalid and the
+    caller did not ask to skip invalid rows."""
+    audience = validate(rows, body_text_of(template.get("components") or []))
+    invalid = [] if skip_invalid else invalid_rows(audience)
+    if invalid:
+        first = invalid[0]
+        more = len({e.row for e in invalid}) - 1
+        raise InvalidInput(
+            f"Row {first.row}, column {first.column}: {first.message}"
+            + (f" ({more} more invalid row{'s' if more != 1 else ''}.)" if more else "")
+            + " Nothing was added: fix the rows, or send ?invalid_rows=skip to add only the "
+            "valid ones.",
+            code="invalid_rows", field=first.column, row=first.row,
+            errors=[{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
+                    for e in invalid[:MAX_ERRORS]],
+            errors_total=len(invalid))
+    return audience

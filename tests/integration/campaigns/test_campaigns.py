@@ -45,6 +45,7 @@ async def create(http: httpx.AsyncClient, inbox: RunningInbox, name: str,
 
 async def upload(http: httpx.AsyncClient, cid: str, lines: list[str]) -> dict[str, Any]:
     answer = await http.post(f"/api/v1/campaigns/{cid}/recipients",
+                             params={"invalid_rows": "skip"},
                              content="\n".join(lines).encode(),
                              headers={"Content-Type": "text/csv"})
     assert answer.status_code == 200, answer.text
@@ -150,6 +151,38 @@ async def _report_row(http: httpx.AsyncClient, cid: str, phone: str,
     report = (await http.get(f"/api/v1/campaigns/{cid}/report",
                              params={"status": status, "limit": 1000})).json()
     return next((r for r in report["items"] if r["phone"] == phone), None)
+
+
+async def test_an_upload_with_a_malformed_number_or_bsuid_is_refused_whole(
+        inbox: RunningInbox) -> None:
+    async with inbox.client() as http:
+        campaign = await create(http, inbox, "Strict")
+        refused = await http.post(
+            f"/api/v1/campaigns/{campaign['id']}/recipients",
+            content=f"phone,1\n+{BASE},Ana\nUS.12-3,Bo\n12,Cy\n".encode(),
+            headers={"Content-Type": "text/csv"})
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert (body["error"], body["row"], body["field"]) == ("invalid_rows", 3, "phone")
+        assert [(e["row"], e["column"], e["code"]) for e in body["errors"]] == [
+            (3, "phone", "invalid_user_id"), (4, "phone", "invalid_phone")]
+        assert "Row 3, column phone" in body["detail"]
+        stored = (await http.get(f"/api/v1/campaigns/{campaign['id']}")).json()
+        assert stored["counters"]["recipients"] == 0
+        assert stored["audience"]["uploads"] == 0
+        # The same rows by JSON, creating the campaign: refused before anything is created.
+        created = await http.post("/api/v1/campaigns", json={
+            "name": "Strict JSON", "business_phone_number_id": inbox.channel.phone_number_id,
+            "template_name": "spring_sale", "language": "en_US",
+            "recipients": [{"phone": f"+{BASE}", "variables": {"1": "Ana"}},
+                           {"user_id": "XX.not-a-bsuid", "variables": {"1": "Bo"}}]})
+        assert created.status_code == 422, created.text
+        assert (created.json()["row"], created.json()["field"]) == (2, "phone")
+        names = [c["name"] for c in (await http.get("/api/v1/campaigns")).json()["items"]]
+        assert "Strict JSON" not in names
+        # Asked to skip them, the valid row goes and the others are listed.
+        skipped = await upload(http, campaign["id"], ["phone,1", f"+{BASE},Ana", "12,Cy"])
+        assert (skipped["accepted"], skipped["rejected"]) == (1, 1)
 
 
 async def test_pausing_and_resuming_ends_with_the_same_totals(inbox: RunningInbox) -> None:

@@ -112,7 +112,8 @@ export const api = {
   },
   campaign: (id) => request('GET', `/campaigns/${enc(id)}`),
   createCampaign: (body, key) => request('POST', '/campaigns', { body, headers: { 'Idempotency-Key': key } }),
-  uploadAudience: (id, csv) => request('POST', `/campaigns/${enc(id)}/recipients`, { raw: csv, contentType: 'text/csv' }),
+  // The form lists the rows it could not add, so it asks for the valid ones to go.
+  uploadAudience: (id, csv) => request('POST', `/campaigns/${enc(id)}/recipients?invalid_rows=skip`, { raw: csv, contentType: 'text/csv' }),
   scheduleCampaign: (id, schedule) => request('PUT', `/campaigns/${enc(id)}/schedule`, { body: schedule }),
   unscheduleCampaign: (id) => request('DELETE', `/campaigns/${enc(id)}/schedule`),
   campaignAction: (id, action) => request('POST', `/campaigns/${enc(id)}/${action}`),
