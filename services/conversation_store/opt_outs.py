@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.campaigns import opt_out_id
+from shared.contacts import is_bsuid
 from shared.events import MessageFailed, MessageReceived, MessageStatusChanged
 from shared.events.base import Event
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
@@ -56,6 +57,7 @@ def keyword_choice(text: str) -> bool | None:
 class OptOutChange:
     tenant_id: str
     business_phone_number_id: str
+    # The customer's key (shared.campaigns.customer_key): a canonical number or a BSUID.
     customer_wa_id: str
     opted_out: bool
     source: str
@@ -77,38 +79,45 @@ def _text_of(content: dict[str, Any], message_type: str) -> str | None:
     return None
 
 
-def change_of(event: Event) -> OptOutChange | None:
-    """The opt-out change an event makes, if any. Pure."""
-    try:
-        if isinstance(event, MessageReceived):
-            p = event.payload
-            text = _text_of(p.content, p.message_type)
-            choice = None if text is None else keyword_choice(text)
-            if choice is None:
-                return None
-            return OptOutChange(event.tenant_id, p.business_phone_number_id,
-                                canonical_wa_id(_number(p.from_wa_id)), choice, "keyword",
-                                _normal(text or ""), p.sent_at)
-        if isinstance(event, MessageStatusChanged):
-            s = event.payload
-            if s.status == "failed" and any(e.code == OPTED_OUT_CODE for e in s.errors):
-                return OptOutChange(event.tenant_id, s.business_phone_number_id,
-                                    canonical_wa_id(_number(s.recipient_wa_id)), True,
-                                    "meta_131050", None, s.at)
-        if isinstance(event, MessageFailed) and event.error.code == OPTED_OUT_CODE:
-            return OptOutChange(event.tenant_id, event.business_phone_number_id,
-                                canonical_wa_id(_number(event.customer_wa_id)), True, "meta_131050",
-                                None, event.occurred_at)
-    except InvalidPhoneNumber:
-        return None
-    return None
+def changes_of(event: Event) -> list[OptOutChange]:
+    """The opt-out changes an event makes: one per identifier of the customer it knows (the
+    canonical number, the BSUID), because a later send may know the customer by either (the
+    sender looks up :func:`shared.campaigns.customer_key`: the number, else the BSUID). Pure."""
+    if isinstance(event, MessageReceived):
+        p = event.payload
+        text = _text_of(p.content, p.message_type)
+        choice = None if text is None else keyword_choice(text)
+        if choice is None:
+            return []
+        return _per_customer_key(event.tenant_id, p.business_phone_number_id, p.from_wa_id,
+                                 p.from_user_id, choice, "keyword", _normal(text or ""),
+                                 p.sent_at)
+    if isinstance(event, MessageStatusChanged):
+        s = event.payload
+        if s.status == "failed" and any(e.code == OPTED_OUT_CODE for e in s.errors):
+            return _per_customer_key(event.tenant_id, s.business_phone_number_id,
+                                     s.recipient_wa_id, s.recipient_user_id, True,
+                                     "meta_131050", None, s.at)
+    if isinstance(event, MessageFailed) and event.error.code == OPTED_OUT_CODE:
+        return _per_customer_key(event.tenant_id, event.business_phone_number_id,
+                                 event.customer_wa_id, event.customer_user_id, True,
+                                 "meta_131050", None, event.occurred_at)
+    return []
 
 
-def _number(wa_id: str | None) -> str:
-    """Opt-outs are kept by number: a customer whose number Meta hides has none to keep."""
-    if not wa_id:
-        raise InvalidPhoneNumber("no number (Meta hid it)")
-    return wa_id
+def _per_customer_key(tenant_id: str, number_id: str, wa_id: str | None, user_id: str | None,
+                      opted_out: bool, source: str, keyword: str | None,
+                      at: datetime) -> list[OptOutChange]:
+    keys = []
+    if wa_id:
+        try:
+            keys.append(canonical_wa_id(wa_id))
+        except InvalidPhoneNumber:
+            pass
+    if user_id and is_bsuid(user_id):
+        keys.append(user_id)
+    return [OptOutChange(tenant_id, number_id, key, opted_out, source, keyword, at)
+            for key in keys]
 
 
 def latest(changes: Sequence[OptOutChange]) -> dict[str, OptOutChange]:

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.conversation_store.opt_outs import OptOutChange, change_of, latest
+from services.conversation_store.opt_outs import OptOutChange, changes_of, latest
 from shared.campaigns import OPT_OUTS_COLLECTION
 from shared.consumer import Received
 from shared.events.base import Event
@@ -28,7 +28,7 @@ class OptOutFold:
         self.clock = clock
 
     async def __call__(self, batch: Sequence[Received[Event]]) -> None:
-        changes = [c for r in batch if (c := change_of(r.event)) is not None]
+        changes = [c for r in batch for c in changes_of(r.event)]
         for doc_id, change in latest(changes).items():
             await self._apply(doc_id, change)
 

@@ -291,13 +291,26 @@ async def test_rows_by_bsuid_and_by_number_reach_their_customers_once(
                                               hide_number=True)
     await inbox.sandbox.customer_says(pnid, str(BASE + 500), "hello", name="Mia")
     bsuid = hidden["user_id"]
+    # Another one wrote STOP: opted out under their BSUID, so their row is skipped.
+    stopped = await inbox.sandbox.put_customer(pnid, str(BASE + 502), username="leo",
+                                               hide_number=True)
+    await inbox.sandbox.customer_says(pnid, str(BASE + 502), "STOP", name="Leo")
+
+    async def opted_out() -> bool:
+        doc = await inbox.db["opt_outs"].find_one(
+            {"_id": opt_out_id("acme", pnid, stopped["user_id"])})
+        return bool(doc and doc["opted_out"])
+
+    await eventually(opted_out, "the STOP of a customer with a hidden number is recorded")
     async with inbox.client() as http:
         campaign = await create(http, inbox, "Usernames too")
         audience = await upload(http, campaign["id"], [
-            "phone,1", f"{bsuid},Mia", f"+{BASE + 501},Noah", f"{bsuid},Mia again"])
-        assert (audience["accepted"], audience["duplicates"]) == (2, 1)
+            "phone,1", f"{bsuid},Mia", f"+{BASE + 501},Noah", f"{bsuid},Mia again",
+            f"{stopped['user_id']},Leo"])
+        assert (audience["accepted"], audience["duplicates"]) == (3, 1)
         assert (await http.post(f"/api/v1/campaigns/{campaign['id']}/start")).status_code == 200
-        await finished(http, campaign["id"])
+        done = await finished(http, campaign["id"])
+        assert done["counters"]["skipped"] == 1
         await settled_report(http, campaign["id"], 2)
     sends = await template_sends(inbox)
     assert sorted(str((r.body.get("recipient"), r.body.get("to"))) for r in sends) == sorted(
