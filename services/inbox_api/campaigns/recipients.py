@@ -10,15 +10,18 @@ import asyncio
 from collections.abc import Sequence
 
 from services.inbox_api.campaigns.audience import (
+    MAX_ERRORS,
     Audience,
     Recipient,
     Row,
     dedupe_by_conversation,
     drop_duplicates,
     errors_to_keep,
+    invalid_rows,
     validate,
 )
 from services.inbox_api.campaigns.ports import CampaignStore, Clock, Contacts, Document
+from services.inbox_api.errors import InvalidInput
 from services.inbox_api.templates.variables import body_text_of
 from shared.campaigns import QUEUED, campaign_command_id, recipient_id
 from shared.contacts import derived_conversation_id
@@ -113,3 +116,23 @@ def customer_key(pnid: str, conversation_id: str) -> str:
     by number (the key campaigns always used) and the BSUID for one keyed by BSUID. Only a key,
     never read back as a number."""
     return conversation_id.removeprefix(f"{pnid}:")
+
+
+def checked_audience(rows: list[Row], template: Document, skip_invalid: bool) -> Audience:
+    """The rows validated; refused as a whole (422, nothing stored) when any is invalid and the
+    caller did not ask to skip invalid rows."""
+    audience = validate(rows, body_text_of(template.get("components") or []))
+    invalid = [] if skip_invalid else invalid_rows(audience)
+    if invalid:
+        first = invalid[0]
+        more = len({e.row for e in invalid}) - 1
+        raise InvalidInput(
+            f"Row {first.row}, column {first.column}: {first.message}"
+            + (f" ({more} more invalid row{'s' if more != 1 else ''}.)" if more else "")
+            + " Nothing was added: fix the rows, or send ?invalid_rows=skip to add only the "
+            "valid ones.",
+            code="invalid_rows", field=first.column, row=first.row,
+            errors=[{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
+                    for e in invalid[:MAX_ERRORS]],
+            errors_total=len(invalid))
+    return audience

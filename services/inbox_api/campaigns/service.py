@@ -4,13 +4,15 @@ changes, list, get, report.
 inbox_api writes the campaign documents; the dispatcher in outbound_sender releases them. Every
 state change is one conditional update on the campaign (filter: the states it may come from),
 so an action racing the dispatcher (running -> completed/stopped) loses cleanly with a 409.
+
+Size: one class for the campaign's use cases, each a few lines; they share the tenant and
+ownership checks (``_get``, ``_channel``, ``_template``). Validation lives in ``audience.py``
+and ``recipients.py``, the report's rows in ``report.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Coroutine
@@ -20,19 +22,22 @@ from typing import Any
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ownership import own_channel
 from services.inbox_api.campaigns.audience import (
-    MAX_ERRORS,
     Audience,
     AudienceFileError,
     Row,
-    invalid_rows,
     rows_from_csv,
-    validate,
 )
 from services.inbox_api.campaigns.ports import CampaignStore, Clock, Contacts, Document
-from services.inbox_api.campaigns.recipients import store_upload
+from services.inbox_api.campaigns.recipients import checked_audience, store_upload
 from services.inbox_api.campaigns.report import ReportRow, Totals, csv_lines, row_of
 from services.inbox_api.campaigns.schedule import ScheduleError, to_utc
 from services.inbox_api.campaigns.states import EDITABLE, StateConflict, next_state
+from services.inbox_api.conversations.cursors import (
+    BadCursor,
+    ListPosition,
+    decode_list_cursor,
+    encode_list_cursor,
+)
 from services.inbox_api.errors import BadRequest, InboxApiError, InvalidInput, NotFound
 from services.inbox_api.templates.variables import body_text_of
 from shared.campaigns import CANCELLED, DRAFT, RUNNING, SCHEDULED
@@ -67,7 +72,7 @@ class CampaignService:
                      ) -> tuple[Document, Audience | None, bool]:
         channel = await self._channel(who, body["business_phone_number_id"])
         template = await self._template(who, channel, body["template_name"], body["language"])
-        checked = _checked(rows, template, skip_invalid) if rows else None
+        checked = checked_audience(rows, template, skip_invalid) if rows else None
         now = self.clock()
         campaign_id = (uuid.uuid5(_ID_NAMESPACE, f"{who.tenant_id}\n{idempotency_key}").hex
                        if idempotency_key else uuid.uuid4().hex)
@@ -125,7 +130,7 @@ class CampaignService:
                                                                      or []))
             except (AudienceFileError, UnicodeDecodeError) as exc:
                 raise InvalidInput(str(exc), code="bad_csv", field="body") from None
-        checked = _checked(rows or [], template, skip_invalid)
+        checked = checked_audience(rows or [], template, skip_invalid)
         audience = await store_upload(self.repository, self.clock, doc, template,
                                        rows or [], self.contacts, checked)
         audience.ignored_columns = ignored
@@ -298,34 +303,15 @@ class CampaignService:
         return template
 
 
+
 def _encode_cursor(at: datetime, cid: str) -> str:
-    raw = json.dumps([at.isoformat(), cid]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # The same keyset cursor as the conversation list's: (time, id), newest first.
+    return encode_list_cursor(ListPosition(at, cid))
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        at, cid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(cid)
-    except (ValueError, TypeError):
+        position = decode_list_cursor(cursor)
+    except BadCursor:
         raise BadRequest("The cursor is not one of ours.", code="bad_cursor") from None
-
-
-def _checked(rows: list[Row], template: Document, skip_invalid: bool) -> Audience:
-    """The rows validated; refused as a whole (422, nothing stored) when any is invalid and the
-    caller did not ask to skip invalid rows."""
-    audience = validate(rows, body_text_of(template.get("components") or []))
-    invalid = [] if skip_invalid else invalid_rows(audience)
-    if invalid:
-        first = invalid[0]
-        more = len({e.row for e in invalid}) - 1
-        raise InvalidInput(
-            f"Row {first.row}, column {first.column}: {first.message}"
-            + (f" ({more} more invalid row{'s' if more != 1 else ''}.)" if more else "")
-            + " Nothing was added: fix the rows, or send ?invalid_rows=skip to add only the "
-            "valid ones.",
-            code="invalid_rows", field=first.column, row=first.row,
-            errors=[{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
-                    for e in invalid[:MAX_ERRORS]],
-            errors_total=len(invalid))
-    return audience
+    return position.last_activity_at, position.conversation_id
