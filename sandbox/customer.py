@@ -48,6 +48,13 @@ class CustomerMessage(BaseModel):
     # may also be a BSUID or a former number of the customer (see sandbox.personas).
     username: str | None = Field(default=None, min_length=1, max_length=64)
     hide_number: bool | None = None
+    # A media message's file size in bytes (its placeholder padded to it; not in the webhook,
+    # as Meta's is not: GET /{media_id} answers it as ``file_size``).
+    media_bytes: int | None = Field(default=None, ge=1, le=256 * 1024 * 1024)
+    # The message was sent this long ago and reaches the business only now (Meta retries a
+    # webhook for up to 7 days; its timestamp stays the sending time): "a customer who last
+    # wrote 25 hours ago", whose window is closed for the sandbox and the product alike.
+    sent_seconds_ago: float | None = Field(default=None, ge=0, le=30 * 86400)
 
 
 class CustomerChange(BaseModel):
@@ -91,6 +98,13 @@ def inbound_message(request: CustomerMessage, wamid: str, timestamp: int) -> Raw
     if kind == "unsupported":
         message["errors"] = [UNSUPPORTED_ERROR]
     return message
+
+
+def message_content(kind: str, given: Raw | list[Any] | str | None, wamid: str) -> Any:
+    """A ``kind`` object as a webhook carries it: ``given`` (a string is a text's body) with
+    defaults for what is left out (a media id and MIME type, ...); ``wamid`` seeds the media
+    id. Raises :class:`InvalidCustomerMessage`."""
+    return _content(kind, given, wamid)
 
 
 def _content(kind: str, given: Raw | list[Any] | str | None, wamid: str) -> Any:

@@ -27,8 +27,10 @@ from sandbox.clock import OffsetClock, utcnow
 from sandbox.dispatcher import DispatchOptions, WebhookDispatcher, WebhookTransport
 from sandbox.graph_objects import GraphObjects
 from sandbox.media import MediaStore
+from sandbox.meta_events import MetaEvents
 from sandbox.records import ReceivedLog
 from sandbox.routers.control import control_router
+from sandbox.routers.events import events_router
 from sandbox.routers.graph import SandboxApp
 from sandbox.routers.media import media_router
 from sandbox.routers.objects import install_graph_errors, objects_router
@@ -53,6 +55,7 @@ class State(TypedDict):
     sandbox: Sandbox
     template_admin: TemplateAdmin
     graph: GraphObjects
+    events: MetaEvents
 
 
 def behaviour_of(settings: SandboxSettings) -> Behaviour:
@@ -137,7 +140,8 @@ def create_app(
             "channels": [c.phone_number_id for c in settings.channels],
             "templates": len(settings.templates), "webhook_url": settings.webhook_url})
         try:
-            yield {"sandbox": sandbox, "template_admin": template_admin, "graph": graph}
+            yield {"sandbox": sandbox, "template_admin": template_admin, "graph": graph,
+                   "events": MetaEvents(sandbox)}
         finally:
             readiness.started = False
             await dispatcher.stop(grace_seconds=SHUTDOWN_GRACE_SECONDS)
@@ -149,6 +153,7 @@ def create_app(
     api.add_exception_handler(ControlError, _render_control_error)  # type: ignore[arg-type]
     install_graph_errors(api)
     api.include_router(control_router())
+    api.include_router(events_router())
     api.include_router(page_router())
     api.include_router(templates_router())
     api.include_router(ops_router(readiness))

@@ -23,7 +23,7 @@ import hmac
 import secrets
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,6 +66,7 @@ class StoredMedia:
     expires_at: datetime
     filename: str | None = None
     announced_sha256: str | None = None  # a customer's media: what the webhook said
+    size: int | None = None  # a customer's media: its placeholder padded to this many bytes
 
     def content(self) -> tuple[bytes, str]:
         """The bytes served, and their MIME type (for a customer's media, the type the webhook
@@ -73,8 +74,12 @@ class StoredMedia:
         if self.data is not None:
             return self.data, self.mime_type
         if self.mime_type.startswith("image/"):
-            return placeholder_png(self.media_id), self.mime_type
-        return f"Sandbox placeholder for media {self.media_id}\n".encode(), self.mime_type
+            data = placeholder_png(self.media_id)
+        else:
+            data = f"Sandbox placeholder for media {self.media_id}\n".encode()
+        if self.size is not None and self.size > len(data):
+            data += bytes(self.size - len(data))  # a PNG ignores what follows its end
+        return data, self.mime_type
 
     def info(self, url: str) -> dict[str, Any]:
         """Meta's answer to ``GET /{media_id}``: for a customer's media, the MIME type and hash
@@ -128,13 +133,24 @@ class MediaStore:
         return item
 
     def register_inbound(self, media_id: str, channel: Channel, mime_type: str,
-                         now: datetime, sha256: str | None = None) -> None:
+                         now: datetime, sha256: str | None = None,
+                         size: int | None = None) -> None:
         """A customer's media id from a webhook (with the type and hash it announced):
-        downloadable for 7 days."""
+        downloadable for 7 days. ``size``: its bytes (a placeholder padded to it)."""
         self._forget(media_id)
         self._items[media_id] = StoredMedia(media_id, channel.phone_number_id, channel.waba_id,
                                             mime_type or "application/octet-stream", None,
-                                            now + INBOUND_TTL, announced_sha256=sha256)
+                                            now + INBOUND_TTL, announced_sha256=sha256,
+                                            size=size)
+
+    def expire(self, media_id: str, now: datetime) -> bool:
+        """Meta's copy ends now, as after its retention: the id and its URLs are unknown from
+        here on. False if there was no such media."""
+        item = self.get(media_id, now)
+        if item is None:
+            return False
+        self._items[media_id] = replace(item, expires_at=now)
+        return True
 
     def get(self, media_id: str, now: datetime) -> StoredMedia | None:
         """The media, unless unknown, deleted or expired."""

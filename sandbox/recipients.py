@@ -27,14 +27,19 @@ class Recipients:
 
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
-        self._messages: OrderedDict[str, str] = OrderedDict()  # wamid -> phone_number_id
+        # wamid -> (phone_number_id, sender as the message named them, its Unix timestamp)
+        self._messages: OrderedDict[str, tuple[str, str, int]] = OrderedDict()
         self._bsuids: OrderedDict[tuple[str, str], str] = OrderedDict()  # (WABA, BSUID) -> wa_id
+        # Messages the business sent from the WhatsApp Business app (echoes), which it may edit
+        # or delete there: wamid -> (phone_number_id, the customer's number).
+        self._echoes: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
     def learn(self, channel: Channel, message: Mapping[str, Any], payload: Mapping[str, Any],
               from_wa_id: str) -> None:
         """A customer message was posted: ``message`` as built (it knows a number change's new
         number, which the webhook may hide), ``payload`` the webhook body."""
-        self._messages[str(message["id"])] = channel.phone_number_id
+        self._messages[str(message["id"])] = (channel.phone_number_id, str(message.get("from")),
+                                              int(message.get("timestamp") or 0))
         if len(self._messages) > self.limit:
             self._messages.popitem(last=False)
         system = message.get("system") if message.get("type") == "system" else None
@@ -57,7 +62,25 @@ class Recipients:
 
     def received(self, phone_number_id: str, wamid: str) -> bool:
         """Whether ``wamid`` is a customer message this number received."""
-        return self._messages.get(wamid) == phone_number_id
+        found = self._messages.get(wamid)
+        return found is not None and found[0] == phone_number_id
+
+    def sent(self, phone_number_id: str, wamid: str) -> tuple[str, int] | None:
+        """Who sent this number the customer message ``wamid`` (the ``from`` it was built
+        with, the customer's real number even when Meta hid it), and when (Unix seconds)."""
+        found = self._messages.get(wamid)
+        return None if found is None or found[0] != phone_number_id else found[1:]
+
+    def echoed(self, phone_number_id: str, wamid: str, customer_number: str) -> None:
+        """The business sent ``wamid`` to the customer from the Business app on this number."""
+        self._echoes[wamid] = (phone_number_id, customer_number)
+        if len(self._echoes) > self.limit:
+            self._echoes.popitem(last=False)
+
+    def echo(self, phone_number_id: str, wamid: str) -> str | None:
+        """The customer's number an app message of this number went to (None: not one)."""
+        found = self._echoes.get(wamid)
+        return None if found is None or found[0] != phone_number_id else found[1]
 
     def wa_id(self, channel: Channel, bsuid: str) -> str | None:
         """The number of the customer a BSUID names, if the account was shown it: "" when
@@ -72,6 +95,7 @@ class Recipients:
     def clear(self) -> None:
         self._messages.clear()
         self._bsuids.clear()
+        self._echoes.clear()
 
     def _learn(self, channel: Channel, bsuid: Any, wa_id: Any) -> None:
         if isinstance(bsuid, str) and bsuid and isinstance(wa_id, str):

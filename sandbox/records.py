@@ -30,6 +30,28 @@ class ReceivedRequest(BaseModel):
     def accepted(self) -> bool:
         return self.wamid is not None
 
+    @property
+    def marks_read(self) -> bool:
+        """A mark-as-read the sandbox answered ``{"success": true}`` (typing or not)."""
+        body = self.body
+        return (self.http_status == 200 and isinstance(body, dict)
+                and body.get("status") == "read" and isinstance(body.get("message_id"), str))
+
+    @property
+    def is_read_receipt(self) -> bool:
+        """An answered mark-as-read without a typing indicator: blue ticks only."""
+        return self.marks_read and self.body.get("typing_indicator") is None
+
+    @property
+    def is_typing_indicator(self) -> bool:
+        """An answered mark-as-read with ``typing_indicator``: "typing..." (and blue ticks)."""
+        return self.marks_read and self.body.get("typing_indicator") is not None
+
+    @property
+    def read_message_id(self) -> str | None:
+        """The wamid a mark-as-read or typing indicator was about."""
+        return str(self.body["message_id"]) if self.marks_read else None
+
 
 class InboundResult(BaseModel):
     """A simulated customer message: its wamid and how the webhook POST went."""
@@ -46,6 +68,24 @@ class InboundResult(BaseModel):
     webhook_status: int | None
     payload: dict[str, Any]
     from_user_id: str | None = None  # the customer's BSUID (None for a non-number sender)
+
+
+class Posted(BaseModel):
+    """What a control call that posts webhooks other than customer messages did: the id of what
+    happened (an echo's wamid, a call's id; None for account events), and each webhook body it
+    posted with the HTTP status of its first POST (None: no webhook URL, or unreachable; a
+    failed POST is retried in the background like any other)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None = None
+    webhook_statuses: list[int | None]
+    payloads: list[dict[str, Any]]
+
+    @property
+    def webhook_status(self) -> int | None:
+        """The first POST's status (most calls post one webhook)."""
+        return self.webhook_statuses[0] if self.webhook_statuses else None
 
 
 class EmittedStatus(BaseModel):

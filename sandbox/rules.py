@@ -24,6 +24,7 @@ from sandbox.requests import TemplateRef
 # Codes of refusals Meta reports in a ``failed`` status webhook, after accepting the send.
 REENGAGEMENT = 131047  # free-form message outside the customer-service window
 MEDIA_UPLOAD_ERROR = 131053  # the message's media could not be fetched (an unknown media id)
+MARKETING_STOPPED = 131050  # a marketing template to a customer who stopped marketing messages
 
 
 def window_open(last_inbound_at: datetime | None, now: datetime, window: timedelta) -> bool:

@@ -8,10 +8,12 @@ Order of checks (as Meta's): the number exists -> the token -> an injected fault
 JSON -> the number's throughput (130429) -> the request's shape (100, 131008, 131009) -> for a
 mark-as-read: the wamid is a message this number received (100) -> for a message: a
 ``recipient`` BSUID names a customer of the account (131026) -> not to itself (131021), the pair
-limit (131056, if on), then the template (132xxx). Those are synchronous refusals. What Meta
-only finds out after accepting the message is asynchronous, as at Meta: the answer is 200 with
-a wamid, then a ``failed`` status webhook: a free-form message outside the customer-service
-window (131047), or a media id that does not exist (131053).
+limit (131056, if on), then the template (132xxx), then an account restriction (368, see
+:mod:`sandbox.account_webhooks`). Those are synchronous refusals. What Meta only finds out after
+accepting the message is asynchronous, as at Meta: the answer is 200 with a wamid, then a
+``failed`` status webhook: a free-form message outside the customer-service window (131047), a
+marketing template to a customer who stopped marketing messages (131050), or a media id that
+does not exist (131053).
 
 Size: the send hot path is one class on purpose: Meta's order of checks reads top to bottom,
 and every check works on the same in-memory state without extra calls.
@@ -35,9 +37,11 @@ from typing import Any
 import orjson
 
 from sandbox import metrics
+from sandbox.account_webhooks import BIZ_INITIATED, CUSTOMER_INITIATED, POLICY_BLOCK, Restrictions
 from sandbox.catalog import Catalog
 from sandbox.clock import OffsetClock
 from sandbox.customer import CustomerChange, CustomerMessage, inbound_message, opens_window
+from sandbox.customer_webhooks import MarketingStops
 from sandbox.dispatcher import RetryPolicy, WebhookDispatcher
 from sandbox.errors import CloudApiError, bad_token, unknown_number
 from sandbox.faults import DEFAULT_FAILED_STATUS_CODE, Fault, FaultBook
@@ -48,6 +52,7 @@ from sandbox.recipients import Recipients
 from sandbox.records import InboundResult, ReceivedLog
 from sandbox.requests import MEDIA_TYPES, Outgoing, parse_send
 from sandbox.rules import (
+    MARKETING_STOPPED,
     MEDIA_UPLOAD_ERROR,
     REENGAGEMENT,
     NumberRates,
@@ -69,6 +74,8 @@ _FAILURE_DETAILS = {
                   "customer last replied to this number.",
     MEDIA_UPLOAD_ERROR: "Media upload error: the media id does not exist, expired, or belongs "
                         "to another WhatsApp Business Account.",
+    MARKETING_STOPPED: "The customer stopped marketing messages from this business; marketing "
+                       "templates are not delivered to them until they resume.",
 }
 
 
@@ -135,6 +142,10 @@ class Sandbox:
         self._last_inbound: dict[tuple[str, str], datetime] = {}
         self.recipients = Recipients()
         self.personas = Personas()
+        # Account restrictions (account_update) and marketing opt-outs (user_preferences) the
+        # control API reported, which change what later sends get.
+        self.restrictions = Restrictions()
+        self.marketing = MarketingStops()
         self._run = base64.b32encode(os.urandom(5)).decode()
         self._seq = itertools.count(1)
         self.outcomes: Counter[str] = Counter()
@@ -228,11 +239,19 @@ class Sandbox:
             ref = request.template
             spec = self.catalog.template(channel.waba_id, ref.name, ref.language)
             category = check_template(spec, ref).category
-            # Only a utility template's price depends on the window (free inside it).
-            if category == "UTILITY" and not request.group:
+            # A utility template's price depends on the window (free inside it), and so does
+            # whether a restricted account may send it.
+            if (category == "UTILITY" or self.restrictions) and not request.group:
                 in_window = self._window_open(channel, request, now)
+            if self.restrictions and not request.group:
+                self._check_restrictions(channel, now, in_window, template=True)
+            if category == "MARKETING" and self.marketing and self._stopped_marketing(
+                    channel, request):
+                return category, MARKETING_STOPPED, in_window
         elif not request.group:
             in_window = self._window_open(channel, request, now)
+            if self.restrictions and in_window:
+                self._check_restrictions(channel, now, in_window, template=False)
             if not in_window:
                 return None, REENGAGEMENT, False
         for media_id in request.media_ids:
@@ -246,6 +265,28 @@ class Sandbox:
         key = (channel.phone_number_id,
                _canonical(request.wa_id) if request.wa_id else request.user_id or "")
         return window_open(self._last_inbound.get(key), now, self.limits.window)
+
+    def _check_restrictions(self, channel: Channel, now: datetime, in_window: bool, *,
+                            template: bool) -> None:
+        """A restricted account may not start conversations (a template to a customer whose
+        window is closed) or may not answer (anything inside an open window): Meta's 368."""
+        active = self.restrictions.active(channel.waba_id, now)
+        if not active:
+            return
+        if template and not in_window and BIZ_INITIATED in active:
+            raise _policy_block(BIZ_INITIATED, active[BIZ_INITIATED],
+                                "this account may not start conversations")
+        if in_window and CUSTOMER_INITIATED in active:
+            raise _policy_block(CUSTOMER_INITIATED, active[CUSTOMER_INITIATED],
+                                "this account may not answer customers")
+
+    def _stopped_marketing(self, channel: Channel, request: Outgoing) -> bool:
+        """Whether the recipient stopped marketing messages from this number (by number or
+        BSUID, whichever the send names)."""
+        number = channel.phone_number_id
+        if request.user_id is not None and self.marketing.stopped(number, request.user_id):
+            return True
+        return bool(request.wa_id) and self.marketing.stopped(number, _canonical(request.wa_id))
 
     def _schedule_statuses(self, channel: Channel, request: Outgoing, wamid: str,
                            now: datetime, category: str | None, failed_code: int | None,
@@ -342,7 +383,9 @@ class Sandbox:
             # current number keeps the spelling given: Brazil's 8 or 9 digits.)
             request = request.model_copy(update={"from_wa_id": persona.number})
         now = self.clock()
-        timestamp = int(now.timestamp())
+        # A message that reaches the business late (``sent_seconds_ago``) carries the time it
+        # was sent, as Meta's retried webhooks do.
+        timestamp = int(now.timestamp() - (request.sent_seconds_ago or 0))
         wamid = self._wamid()
         try:
             message = inbound_message(request, wamid, timestamp)
@@ -357,11 +400,9 @@ class Sandbox:
         if opens_window(request.type):
             # Meta's timestamp has whole seconds; the window counts from that same instant.
             at = datetime.fromtimestamp(timestamp, UTC)
-            if persona is None:
-                self._last_inbound[(channel.phone_number_id, _canonical(request.from_wa_id))] = at
-            else:  # a hidden customer: by BSUID (a `recipient` send) and number (a `to` send)
-                for key in {persona.key, persona.number}:
-                    self._last_inbound[(channel.phone_number_id, key)] = at
+            keys = {_canonical(request.from_wa_id)} if persona is None \
+                else {persona.key, persona.number}
+            self.note_customer_activity(channel, keys, at)
         if persona is None:
             payload = message_payload(channel, message, request.name)
         else:
@@ -375,14 +416,37 @@ class Sandbox:
         metrics.CUSTOMER_MESSAGES.labels(request.type).inc()
         seq = None
         if self.dispatcher.enabled:
-            seq = self.dispatcher.inbound.add(wamid, channel.phone_number_id, shown,
-                                              request.type, now)
+            seq = self.dispatcher.inbound.add(
+                wamid, channel.phone_number_id, shown, request.type,
+                now - timedelta(seconds=request.sent_seconds_ago or 0))
         status = await self.dispatcher.post_now(orjson.dumps(payload), inbound_seq=seq)
         return InboundResult(wamid=wamid, phone_number_id=channel.phone_number_id,
                              from_wa_id=shown,
                              from_user_id=None if persona is None else persona.user_id,
                              timestamp=datetime.fromtimestamp(timestamp, UTC),
                              webhook_status=status, payload=payload)
+
+    def note_customer_activity(self, channel: Channel, keys: set[str], at: datetime) -> None:
+        """The customer (named by ``keys``: their number and, when hidden, their BSUID) wrote or
+        called at ``at``: their window runs from their latest such moment."""
+        for key in keys:
+            last = self._last_inbound.get((channel.phone_number_id, key))
+            if last is None or at > last:
+                self._last_inbound[(channel.phone_number_id, key)] = at
+
+    def channel(self, phone_number_id: str) -> Channel:
+        """The business number, or the control API's 404."""
+        return self._channel(phone_number_id)
+
+    def persona(self, channel: Channel, handle: str) -> Persona:
+        """The customer a number or BSUID names, or the control API's 400."""
+        persona = self._persona(channel, handle)
+        if persona is None:
+            raise ControlError(400, f"{handle[:60]!r} is not a phone number")
+        return persona
+
+    def new_wamid(self) -> str:
+        return self._wamid()
 
     def _channel(self, phone_number_id: str) -> Channel:
         channel = self.catalog.channel(phone_number_id)
@@ -486,7 +550,8 @@ class Sandbox:
             sha256 = content.get("sha256")
             self.media.register_inbound(str(content["id"]), channel,
                                         str(content.get("mime_type") or ""), now,
-                                        sha256=sha256 if isinstance(sha256, str) else None)
+                                        sha256=sha256 if isinstance(sha256, str) else None,
+                                        size=request.media_bytes)
 
     def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
         """The customer's last message to the number; ``wa_id``: any number or BSUID of it."""
@@ -542,6 +607,8 @@ class Sandbox:
         self._last_inbound.clear()
         self.recipients.clear()
         self.personas.clear()
+        self.restrictions.clear()
+        self.marketing.clear()
         self.media.clear()
         self.rates.clear()
         self.pair_rates.clear()
@@ -568,6 +635,11 @@ def _fault_error(fault: Fault, limits: Limits) -> CloudApiError:
             retry_after = limits.retry_after_seconds if fault.code in (130429, 131056) else None
             return CloudApiError(fault.code, details, http_status=fault.http_status,
                                  retry_after=retry_after)
+
+
+def _policy_block(restriction: str, until: int, what: str) -> CloudApiError:
+    expires = datetime.fromtimestamp(until, UTC).isoformat()
+    return CloudApiError(POLICY_BLOCK, f"Sandbox: {what} ({restriction} until {expires}).")
 
 
 def _accepted_body(request: Outgoing, wamid: str) -> bytes:

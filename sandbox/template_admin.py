@@ -38,6 +38,7 @@ from sandbox.template_listing import ListingQuery, page, select, summary
 from sandbox.template_listing import template_json as template_json  # graph_objects' import
 from sandbox.template_webhooks import (
     OtherInfo,
+    components_webhook,
     disable_info,
     pause_info,
     quality_webhook,
@@ -84,6 +85,21 @@ class StatusChange(BaseModel):
     # ``other_info`` of the webhook; by default Meta's (FIRST_PAUSE, SECOND_PAUSE, UNPAUSE, ...).
     title: str | None = Field(default=None, pattern=r"^[A-Z_]+$")
     description: str | None = Field(default=None, max_length=1000)
+
+
+class ComponentsChange(BaseModel):
+    """Meta changed a template's content (``POST /_sandbox/template-components``): the new body,
+    and optionally a new text header, footer or buttons (Meta's component objects)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    waba_id: str
+    name: str
+    language: str = "en_US"
+    body: str = Field(min_length=1, max_length=BODY_LIMIT)
+    header: str | None = Field(default=None, max_length=60)
+    footer: str | None = Field(default=None, max_length=60)
+    buttons: list[dict[str, Any]] | None = Field(default=None, max_length=10)
 
 
 class QualityChange(BaseModel):
@@ -207,7 +223,7 @@ class TemplateAdmin:
         edited = TemplateSpec.model_validate(edited.model_dump())  # recount the variables
         self.catalog.put_template(edited)
         assert edited.waba_id is not None
-        self._schedule_review(edited.waba_id, edited)
+        self._schedule_review(edited.waba_id, edited, edited=True)
         return {"success": True}
 
     def delete(self, waba_id: str, name: str, hsm_id: str | None) -> dict[str, Any]:
@@ -247,6 +263,17 @@ class TemplateAdmin:
                                   other_info=info))
         return updated
 
+    def change_components(self, change: ComponentsChange) -> TemplateSpec:
+        """Meta changed the template's content: the catalog sends the new body from now on (its
+        variables recounted) and ``message_template_components_update`` is posted."""
+        spec = self._own(change.waba_id, change.name, change.language)
+        updated = TemplateSpec.model_validate({
+            **spec.model_dump(), "components": _with_components(spec.components, change),
+            "body_text": "", "parameter_count": None})
+        self.catalog.put_template(updated)
+        self._post(components_webhook(change.waba_id, updated, int(self._now())))
+        return updated
+
     def change_quality(self, change: QualityChange) -> TemplateSpec:
         spec = self._own(change.waba_id, change.name, change.language)
         updated = spec.model_copy(update={"quality": change.score})
@@ -271,11 +298,11 @@ class TemplateAdmin:
                 return spec
         raise unknown_number(template_id)
 
-    def _schedule_review(self, waba_id: str, spec: TemplateSpec) -> None:
-        self.dispatcher.schedule_call(lambda: self._review(waba_id, spec),
+    def _schedule_review(self, waba_id: str, spec: TemplateSpec, *, edited: bool = False) -> None:
+        self.dispatcher.schedule_call(lambda: self._review(waba_id, spec, edited),
                                       self.plan.delay_seconds or 0.0)
 
-    def _review(self, waba_id: str, submitted: TemplateSpec) -> None:
+    def _review(self, waba_id: str, submitted: TemplateSpec, edited: bool = False) -> None:
         current = self.catalog.template(waba_id, submitted.name, submitted.language)
         if current is None or current != submitted:
             return  # edited or deleted since: that change has its own review
@@ -284,7 +311,10 @@ class TemplateAdmin:
         reason = self.plan.reason if rejected else None
         reviewed = submitted.model_copy(update={"status": event, "rejected_reason": reason})
         self.catalog.put_template(reviewed)
-        self._post(status_webhook(waba_id, reviewed, event, reason, int(self._now())))
+        now = int(self._now())
+        self._post(status_webhook(waba_id, reviewed, event, reason, now))
+        if edited and not rejected:  # an edit took effect: Meta tells the new content too
+            self._post(components_webhook(waba_id, reviewed, now))
 
     def _other_info(self, before: TemplateSpec, after: TemplateSpec, change: StatusChange,
                     now: int) -> OtherInfo | None:
@@ -311,6 +341,26 @@ class TemplateAdmin:
 
     def _now(self) -> float:
         return self.clock().timestamp()
+
+
+def _with_components(components: list[dict[str, Any]],
+                     change: ComponentsChange) -> list[dict[str, Any]]:
+    """The template's components with the change applied, in Meta's order (header, body,
+    footer, buttons, then any other). A BODY's example is dropped: the listing shows sample
+    values for the new variables."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for component in components:
+        kinds.setdefault(str(component.get("type", "")).upper(), component)
+    kinds["BODY"] = {"type": "BODY", "text": change.body}
+    if change.header is not None:
+        kinds["HEADER"] = {"type": "HEADER", "format": "TEXT", "text": change.header}
+    if change.footer is not None:
+        kinds["FOOTER"] = {"type": "FOOTER", "text": change.footer}
+    if change.buttons is not None:
+        kinds["BUTTONS"] = {"type": "BUTTONS", "buttons": list(change.buttons)}
+    order = ["HEADER", "BODY", "FOOTER", "BUTTONS"]
+    return [kinds[k] for k in order if k in kinds] + [
+        c for k, c in kinds.items() if k not in order]
 
 
 def _token(channel: Channel) -> str:

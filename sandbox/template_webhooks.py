@@ -11,6 +11,9 @@ null for ``PENDING_DELETION``), ``message_template_category``, and per event:
 - ``REJECTED`` with ``INVALID_FORMAT``: ``rejection_info{reason, recommendation}`` (Meta sends the
   details for that reason only).
 
+``message_template_components_update`` (:func:`components_webhook`) tells the template's new
+content after a change.
+
 ``entry[].time`` is the sandbox clock's Unix time, as an integer.
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 from sandbox.catalog import TemplateSpec
 
 PAUSE_HOURS = {"FIRST_PAUSE": 3, "SECOND_PAUSE": 6}
+LINK_BUTTONS = frozenset({"URL", "PHONE_NUMBER"})
 DETAILED_REJECTION = "INVALID_FORMAT"
 
 
@@ -83,6 +87,44 @@ def quality_webhook(waba_id: str, spec: TemplateSpec, previous: str, time: int) 
              "message_template_id": int(spec.template_id),
              "message_template_name": spec.name, "message_template_language": spec.language}
     return _webhook(waba_id, "message_template_quality_update", value, time)
+
+
+def components_webhook(waba_id: str, spec: TemplateSpec, time: int) -> dict[str, Any]:
+    """``message_template_components_update``: the template's content as it now is.
+
+    ``message_template_element`` is the body; ``message_template_title`` a text header and
+    ``message_template_footer`` the footer, when the template has them;
+    ``message_template_buttons`` its buttons when one of them is a URL or phone-number button
+    (Meta includes the field only then; that it then lists every button is our reading).
+    """
+    value: dict[str, Any] = {
+        "message_template_id": int(spec.template_id), "message_template_name": spec.name,
+        "message_template_language": spec.language}
+    for component in spec.components:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER" and str(component.get("format", "TEXT")).upper() == "TEXT" \
+                and component.get("text"):
+            value["message_template_title"] = str(component["text"])
+    value["message_template_element"] = spec.body_text
+    for component in spec.components:
+        if str(component.get("type", "")).upper() == "FOOTER" and component.get("text"):
+            value["message_template_footer"] = str(component["text"])
+    buttons = [b for c in spec.components if str(c.get("type", "")).upper() == "BUTTONS"
+               for b in c.get("buttons") or [] if isinstance(b, dict)]
+    if any(str(b.get("type", "")).upper() in LINK_BUTTONS for b in buttons):
+        value["message_template_buttons"] = [_button(b) for b in buttons]
+    return _webhook(waba_id, "message_template_components_update", value, time)
+
+
+def _button(button: Mapping[str, Any]) -> dict[str, Any]:
+    kind = str(button.get("type", "")).upper()
+    out = {"message_template_button_type": kind,
+           "message_template_button_text": str(button.get("text") or "")}
+    if kind == "URL" and button.get("url"):
+        out["message_template_button_url"] = str(button["url"])
+    if kind == "PHONE_NUMBER" and button.get("phone_number"):
+        out["message_template_button_phone_number"] = str(button["phone_number"])
+    return out
 
 
 def _webhook(waba_id: str, field: str, value: Mapping[str, Any], time: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@
         await sandbox.inject_fault(channel.phone_number_id, "server_error", count=2)
         ...
         assert len(await sandbox.received(channel.phone_number_id, accepted_only=True)) == 1
+        assert len(await sandbox.read_receipts(channel.phone_number_id, message_id=wamid)) == 1
         await sandbox.advance_clock(timedelta(hours=24, seconds=1))
 
 :class:`SandboxClient` also works against a sandbox started elsewhere (``./dev run``):
@@ -33,7 +34,13 @@ import uvicorn
 
 from sandbox.catalog import TemplateSpec, demo_channel, demo_templates
 from sandbox.faults import Fault, FaultKind
-from sandbox.records import EmittedStatus, InboundRecord, InboundResult, ReceivedRequest
+from sandbox.records import (
+    EmittedStatus,
+    InboundRecord,
+    InboundResult,
+    Posted,
+    ReceivedRequest,
+)
 from sandbox.settings import SandboxSettings
 from shared.channels import Channel
 
@@ -78,16 +85,20 @@ class SandboxClient:
         reply_to: str | None = None,
         username: str | None = None,
         hide_number: bool | None = None,
+        sent_ago: timedelta | float | None = None,
     ) -> InboundResult:
         """The customer sends a text (``reply_to``: the wamid it quotes); opens the window.
 
         ``wa_id``: the customer's number, or any number or BSUID they ever had. ``username``
         and ``hide_number=True`` make them a username customer whose number Meta hides: the
-        webhook carries only their BSUID (``InboundResult.from_user_id``)."""
+        webhook carries only their BSUID (``InboundResult.from_user_id``). ``sent_ago``: the
+        message was sent that long ago and reaches the business only now (its timestamp is
+        the sending time): ``sent_ago=timedelta(hours=25)`` is a customer whose window is
+        closed, for the sandbox and the product alike."""
         context = {"id": reply_to} if reply_to else None
         return await self.customer_sends(phone_number_id, wa_id, "text", {"body": text},
                                          name=name, context=context, username=username,
-                                         hide_number=hide_number)
+                                         hide_number=hide_number, sent_ago=sent_ago)
 
     async def customer_sends(
         self,
@@ -101,12 +112,16 @@ class SandboxClient:
         referral: dict[str, Any] | None = None,
         username: str | None = None,
         hide_number: bool | None = None,
+        media_bytes: int | None = None,
+        sent_ago: timedelta | float | None = None,
     ) -> InboundResult:
         """The customer sends any message type (``image``, ``location``, ``reaction``,
         ``interactive``, ``button``, ``contacts``, ``order``, ``system``, ...); ``content`` is
         the type's object as in Meta's webhook, with sensible defaults for what is left out.
-        The webhook is POSTed before this returns (see ``webhook_status``); a failed POST is
-        retried in the background (see :meth:`customer_messages`)."""
+        ``media_bytes``: a media message's file size (its placeholder padded to it).
+        ``sent_ago``: as in :meth:`customer_says`. The webhook is POSTed before this returns
+        (see ``webhook_status``); a failed POST is retried in the background (see
+        :meth:`customer_messages`)."""
         body: dict[str, Any] = {"phone_number_id": phone_number_id, "from": wa_id,
                                 "type": message_type, "name": name}
         if content is not None:
@@ -119,6 +134,10 @@ class SandboxClient:
             body["username"] = username
         if hide_number is not None:
             body["hide_number"] = hide_number
+        if media_bytes is not None:
+            body["media_bytes"] = media_bytes
+        if sent_ago is not None:
+            body["sent_seconds_ago"] = _seconds(sent_ago)
         data = await self._call("POST", "/customer-messages", json=body)
         return InboundResult.model_validate(data)
 
@@ -186,6 +205,20 @@ class SandboxClient:
         """Only the requests answered with a wamid (what "was sent")."""
         return await self.received(phone_number_id, accepted_only=True)
 
+    async def read_receipts(self, phone_number_id: str | None = None, *,
+                            message_id: str | None = None) -> list[ReceivedRequest]:
+        """The mark-as-read requests the sandbox answered (blue ticks), oldest first, without
+        the typing indicators; ``message_id``: only those about that wamid."""
+        return [r for r in await self.received(phone_number_id) if r.is_read_receipt
+                and (message_id is None or r.read_message_id == message_id)]
+
+    async def typing_indicators(self, phone_number_id: str | None = None, *,
+                                message_id: str | None = None) -> list[ReceivedRequest]:
+        """The typing indicators the sandbox answered (a mark-as-read with
+        ``typing_indicator``), oldest first; ``message_id``: only those about that wamid."""
+        return [r for r in await self.received(phone_number_id) if r.is_typing_indicator
+                and (message_id is None or r.read_message_id == message_id)]
+
     async def customer_messages(self, phone_number_id: str | None = None, *,
                                 after_seq: int = 0) -> list[InboundRecord]:
         """Customer messages posted as webhooks, oldest first, and how each delivery went
@@ -213,6 +246,11 @@ class SandboxClient:
 
     # -- the business's side of Meta's API -------------------------------------------------------
 
+    async def expire_media(self, media_id: str) -> None:
+        """Meta's copy of the media ends now (as after its retention): the id and its URLs are
+        unknown from here on."""
+        await self._call("POST", f"/media/{media_id}/expire")
+
     async def upload_media(self, phone_number_id: str, data: bytes, mime_type: str, *,
                            filename: str = "upload", version: str = GRAPH_VERSION) -> str:
         """Upload a file as the business would (``POST /{id}/media`` with the number's access
@@ -231,6 +269,135 @@ class SandboxClient:
                                       f"{response.text[:500]}")
         media_id: str = response.json()["id"]
         return media_id
+
+    # -- the customer beyond messages, the Business app, the account ---------------------------
+
+    async def customer_edits(self, phone_number_id: str, wa_id: str, message_id: str,
+                             text: str | None = None, *, message: dict[str, Any] | None = None,
+                             name: str | None = None) -> InboundResult:
+        """The customer edits ``message_id`` (one they sent, at most 15 minutes ago): the new
+        ``text``, or the whole new ``message`` (``{"type": "image", "image": {...}}``). Posts
+        a ``messages`` webhook of type ``edit``."""
+        data = await self._call("POST", "/customers/edit", json=_body(
+            phone_number_id=phone_number_id, customer=wa_id, message_id=message_id, text=text,
+            message=message, name=name))
+        return InboundResult.model_validate(data)
+
+    async def customer_deletes(self, phone_number_id: str, wa_id: str, message_id: str, *,
+                               name: str | None = None) -> InboundResult:
+        """The customer deletes ``message_id`` for everyone: a ``revoke`` message."""
+        return InboundResult.model_validate(await self._call(
+            "POST", "/customers/revoke", json=_body(phone_number_id=phone_number_id,
+                                                    customer=wa_id, message_id=message_id,
+                                                    name=name)))
+
+    async def stop_marketing(self, phone_number_id: str, wa_id: str, *, resume: bool = False,
+                             name: str | None = None) -> Posted:
+        """The customer stops (``resume=True``: resumes) marketing messages from the number:
+        ``user_preferences``. While stopped, MARKETING templates to them fail with 131050."""
+        return await self._posted("/customers/marketing", phone_number_id=phone_number_id,
+                                  customer=wa_id, value="resume" if resume else "stop",
+                                  name=name)
+
+    async def customer_calls(self, phone_number_id: str, wa_id: str, *, answered: bool = True,
+                             duration: timedelta | float = 60,
+                             name: str | None = None) -> Posted:
+        """The customer calls the number: ``calls`` connect then terminate (``answered``:
+        COMPLETED after ``duration``; else FAILED, a missed call). ``Posted.id`` is the call
+        id. Opens the customer's window."""
+        return await self._posted("/customers/call", phone_number_id=phone_number_id,
+                                  customer=wa_id, answered=answered,
+                                  duration_seconds=max(1, round(_seconds(duration))), name=name)
+
+    async def app_sends(self, phone_number_id: str, wa_id: str, text: str | None = None, *,
+                        message_type: str = "text",
+                        content: dict[str, Any] | list[Any] | None = None,
+                        name: str | None = None) -> Posted:
+        """The business writes to the customer from the WhatsApp Business app on the same
+        number: ``smb_message_echoes``. ``Posted.id`` is the echo's wamid."""
+        return await self._posted("/business-app/messages", phone_number_id=phone_number_id,
+                                  customer=wa_id, type=message_type,
+                                  content=text if text is not None else content, name=name)
+
+    async def app_edits(self, phone_number_id: str, wa_id: str, message_id: str,
+                        text: str | None = None, *,
+                        message: dict[str, Any] | None = None) -> Posted:
+        """The business edits an app message: an echo of type ``edit``."""
+        return await self._posted("/business-app/edit", phone_number_id=phone_number_id,
+                                  customer=wa_id, message_id=message_id, text=text,
+                                  message=message)
+
+    async def app_deletes(self, phone_number_id: str, wa_id: str, message_id: str) -> Posted:
+        """The business deletes an app message: an echo of type ``revoke``."""
+        return await self._posted("/business-app/revoke", phone_number_id=phone_number_id,
+                                  customer=wa_id, message_id=message_id)
+
+    async def history_sync(self, phone_number_id: str, wa_id: str,
+                           messages: Sequence[dict[str, Any]] = (), *, chunk_size: int = 100,
+                           declined: bool = False) -> Posted:
+        """The Business app's history of the thread with the customer: ``history`` webhooks,
+        phase by phase and chunk by chunk. Each message is ``{"from": "customer" |
+        "business", "type"?, "content"?, "sent_seconds_ago"?, "status"?}``. ``declined``:
+        the business declined to share its history (Meta's error 2593109)."""
+        return await self._posted("/business-app/history", phone_number_id=phone_number_id,
+                                  customer=wa_id, messages=list(messages),
+                                  chunk_size=chunk_size, declined=declined)
+
+    async def app_contacts_sync(self, phone_number_id: str,
+                                contacts: Sequence[dict[str, Any]]) -> Posted:
+        """The Business app's address book: ``smb_app_state_sync``. Each contact is
+        ``{"phone_number", "full_name"?, "first_name"?, "action"?: "add" | "remove"}``."""
+        return await self._posted("/business-app/contacts", phone_number_id=phone_number_id,
+                                  contacts=list(contacts))
+
+    async def restrict_account(self, waba_id: str,
+                               restriction_type: str = "RESTRICTED_BIZ_INITIATED_MESSAGING", *,
+                               expires_in: timedelta | float = timedelta(days=1)) -> Posted:
+        """Meta restricts the account: ``account_update`` ``ACCOUNT_RESTRICTION``. Until it
+        expires (on the sandbox's clock) or :meth:`lift_restrictions`, the sandbox refuses
+        what the restriction forbids with 368 (a business-initiated template, for the
+        default)."""
+        return await self.account_update(waba_id, "ACCOUNT_RESTRICTION", restrictions=[{
+            "restriction_type": restriction_type, "expires_in_seconds": _seconds(expires_in)}])
+
+    async def lift_restrictions(self, waba_id: str) -> None:
+        """Meta lifts the account's restrictions early (no webhook)."""
+        await self._call("DELETE", f"/account-restrictions/{waba_id}")
+
+    async def account_update(self, waba_id: str, event: str, *,
+                             restrictions: Sequence[dict[str, Any]] = (),
+                             details: dict[str, Any] | None = None) -> Posted:
+        """Any ``account_update`` (``details``: the event's fields, e.g. ``{"violation_info":
+        {"violation_type": "ADULT"}}``)."""
+        return await self._posted("/account-update", waba_id=waba_id, event=event,
+                                  restrictions=list(restrictions), details=details or {})
+
+    async def account_alert(self, waba_id: str, alert_type: str, *, severity: str = "WARNING",
+                            description: str | None = None) -> Posted:
+        """``account_alerts`` about the account's first number."""
+        return await self._posted("/account-alerts", waba_id=waba_id, alert_type=alert_type,
+                                  alert_severity=severity, alert_description=description)
+
+    async def capability_update(self, waba_id: str, **capabilities: Any) -> Posted:
+        """``business_capability_update`` (Meta's field names, e.g.
+        ``max_daily_conversations_per_business=10000``)."""
+        return await self._posted("/business-capability", waba_id=waba_id,
+                                  capabilities=capabilities or None)
+
+    async def change_template_components(self, waba_id: str, name: str, body: str, *,
+                                         language: str = "en_US", header: str | None = None,
+                                         footer: str | None = None,
+                                         buttons: list[dict[str, Any]] | None = None
+                                         ) -> TemplateSpec:
+        """Meta changes a template's content: later sends use the new body (its variables
+        recounted) and ``message_template_components_update`` is posted."""
+        data = await self._call("POST", "/template-components", json=_body(
+            waba_id=waba_id, name=name, language=language, body=body, header=header,
+            footer=footer, buttons=buttons))
+        return TemplateSpec.model_validate(data)
+
+    async def _posted(self, path: str, **fields: Any) -> Posted:
+        return Posted.model_validate(await self._call("POST", path, json=_body(**fields)))
 
     # -- faults, clock, catalog, behaviour ------------------------------------------------------
 
@@ -342,6 +509,15 @@ class SandboxClient:
 
 class SandboxControlError(RuntimeError):
     """The control API refused a call (a bad argument, an unknown number)."""
+
+
+def _seconds(value: timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    """A control request body without the fields left unset (the API's defaults apply)."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 @asynccontextmanager

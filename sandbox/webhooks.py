@@ -47,6 +47,25 @@ def metadata(channel: Channel) -> Raw:
             "phone_number_id": channel.phone_number_id}
 
 
+def envelope(waba_id: str, field: str, value: Mapping[str, Any],
+             time: int | None = None) -> Raw:
+    """One change of one account: ``{object, entry: [{id, time?, changes: [{field, value}]}]}``.
+
+    ``time`` (``entry[].time``, Unix seconds) is what Meta adds to account-level fields
+    (templates, account updates); number-level fields (messages, calls, ...) go without it.
+    """
+    entry: Raw = {"id": waba_id}
+    if time is not None:
+        entry["time"] = time
+    entry["changes"] = [{"field": field, "value": dict(value)}]
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def number_value(channel: Channel, **items: Any) -> Raw:
+    """A number-level change's ``value``: ``{messaging_product, metadata, **items}``."""
+    return {"messaging_product": "whatsapp", "metadata": metadata(channel), **items}
+
+
 def status_item(
     wamid: str,
     status: str,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -84,3 +85,35 @@ class ChannelDirectory:
                 log.warning(
                     "channel directory refresh failed; keeping the last view", exc_info=True
                 )
+
+
+class ChannelLookup:
+    """A channel by number from a :class:`ChannelDirectory` over ``collection``, reloaded at
+    once (at most every ``reload_seconds``) when a number is not in it: a channel added a moment
+    ago is found without waiting for the background refresh."""
+
+    def __init__(self, collection: Any, directory: ChannelDirectory | None = None,
+                 reload_seconds: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.collection = collection
+        self.directory = directory if directory is not None else ChannelDirectory()
+        self.reload_seconds = reload_seconds
+        self.monotonic = monotonic
+        self._loaded_at = -float("inf")
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        await self.directory.load(self.collection)
+        self._loaded_at = self.monotonic()
+
+    async def find(self, phone_number_id: str) -> Channel | None:
+        channel = self.directory.by_number(phone_number_id)
+        if channel is not None:
+            return channel
+        async with self._lock:
+            if self.monotonic() - self._loaded_at >= self.reload_seconds:
+                await self.load()
+        return self.directory.by_number(phone_number_id)
+
+    async def keep_fresh(self, every_seconds: float) -> None:
+        await self.directory.keep_fresh(self.collection, every_seconds)

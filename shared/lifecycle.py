@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.consumer import BatchConsumer
@@ -85,3 +85,31 @@ async def run_until_stopped(
         log.info("%s stopped: work in hand finished, offsets committed", service.name)
     finally:
         await service.close()
+
+
+async def run_all_until_stopped(services: Sequence[ConsumerService]) -> None:
+    """Several services in one process (conversation_store's fold and its media archiver): one
+    stop signal stops them all, and one that fails stops the others; each closes what it
+    opened, the last started first."""
+
+    def stop_all() -> None:
+        for service in services:
+            service.stop()
+
+    install_stop_signals(stop_all)
+    started: list[ConsumerService] = []
+    try:
+        for service in services:
+            started.append(service)
+            await service.start()
+        tasks = [asyncio.create_task(service.run()) for service in services]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        stop_all()  # a failure in one: the others finish their work in hand and return
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for service, result in zip(services, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            log.info("%s stopped: work in hand finished, offsets committed", service.name)
+    finally:
+        for service in reversed(started):
+            await service.close()

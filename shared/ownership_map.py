@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.account_health import ACCOUNT_HEALTH_COLLECTION
 from shared.campaigns import (
     CAMPAIGN_NUMBERS_COLLECTION,
     CAMPAIGN_RECIPIENTS_COLLECTION,
@@ -25,6 +26,11 @@ from shared.events.topics import (
     WHATSAPP_INBOUND,
     WHATSAPP_WEBHOOKS_RAW,
 )
+from shared.media_archive import (
+    MEDIA_ARCHIVE_COLLECTION,
+    MEDIA_CHUNKS_COLLECTION,
+    MEDIA_FILES_COLLECTION,
+)
 from shared.read_model import (
     API_KEYS_COLLECTION,
     CONVERSATIONS_COLLECTION,
@@ -33,6 +39,7 @@ from shared.read_model import (
     SEND_OUTCOMES_COLLECTION,
     SEND_RETRIES_COLLECTION,
     SESSIONS_COLLECTION,
+    TENANT_SETTINGS_COLLECTION,
 )
 from shared.templates import TEMPLATES_COLLECTION
 
@@ -68,9 +75,13 @@ COLLECTIONS: dict[str, CollectionUse] = {
         (CONVERSATION_STORE, INBOX_API), (INBOX_API, OUTBOUND_SENDER),
         "Meta's templates and their status"),
     OPT_OUTS_COLLECTION: CollectionUse(
-        (CONVERSATION_STORE,), (OUTBOUND_SENDER,), "a customer's stop or start"),
+        (CONVERSATION_STORE,), (OUTBOUND_SENDER, INBOX_API), "a customer's stop or start"),
+    ACCOUNT_HEALTH_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API, OUTBOUND_SENDER),
+        "Meta's notices about an account or number"),
     CHANNELS_COLLECTION: CollectionUse(
-        (INBOX_API,), (WEBHOOK_INGEST, OUTBOUND_SENDER, INBOX_API), "business numbers"),
+        (INBOX_API,), (WEBHOOK_INGEST, CONVERSATION_STORE, OUTBOUND_SENDER, INBOX_API),
+        "business numbers"),
     CAMPAIGNS_COLLECTION: CollectionUse(
         (INBOX_API, OUTBOUND_SENDER), (INBOX_API, OUTBOUND_SENDER), "campaigns, leases"),
     CAMPAIGN_RECIPIENTS_COLLECTION: CollectionUse(
@@ -90,19 +101,30 @@ COLLECTIONS: dict[str, CollectionUse] = {
         "a customer's number or BSUID -> conversation"),
     API_KEYS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "agent and service keys"),
     SESSIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "web inbox sessions"),
+    MEDIA_ARCHIVE_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API,), "one per customer media: archived, or why not"),
+    MEDIA_FILES_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API,), "archived media files (GridFS)"),
+    MEDIA_CHUNKS_COLLECTION: CollectionUse(
+        (CONVERSATION_STORE,), (INBOX_API,), "archived media bytes (GridFS)"),
+    TENANT_SETTINGS_COLLECTION: CollectionUse(
+        (INBOX_API,), (INBOX_API,), "a tenant's settings (read receipts)"),
 }
 
 TOPICS: dict[str, TopicUse] = {
     WHATSAPP_WEBHOOKS_RAW: TopicUse(
         (WEBHOOK_INGEST,), (WEBHOOK_INGEST,), "verified webhook bodies (replay)"),
+    # conversation_store re-publishes, keyed by the survivor, what reaches a merged conversation
+    # (on the topic it came from), and hands an absorbed conversation over on the inbound topic.
     WHATSAPP_INBOUND: TopicUse(
-        (WEBHOOK_INGEST,), (CONVERSATION_STORE,), "normalized WhatsApp events",
-        watchers=(OUTBOUND_SENDER,)),
+        (WEBHOOK_INGEST, CONVERSATION_STORE), (CONVERSATION_STORE,),
+        "normalized WhatsApp events; merges", watchers=(OUTBOUND_SENDER,)),
     INBOX_COMMANDS: TopicUse(
-        (INBOX_API, OUTBOUND_SENDER), (CONVERSATION_STORE, OUTBOUND_SENDER),
+        (INBOX_API, OUTBOUND_SENDER, CONVERSATION_STORE), (CONVERSATION_STORE, OUTBOUND_SENDER),
         "agents' and campaigns' commands"),
     INBOX_OUTBOUND: TopicUse(
-        (OUTBOUND_SENDER,), (CONVERSATION_STORE,), "what the sender did with each send"),
+        (OUTBOUND_SENDER, CONVERSATION_STORE), (CONVERSATION_STORE,),
+        "what the sender did with each send"),
     INBOX_CONVERSATIONS: TopicUse(
         (CONVERSATION_STORE,), (INBOX_API,), "a conversation changed (live inbox)"),
 }

@@ -12,6 +12,7 @@ The indexes themselves are defined where they are created (a declaration names i
 - ``conversations``, ``messages``: ``services/conversation_store/adapters/mongo.py`` ``INDEXES``;
 - ``templates``: ``services/conversation_store/adapters/mongo_templates.py`` ``INDEXES``;
 - ``campaigns``: ``shared/campaigns.py`` ``CAMPAIGN_INDEXES``;
+- ``account_health``: ``shared/account_health.py`` ``INDEXES``;
 - ``api_keys``: ``services/inbox_api/accounts/repository.py`` ``INDEXES``;
 - every collection: MongoDB's own ``_id_``.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.account_health import ACCOUNT_HEALTH_COLLECTION
 from shared.campaigns import (
     CAMPAIGN_NUMBERS_COLLECTION,
     CAMPAIGN_RECIPIENTS_COLLECTION,
@@ -33,6 +35,7 @@ from shared.campaigns import (
 )
 from shared.channels import CHANNELS_COLLECTION
 from shared.contacts import CONTACT_ALIASES_COLLECTION
+from shared.media_archive import MEDIA_ARCHIVE_COLLECTION
 from shared.templates import TEMPLATES_COLLECTION
 
 CONVERSATIONS_COLLECTION = "conversations"
@@ -40,6 +43,7 @@ MESSAGES_COLLECTION = "messages"
 # Collections that only one service touches (their constants live in that service).
 API_KEYS_COLLECTION = "api_keys"
 SESSIONS_COLLECTION = "sessions"
+TENANT_SETTINGS_COLLECTION = "tenant_settings"
 SEND_ATTEMPTS_COLLECTION = "send_attempts"
 SEND_RETRIES_COLLECTION = "send_retries"
 SEND_OUTCOMES_COLLECTION = "send_outcomes"
@@ -93,8 +97,11 @@ _ACCOUNTS = "services/inbox_api/accounts/repository.py"
 
 
 def _list(name: str, index: str, *extra: str) -> QueryShape:
+    # ``merged_into: null``: a conversation merged into another is not listed (few are);
+    # ``listed: {$ne: false}``: nor one with nothing to show yet (conversation_store listing.py).
     return QueryShape(name, CONVERSATIONS_COLLECTION, index, ("tenant_id", *extra), _LIST_SORT,
-                      _LIST_KEYSET, _LIST_SEARCH, f"{_INBOX} conversations()")
+                      _LIST_KEYSET, (*_LIST_SEARCH, "merged_into", "listed"),
+                      f"{_INBOX} conversations()")
 
 
 def by_id(collection: str, where: str) -> QueryShape:
@@ -122,8 +129,19 @@ RECENT_MESSAGES = QueryShape("messages.tenant_recent", MESSAGES_COLLECTION, "ten
                              where=f"{_INBOX} _conversations_with_text()")
 # Quoted messages' previews, and the store's load of a thread's messages by WhatsApp id.
 MESSAGES_BY_WAMID = QueryShape("messages.by_wamid", MESSAGES_COLLECTION, "wamid", ("wamid",),
-                               residual=("tenant_id", "conversation_id", "stub"),
-                               where=f"{_INBOX} previews(); conversation_store load()")
+                               residual=("tenant_id", "conversation_id", "stub", "direction",
+                                         "visible"),
+                               where=f"{_INBOX} previews(); {_INBOX} customer_wamid(); "
+                                     "conversation_store load()")
+# A thread's newest customer message (a read receipt's target): newest first, ours skipped.
+LATEST_CUSTOMER_MESSAGE = QueryShape("messages.latest_customer", MESSAGES_COLLECTION,
+                                     "thread_order", ("tenant_id", "conversation_id"),
+                                     (("sort_key", DESC),), (), ("direction", "visible"),
+                                     f"{_INBOX} customer_wamid()")
+# A merge's hand-over: every message of the absorbed conversation (rare, bounded by the thread).
+MESSAGES_OF_THREADS = QueryShape(
+    "messages.of_threads", MESSAGES_COLLECTION, "thread_order", ("tenant_id", "conversation_id"),
+    where="services/conversation_store/adapters/mongo.py _threads()")
 # A campaign report's reply attribution: messages of its conversations since it started.
 CAMPAIGN_THREAD_FACTS = QueryShape(
     "messages.campaign_thread_facts", MESSAGES_COLLECTION, "thread_order",
@@ -149,6 +167,10 @@ CONTACT_SEARCH = QueryShape("conversations.search_keys", CONVERSATIONS_COLLECTIO
 TEMPLATES_BY_STATUS = QueryShape("templates.composer", TEMPLATES_COLLECTION,
                                  "tenant_status_name", ("tenant_id", "status"),
                                  (("name", ASC),), where=f"{_INBOX} templates()")
+# The banner's and the send pre-check's notices of a tenant (Meta's account notices), newest first.
+ACCOUNT_NOTICES = QueryShape("account_health.of_tenant", ACCOUNT_HEALTH_COLLECTION, "tenant_at",
+                             ("tenant_id",), (("at", DESC),),
+                             where="services/inbox_api/account_health/repository.py notices()")
 # The agents list: a tenant's usable keys by agent.
 AGENT_KEYS = QueryShape("api_keys.agents", API_KEYS_COLLECTION, "tenant_agent", ("tenant_id",),
                         (("agent_id", ASC),), residual=("revoked_at",),
@@ -162,7 +184,10 @@ BY_ID: tuple[QueryShape, ...] = (
           "inbox_api conversation()"),
     by_id(MESSAGES_COLLECTION, "conversation_store load(); campaign report join"),
     by_id(TEMPLATES_COLLECTION, "outbound_sender status; store fold; inbox_api template API"),
-    by_id(OPT_OUTS_COLLECTION, "outbound_sender refusal; store opt-out fold; dispatcher"),
+    by_id(OPT_OUTS_COLLECTION, "outbound_sender refusal; store opt-out fold; dispatcher; "
+          "inbox_api's opted-out marker and template pre-check (`_id $in` of a page)"),
+    by_id(ACCOUNT_HEALTH_COLLECTION, "outbound_sender's refusing notices (`_id $in`); store "
+          "account-health fold"),
     by_id(CAMPAIGNS_COLLECTION, "leases, state changes, counters"),
     by_id(CAMPAIGN_RECIPIENTS_COLLECTION, "release and report ranges"),
     by_id(CAMPAIGN_NUMBERS_COLLECTION, "duplicate numbers at upload"),
@@ -173,6 +198,10 @@ BY_ID: tuple[QueryShape, ...] = (
     by_id(SEND_OUTCOMES_COLLECTION, "the send ledger"),
     by_id(API_KEYS_COLLECTION, "authentication"),
     by_id(SESSIONS_COLLECTION, "authentication"),
+    # The media archive: one record (the proxy, a retry) or a thread page's (`_id $in`).
+    by_id(MEDIA_ARCHIVE_COLLECTION, f"{_INBOX} archived_media(); "
+          "services/conversation_store/media/adapters/mongo.py MongoArchiveRecords.begin()"),
+    by_id(TENANT_SETTINGS_COLLECTION, f"{_ACCOUNTS} tenant_settings(); a tenant's settings"),
     # A customer's number or BSUID -> their conversation (`_id $in`, on a cache miss only).
     by_id(CONTACT_ALIASES_COLLECTION, "shared/contact_directory.py ContactDirectory._load(); "
           "webhook_ingest and inbox_api resolve()"),
@@ -187,11 +216,14 @@ HOT_QUERIES: tuple[QueryShape, ...] = (
     THREAD,
     RECENT_MESSAGES,
     MESSAGES_BY_WAMID,
+    LATEST_CUSTOMER_MESSAGE,
+    MESSAGES_OF_THREADS,
     CAMPAIGN_THREAD_FACTS,
     CAMPAIGN_LIST,
     CAMPAIGNS_RUNNING,
     CAMPAIGNS_DUE,
     TEMPLATES_BY_STATUS,
+    ACCOUNT_NOTICES,
     AGENT_KEYS,
     *BY_ID,
 )
@@ -226,9 +258,11 @@ COLD_QUERIES: tuple[ColdQuery, ...] = (
               "every service's cached channel directory reads the whole small collection"),
     ColdQuery(QueryShape("messages.media_owner", MESSAGES_COLLECTION, "tenant_recent",
                          ("tenant_id",), residual=("content.id", "content.media.id"),
-                         where=f"{_INBOX} media_owner()"),
-              "a media download: reads the tenant's messages newest first until one carries "
-              "the media id (found at once for recent media, a long read for old media)"),
+                         where=f"{_INBOX} media_message()"),
+              "a media download not served by the archive (not stored yet, or older than it), "
+              "and a retry of media without an archive record: reads the tenant's messages "
+              "newest first until one carries the media id (found at once for recent media, a "
+              "long read for old media)"),
 )
 
 

@@ -41,6 +41,9 @@ class RefusalReason(StrEnum):
     TEMPLATE_NOT_APPROVED = "template_not_approved"
     # The customer asked to stop marketing messages (docs/campaigns.md); the sender decides it.
     OPTED_OUT = "opted_out"
+    # Meta restricted the account's messaging, or disabled the account (shared/account_policy.py).
+    ACCOUNT_RESTRICTED = "account_restricted"
+    ACCOUNT_DISABLED = "account_disabled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sandbox.customer import CustomerChange, CustomerMessage
 from sandbox.faults import Fault
 from sandbox.personas import Persona
 from sandbox.records import EmittedStatus, InboundRecord, InboundResult, ReceivedRequest
-from sandbox.service import Sandbox
+from sandbox.service import ControlError, Sandbox
 from shared.channels import Channel
 
 PREFIX = "/_sandbox"
@@ -173,6 +173,15 @@ def control_router() -> APIRouter:
         window = sandbox.limits.window
         return {"last_inbound_at": last, "window_open": last is not None and now < last + window,
                 "window_expires_at": None if last is None else last + window}
+
+    @router.post("/media/{media_id}/expire")
+    async def expire_media(media_id: str, sandbox: SandboxDep) -> dict[str, Any]:
+        """Meta's copy of a media (an upload or a customer's) ends now, as after its retention
+        (30 days for uploads, days for customers' media): ``GET /{media_id}`` and every URL it
+        gave out answer as for an unknown id from here on."""
+        if not sandbox.media.expire(media_id, sandbox.clock()):
+            raise ControlError(404, f"no media {media_id!r} (unknown, deleted or expired)")
+        return {"media_id": media_id, "expired": True}
 
     @router.get("/stats")
     async def stats(sandbox: SandboxDep) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sandbox.errors import CloudApiError
 from sandbox.routers.control import PREFIX
 from sandbox.service import ControlError
 from sandbox.template_admin import (
+    ComponentsChange,
     QualityChange,
     ReviewPlan,
     StatusChange,
@@ -133,6 +134,12 @@ def templates_router() -> APIRouter:
     async def change_quality(change: QualityChange, admin: AdminDep) -> TemplateSpec:
         """Set a template's quality score and post ``message_template_quality_update``."""
         return _control(lambda: admin.change_quality(change))
+
+    @router.post(f"{PREFIX}/template-components", tags=["sandbox control"])
+    async def change_components(change: ComponentsChange, admin: AdminDep) -> TemplateSpec:
+        """Meta changed the template's content (body; header, footer, buttons): later sends
+        use it, and ``message_template_components_update`` is posted."""
+        return _control(lambda: admin.change_components(change))
 
     return router
 

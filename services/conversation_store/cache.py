@@ -47,6 +47,8 @@ class CachedThread:
         """What must still be read from the database to answer ``need``; None if nothing."""
         if self.complete:
             return None
+        if need.all:
+            return Wanted(all=True)
         ids = {i for i in need.ids if i not in self.messages and i not in self.absent_ids}
         wamids = need.wamids - self.known_wamids
         return Wanted(ids=ids, wamids=wamids) if ids or wamids else None
@@ -55,11 +57,16 @@ class CachedThread:
         """Take in a database answer to ``asked``."""
         for message in loaded.messages.values():
             self._put(message)
+        if asked.all:
+            self.complete = True  # every message read; from now on only this process adds
+            return
         self.absent_ids |= {i for i in asked.ids if i not in self.messages}
         self.known_wamids |= asked.wamids
 
     def view(self, cid: str, need: Wanted) -> Thread:
         """The thread a database load of ``need`` would give."""
+        if need.all:
+            return Thread(id=cid, conversation=self.conversation, messages=dict(self.messages))
         found = {i: self.messages[i] for i in need.ids if i in self.messages}
         for wamid in need.wamids:
             for i in self.by_wamid.get(wamid, ()):

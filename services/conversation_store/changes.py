@@ -77,6 +77,7 @@ def summary(conversation: Conversation) -> ConversationSummary:
         unread_count=conversation.unread_count,
         status=conversation.status,
         assignee_id=conversation.assignee_id,
+        merged_into=conversation.merged_into,
         version=conversation.version,
     )
 

@@ -163,6 +163,12 @@ def on_window_closed(conversation: Conversation, at: datetime) -> Conversation:
     return conversation.model_copy(update={"window_closed_at": at})
 
 
+def on_message_shown(conversation: Conversation, message: Message) -> Conversation:
+    """A message now in the thread (one a merge brought, merge.py): the list's last message
+    when it is the newest visible one."""
+    return _last_message(conversation, message)
+
+
 def _last_message(conversation: Conversation, message: Message) -> Conversation:
     current = conversation.last_message_sort_key
     if not message.visible or message.sort_key is None or (

@@ -95,6 +95,20 @@ class Conversation(Doc):
     assigned_by: str | None = None
     last_agent_reply_at: datetime | None = None
     last_agent_id: str | None = None
+    # False while the conversation has no visible message, only what came before one (a status
+    # of a message sent elsewhere, a reaction, an edit, an app contact): the lists skip it
+    # (listing.py). Documents written before this field read as listed.
+    listed: bool = True
+    # The name the WhatsApp Business app's address book gives the customer (app_contacts.py),
+    # and the time of the sync that set or cleared it.
+    app_contact_name: str | None = None
+    app_contact_name_at: datetime | None = None
+    # Set when this conversation was merged into another one of the same customer (merge.py):
+    # hidden from the lists; whatever comes for it later is forwarded there.
+    merged_into: str | None = None
+    merged_at: datetime | None = None
+    # The conversations merged into this one, and theirs (a merge back would be a cycle).
+    merged_from: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -147,6 +161,54 @@ class MessageFold(Doc):
     """The reaction clock per reactor: a late, older reaction (or removal) never wins."""
 
     reaction_at: dict[str, datetime] = Field(default_factory=dict)
+    # The wamid of the edit whose content is shown (edits.py); None: the original's.
+    edit: str | None = None
+
+
+class MessageVersion(Doc):
+    """One version of an edited message (edits.py): the original, or what an edit made of it.
+    ``wamid`` is the original's, or the edit's own."""
+
+    wamid: str | None = None
+    at: datetime
+    message_type: str
+    content: JsonObject = Field(default_factory=dict)
+    preview: str = ""
+
+
+class Revoked(Doc):
+    """A deleted message's content and earlier versions, kept for audit (edits.py). inbox_api
+    never reads it: the agents see "This message was deleted"."""
+
+    content: JsonObject = Field(default_factory=dict)
+    preview: str = ""
+    edit_history: list[MessageVersion] = Field(default_factory=list)
+
+
+class CallEvent(Doc):
+    """One report on a call (connect, status, terminate), as Meta sent it (calls.py)."""
+
+    event: str | None = None
+    status: str | None = None
+    at: datetime
+    direction: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+
+
+class CallLine(Doc):
+    """A call's thread line (calls.py): what its reports say together, in any order."""
+
+    call_id: str
+    # "inbound": the customer called (USER_INITIATED); "outbound": the business did.
+    direction: Literal["inbound", "outbound"] | None = None
+    # ringing, ongoing, answered, missed, declined, unanswered
+    outcome: str = "ringing"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    events: list[CallEvent] = Field(default_factory=list)
 
 
 class Message(Doc):
@@ -185,6 +247,18 @@ class Message(Doc):
     reactions: list[Reaction] = Field(default_factory=list)
     edited: bool = False
     deleted: bool = False
+    # Edits (edits.py): the earlier versions, oldest first (the content fields hold the newest),
+    # and when the shown version was made. A deleted message keeps them only in ``revoked``.
+    edit_history: list[MessageVersion] = Field(default_factory=list)
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    revoked: Revoked | None = None
+    # Outbound, sent from the WhatsApp Business app on the same number (echoes.py).
+    from_app: bool = False
+    # From the WhatsApp Business app's chat-history sync: never unread, never notified.
+    history: bool = False
+    # A call's line (``message_type`` "call", ``direction`` "system"; calls.py).
+    call: CallLine | None = None
     actor_id: str | None = None
     campaign_id: str | None = None
     reference: str | None = None

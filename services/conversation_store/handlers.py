@@ -1,8 +1,9 @@
-"""Steps 5-7 of the store's pipeline (pipeline.py): conversation fold, save, notice.
+"""Steps 5-8 of the store's pipeline (pipeline.py): conversation fold, hand-over, save, notice.
 
 One batch in, one write and one notice per changed conversation out: group by conversation ->
-load -> fold (pure) -> save -> publish. BatchConsumer commits the batch's offsets only after the
-whole pipeline returns.
+load -> fold (pure) -> forward what the fold handed to other conversations (a merge's hand-over,
+events of a merged conversation) -> save -> publish. BatchConsumer commits the batch's offsets
+only after the whole pipeline returns.
 
 A big batch is settled in groups of conversations, as a pipeline: while one group is written, the
 next is folded, so the fold's CPU time overlaps the database's write time. The fold yields to the
@@ -10,6 +11,9 @@ event loop every millisecond or so, which lets the write in flight send its next
 as the last one is answered (a worker thread would hold it up on the GIL instead). Groups share no
 conversation, so each conversation still gets one write per batch, with its conversation document
 before its messages.
+
+Size: the steps that share the pipelined groups (fold, hand-over, save, notice) and what a fold
+needs loaded (``wanted``), which only together keep one write per conversation and batch.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.conversation_store import metrics
+from services.conversation_store import merge, metrics
+from services.conversation_store.calls import call_message_id
 from services.conversation_store.changes import ThreadChange, diff, notice
 from services.conversation_store.documents import command_message_id, message_id
 from services.conversation_store.ports import (
+    Forwarder,
     NoticePublisher,
     ThreadRepository,
     Wanted,
@@ -37,10 +43,15 @@ from services.conversation_store.thread import Position, Thread
 from shared.consumer import PoisonRecord, Received
 from shared.contacts import derived_conversation_id
 from shared.events import (
+    AppContactSynced,
     AssignConversation,
+    CallUpdated,
+    ConversationAbsorbed,
     ConversationChanged,
+    ConversationMerged,
     MarkRead,
     MessageAccepted,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     OutboundResult,
@@ -108,9 +119,12 @@ class StoreHandler:
         clock: Callable[[], datetime],
         attempts: int = 3,
         group_events: int = 250,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.repository = repository
         self.publisher = publisher
+        # Where a merged conversation's hand-over and later events go (merge.py).
+        self.forwarder = forwarder
         self.sources = sources  # real topic name -> position source ("in", "out", "cmd")
         self.clock = clock
         self.attempts = attempts
@@ -154,9 +168,12 @@ class StoreHandler:
         return await _fold_group(loaded, steps)
 
     async def _write(self, steps: Steps, folded: Settled) -> Settled:
-        """Save one group; on a write conflict reload, refold and save it again."""
+        """Hand over what the fold addressed to other conversations, then save one group; on a
+        write conflict reload, refold and do both again (a second hand-over is a duplicate the
+        survivor ignores)."""
         for attempt in range(1, self.attempts + 1):
             try:
+                await self._forward(folded)
                 started = time.perf_counter()
                 await self.repository.save(folded.changes)
                 metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
@@ -168,6 +185,17 @@ class StoreHandler:
                     raise
                 folded = await self._fold(steps, None)
         raise AssertionError("unreachable")
+
+    async def _forward(self, folded: Settled) -> None:
+        """Publish the group's outbox before its save: a crash in between replays the batch,
+        which hands over again rather than never."""
+        outgoing = [o for thread in folded.threads.values() for o in thread.outbox]
+        if not outgoing:
+            return
+        if self.forwarder is None:
+            raise RuntimeError("a merged conversation needs a forwarder to hand its events over")
+        await self.forwarder.forward(outgoing)
+        metrics.FORWARDED.inc(len(outgoing))
 
     def steps(self, batch: Sequence[Received[Event]]) -> Steps:
         """The batch's relevant events per conversation, each partition in offset order, the
@@ -190,16 +218,24 @@ class StoreHandler:
     def conversation_of(received: Received[Event]) -> str | None:
         event = received.event
         try:
-            if isinstance(event, MessageReceived):
+            if isinstance(event, MessageReceived | MessageEchoed):  # an echo names the customer
                 p = event.payload
                 cid = event.conversation_id or _derived(
                     p.business_phone_number_id, p.from_wa_id, p.from_user_id)
+            elif isinstance(event, CallUpdated):
+                c = event.payload
+                cid = event.conversation_id or _derived(
+                    c.business_phone_number_id, c.wa_id, c.user_id)
+            elif isinstance(event, AppContactSynced):
+                a = event.payload
+                cid = event.conversation_id or _derived(a.business_phone_number_id, a.wa_id, None)
             elif isinstance(event, MessageStatusChanged):
                 s = event.payload
                 cid = event.conversation_id or _derived(
                     s.business_phone_number_id, s.recipient_wa_id, s.recipient_user_id)
             elif isinstance(event, OutboundResult | MarkRead | AssignConversation
-                            | SetConversationStatus):
+                            | SetConversationStatus | ConversationMerged
+                            | ConversationAbsorbed):
                 cid = event.conversation_id
             else:
                 return None  # sends, templates, account updates: not the store's business
@@ -228,11 +264,14 @@ def _notices(
 ) -> list[ConversationChanged]:
     """One notice per changed conversation, and one per conversation that only replayed."""
     written = {c.conversation.id for c in changes}
-    notices = [notice(c.conversation, c.message_ids, now) for c in changes]
+    # An unlisted conversation (only stubs so far, listing.py) has nothing to show: no notice.
+    notices = [notice(c.conversation, c.message_ids, now) for c in changes
+               if c.conversation.listed]
     # A replayed event may mean the last attempt wrote but never announced: announce again.
     notices += [notice(t.conversation, [], now) for s in settled
                 for cid, t in s.threads.items()
-                if t.replayed and t.conversation is not None and cid not in written]
+                if t.replayed and t.conversation is not None and t.conversation.listed
+                and cid not in written]
     return notices
 
 
@@ -240,14 +279,19 @@ def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:
     """Which message documents of conversation ``cid`` folding these events may read."""
     need = Wanted()
     for event, _ in steps:
-        if isinstance(event, MessageReceived):
+        if isinstance(event, MessageReceived | MessageEchoed):
             p = event.payload
             need.ids.add(message_id(cid, p.wamid))
-            target = p.content.get("message_id")
-            if isinstance(target, str):
-                need.wamids.add(target)
+            for key in ("message_id", "original_message_id"):  # a reaction's, an edit's target
+                target = p.content.get(key)
+                if isinstance(target, str):
+                    need.wamids.add(target)
+            if p.original_wamid:
+                need.wamids.add(p.original_wamid)
             if p.context is not None and p.context.message_id:
                 need.wamids.add(p.context.message_id)
+        elif isinstance(event, CallUpdated):
+            need.ids.add(call_message_id(cid, event.payload.call_id))
         elif isinstance(event, MessageStatusChanged):
             need.wamids.add(event.payload.wamid)
             if event.payload.command_id is not None:  # a send in doubt has no wamid stored
@@ -258,6 +302,8 @@ def wanted(cid: str, steps: Sequence[tuple[Event, Position]]) -> Wanted:
                 need.wamids.add(event.wamid)
                 if event.content.reaction_to_wamid:
                     need.wamids.add(event.content.reaction_to_wamid)
+        elif isinstance(event, ConversationMerged | ConversationAbsorbed):
+            need.all |= merge.needs(event, cid, need.ids, need.wamids)
     return need
 
 

@@ -62,6 +62,47 @@ def learn(
     return refresh_search_keys(remember(conversation, wa_id=wa_id, user_id=user_id))
 
 
+_CURRENT = ("customer_wa_id", "customer_user_id", "customer_parent_user_id", "customer_username")
+
+
+def adopt(conversation: Conversation, other: Conversation) -> Conversation:
+    """Take in what another conversation of the same customer knows (a merge, merge.py): per
+    current value the one with the greater clock, by the rules :func:`learn` applies to events
+    (an ordinary number does not replace a number-keyed conversation's), a value without a clock
+    only where there is none, and every number and BSUID seen. A maximum: any order, twice."""
+    clocks = dict(conversation.fold.identity)
+    updates: dict[str, object] = {}
+    by_user = keyed_by_user_id(conversation.id)
+    for name, clock in sorted(other.fold.identity.items()):
+        if name not in _CURRENT or getattr(other, name) is None:
+            continue
+        if name == "customer_wa_id" and not by_user and _rank(clock) != IDENTITY_CHANGE:
+            continue
+        held = clocks.get(name)
+        if held is None or clock > held:
+            clocks[name] = clock
+            updates[name] = getattr(other, name)
+    for name in _CURRENT:
+        if name == "customer_wa_id" and not by_user:
+            continue
+        value = getattr(other, name)
+        if value is not None and name not in clocks and getattr(conversation, name) is None:
+            updates[name] = value
+    if updates or clocks != conversation.fold.identity:
+        conversation = conversation.model_copy(update={
+            **updates, "fold": conversation.fold.model_copy(update={"identity": clocks})})
+    for number in other.customer_wa_ids:
+        conversation = remember(conversation, wa_id=number)
+    for user_id in other.customer_user_ids:
+        conversation = remember(conversation, user_id=user_id)
+    return refresh_search_keys(conversation)
+
+
+def _rank(clock: str) -> int:
+    parts = clock.split(".", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else ORDINARY
+
+
 def remember(
     conversation: Conversation, *, wa_id: str | None = None, user_id: str | None = None
 ) -> Conversation:
@@ -106,8 +147,10 @@ def search_keys(name: str | None, numbers: list[str], username: str | None = Non
 
 
 def _keys(conversation: Conversation) -> list[str]:
-    return search_keys(conversation.contact_name, conversation.customer_wa_ids,
+    keys = search_keys(conversation.contact_name, conversation.customer_wa_ids,
                        conversation.customer_username, conversation.customer_user_ids)
+    # The name the business app saved (app_contacts.py) finds the customer too.
+    return keys + [k for k in search_keys(conversation.app_contact_name, []) if k not in keys]
 
 
 def _newest(updates: dict[str, object], clocks: dict[str, str], field: str, value: str,

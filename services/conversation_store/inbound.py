@@ -23,17 +23,16 @@ from services.conversation_store.documents import (
     ms,
     sort_key,
 )
+from services.conversation_store.echoes import on_history_message
+from services.conversation_store.edits import absorb_changes, change_of, message_changed
 from services.conversation_store.identity import IDENTITY_CHANGE, learn, remember
 from services.conversation_store.messages import (
     absorb,
     became_sent,
     by_command,
     by_wamid,
-    flag,
     meta_error,
     new_stub,
-    notice_kind,
-    notice_preview,
     proven,
     react,
     settled,
@@ -49,13 +48,15 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
         return _customer_reaction(event, thread, step)
     if p.identity_change is not None:
         return _identity_changed(event, thread, step)
+    change = change_of(p)
+    if change is not None:  # an edit or deletion changes its target: no message of its own
+        return message_changed(event, thread, step, change)
     mid = message_id(thread.id, p.wamid)
     existing = thread.messages.get(mid)
     if existing is not None and not existing.stub:
         return thread  # a duplicate: the message, and so its conversation effects, are stored
     conversation = ensure_conversation(thread, event, p.business_phone_number_id)
     received_at = ms(event.occurred_at)
-    kind = notice_kind(p.message_type, p.content)
     context = p.context
     message = Message(
         id=mid,
@@ -67,7 +68,7 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
         from_user_id=p.from_user_id or (p.customer.user_id if p.customer else None),
         message_type=p.message_type,
         content=p.content,
-        preview=p.preview or notice_preview(kind) or f"[{p.message_type}]",
+        preview=p.preview or f"[{p.message_type}]",
         sent_at=ms(p.sent_at),
         received_at=received_at,
         sort_key=sort_key(p.sent_at, received_at, p.wamid),
@@ -78,17 +79,16 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
             forwarded=context.forwarded, frequently_forwarded=context.frequently_forwarded,
             referred_product=context.referred_product,
         ),
-        edited=kind == "edit",
-        deleted=kind == "delete",
         referral=p.referral,
+        history=p.history,
         errors=[meta_error(e) for e in p.errors],
     )
     if existing is not None:  # a stub: keep what arrived before the message
-        message = absorb(message, existing)
+        message = absorb_changes(absorb(message, existing), existing)
     messages = {**thread.messages, mid: message}
-    if kind is not None and context is not None and context.message_id:
-        messages = flag(thread, messages, context.message_id, kind, conversation)
-    if step.fresh:
+    if step.fresh and p.history:  # the app's history sync: no unread, no reopen
+        conversation = on_history_message(conversation, event, message)
+    elif step.fresh:
         conversation = on_inbound_message(conversation, event, message)
     return replace(thread, conversation=conversation, messages=messages)
 

@@ -11,6 +11,7 @@ from typing import Any
 from services.conversation_store.adapters.kafka import (
     SOURCES,
     KafkaAssignment,
+    KafkaForwarder,
     KafkaNoticePublisher,
     RebalanceListener,
     check_copartitioned,
@@ -18,10 +19,12 @@ from services.conversation_store.adapters.kafka import (
     source_names,
 )
 from services.conversation_store.adapters.mongo import MongoThreadRepository
+from services.conversation_store.adapters.mongo_account_health import AccountHealthFold
 from services.conversation_store.adapters.mongo_opt_outs import OptOutFold
 from services.conversation_store.adapters.mongo_templates import TemplateStatusFold
 from services.conversation_store.cache import CachingRepository
 from services.conversation_store.handlers import StoreHandler
+from services.conversation_store.media.main import MediaArchiverService
 from services.conversation_store.ownership import OwnershipGuard
 from services.conversation_store.pipeline import StorePipeline
 from services.conversation_store.settings import ConversationStoreSettings
@@ -30,7 +33,7 @@ from shared.consumer import BatchConsumer
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
 from shared.infra import check_infra
 from shared.kafka import ensure_topics, make_producer
-from shared.lifecycle import ConsumerService, run_until_stopped
+from shared.lifecycle import ConsumerService, run_all_until_stopped
 from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client
 
@@ -61,6 +64,8 @@ class StoreService(ConsumerService):
         repository = MongoThreadRepository(database(client, settings), settings.write_chunk)
         templates = TemplateStatusFold(database(client, settings))
         await templates.ensure_indexes()
+        account_health = AccountHealthFold(database(client, settings), self.clock)
+        await account_health.ensure_indexes()
         await repository.ensure_indexes()
         cache = CachingRepository(repository, settings.cache_messages)
         producer = make_producer(settings)
@@ -76,10 +81,12 @@ class StoreService(ConsumerService):
         pipeline = StorePipeline(
             template_fold=templates,
             opt_out_fold=OptOutFold(database(client, settings), self.clock),
+            account_health_fold=account_health,
             ownership_guard=guard,
             conversations=StoreHandler(
                 cache, KafkaNoticePublisher(producer, settings), source_names(settings),
-                self.clock, settings.fold_attempts),
+                self.clock, settings.fold_attempts,
+                forwarder=KafkaForwarder(producer, settings)),
         )
         runner: BatchConsumer[Any] = BatchConsumer(
             consumer, producer, pipeline.decode, pipeline,
@@ -100,4 +107,7 @@ async def main() -> None:
     settings = load_settings(ConversationStoreSettings)
     configure_logging("conversation_store", settings.log_level)
     await check_infra(settings)
-    await run_until_stopped(StoreService(settings))
+    services: list[ConsumerService] = [StoreService(settings)]
+    if settings.media_archive_enabled:  # docs/media.md: its own group and ops port
+        services.append(MediaArchiverService(settings, utc_now))
+    await run_all_until_stopped(services)

@@ -1,4 +1,4 @@
-"""Message-document rules of the fold: stubs, status history, outcomes, reactions, flags. Pure.
+"""Message-document rules of the fold: stubs, status history, outcomes, reactions. Pure.
 
 Each rule is idempotent on its own (insert if absent, add a status once, last writer by time
 wins), which is what lets the fold redo message effects of a replayed position safely
@@ -147,7 +147,8 @@ def outbound_message(thread: Thread, event: OutboundResult, conversation: Conver
 
 
 def absorb(message: Message, stub: Message) -> Message:
-    """The message with everything its stub collected: statuses, reactions, flags, pricing."""
+    """The message with everything its stub collected: statuses, reactions, flags, pricing
+    (the edits and the deletion a stub holds: ``edits.absorb_changes``)."""
     for entry in stub.statuses:
         message = with_status(message, entry)
     reactions: dict[str, Reaction] = {r.by: r for r in message.reactions}
@@ -188,28 +189,15 @@ def react(thread: Thread, messages: dict[str, Message], target_wamid: str, react
     return {**messages, target.id: updated}
 
 
-def flag(thread: Thread, messages: dict[str, Message], target_wamid: str, kind: str,
-          conversation: Conversation) -> dict[str, Message]:
-    target = by_wamid(messages, target_wamid) or new_stub(thread, target_wamid, conversation,
-                                                        "inbound")
-    flag = "edited" if kind == "edit" else "deleted"
-    if getattr(target, flag):
-        return messages
-    return {**messages, target.id: target.model_copy(update={flag: True})}
-
-
 def notice_kind(message_type: str, content: Mapping[str, object]) -> str | None:
-    """'edit' or 'delete' when the message says another one was edited or deleted."""
+    """'edit' or 'delete' when the message says another one was edited or deleted (edits.py
+    applies it to that message)."""
     inner = content.get("type") if message_type == "unsupported" else message_type
     if inner in EDIT_TYPES:
         return "edit"
     if inner in DELETE_TYPES:
         return "delete"
     return None
-
-
-def notice_preview(kind: str | None) -> str:
-    return {"edit": "Edited a message", "delete": "Deleted a message"}.get(kind or "", "")
 
 
 def meta_error(error: MetaError) -> ErrorInfo:

@@ -31,3 +31,8 @@ CACHE_LOOKUPS = Counter(
     "database was read (miss)",
     ["result"],
 )
+FORWARDED = Counter(
+    "inbox_store_forwarded_total",
+    "Events handed to another conversation: a merged conversation's hand-over parts and the "
+    "events that reached it after the merge",
+)

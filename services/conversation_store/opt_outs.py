@@ -1,4 +1,5 @@
-"""Opt-outs: a customer's stop (or start) keyword, and Meta's 131050, folded into `opt_outs`.
+"""Opt-outs: a customer's stop (or start) keyword, Meta's 131050, and the marketing preference
+the customer set in WhatsApp (``user_preferences`` stop / resume), folded into `opt_outs`.
 
 The matcher is pure: a message opts out only when it is nothing but a stop keyword (after
 trimming, case-folding, removing accents and trailing punctuation), so "stop sending me the wrong
@@ -19,11 +20,19 @@ from typing import Any
 
 from shared.campaigns import opt_out_id
 from shared.contacts import is_bsuid
-from shared.events import MessageFailed, MessageReceived, MessageStatusChanged
+from shared.events import (
+    MarketingPreferenceChanged,
+    MessageFailed,
+    MessageReceived,
+    MessageStatusChanged,
+)
 from shared.events.base import Event
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
 OPTED_OUT_CODE = 131050  # Meta: the recipient chose to stop receiving marketing messages
+# Meta's ``user_preferences`` values (the customer stopped or resumed marketing messages in
+# WhatsApp itself): honoured like a STOP / START keyword, source "meta_preference".
+PREFERENCE_VALUES = {"stop": True, "resume": False}
 
 STOP_KEYWORDS = frozenset({
     "stop", "stop all", "stopall", "unsubscribe", "cancel", "end", "quit", "opt out", "optout",
@@ -98,6 +107,14 @@ def changes_of(event: Event) -> list[OptOutChange]:
             return _per_customer_key(event.tenant_id, s.business_phone_number_id,
                                      s.recipient_wa_id, s.recipient_user_id, True,
                                      "meta_131050", None, s.at)
+    if isinstance(event, MarketingPreferenceChanged):
+        m = event.payload
+        value = m.value.strip().lower()
+        if value not in PREFERENCE_VALUES:
+            return []  # a value Meta adds later: not a choice we can read
+        return _per_customer_key(event.tenant_id, m.business_phone_number_id, m.wa_id,
+                                 m.user_id, PREFERENCE_VALUES[value], "meta_preference", None,
+                                 m.at)
     if isinstance(event, MessageFailed) and event.error.code == OPTED_OUT_CODE:
         return _per_customer_key(event.tenant_id, event.business_phone_number_id,
                                  event.customer_wa_id, event.customer_user_id, True,

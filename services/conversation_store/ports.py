@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.conversation_store.changes import ThreadChange
-from services.conversation_store.thread import Thread
+from services.conversation_store.thread import Outgoing, Thread
 from shared.events import ConversationChanged
 
 
@@ -23,10 +23,12 @@ class WriteConflict(Exception):
 
 @dataclass(slots=True)
 class Wanted:
-    """The message documents one conversation's events need: by ``_id`` and by wamid."""
+    """The message documents one conversation's events need: by ``_id`` and by wamid, or all
+    of them (a merge hands the whole thread over)."""
 
     ids: set[str] = field(default_factory=set)
     wamids: set[str] = field(default_factory=set)
+    all: bool = False
 
 
 class ThreadRepository(Protocol):
@@ -37,6 +39,13 @@ class ThreadRepository(Protocol):
 
     async def save(self, changes: Sequence[ThreadChange]) -> None:
         """Write conversations first, then their messages. Raises WriteConflict."""
+
+
+class Forwarder(Protocol):
+    """Publishes what the fold hands to other conversations (merge.py), keyed by their ids."""
+
+    async def forward(self, outgoing: Sequence[Outgoing]) -> None:
+        """Publish each event on its source's topic and wait for the broker's acknowledgement."""
 
 
 class NoticePublisher(Protocol):

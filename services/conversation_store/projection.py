@@ -13,7 +13,8 @@ written is redone on the replay while the conversation's effects are not counted
 
 This module is the fold and the table of which rule each event type takes (``_apply``, at the
 end); the rules live by topic (``inbound.py``, ``outbound.py``, ``commands.py``) and combine the
-message rules (``messages.py``) and conversation rules (``conversations.py``).
+message rules (``messages.py``) and conversation rules (``conversations.py``). A conversation
+merged into another folds nothing more: each event is forwarded (``merge.py``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,27 @@ from dataclasses import replace
 from datetime import datetime
 from functools import singledispatch
 
-from services.conversation_store import commands, inbound, outbound
+from services.conversation_store import (
+    app_contacts,
+    calls,
+    commands,
+    echoes,
+    inbound,
+    listing,
+    merge,
+    outbound,
+)
 from services.conversation_store.documents import ms
 from services.conversation_store.thread import Position, Step, Thread
 from shared.events import (
+    AppContactSynced,
     AssignConversation,
+    CallUpdated,
+    ConversationAbsorbed,
+    ConversationMerged,
     MarkRead,
     MessageAccepted,
+    MessageEchoed,
     MessageFailed,
     MessageOutcomeUnknown,
     MessageReceived,
@@ -47,10 +62,16 @@ def fold(thread: Thread, steps: Iterable[tuple[Event, Position]]) -> Thread:
     partition. The conversation's ``fold.positions`` and ``updated_at`` are set once at the end
     (no rule reads them), from the fresh events that changed something."""
     loaded = thread.conversation.fold.positions if thread.conversation is not None else {}
+    started = thread.conversation
     advanced: dict[str, int] = {}
     latest: datetime | None = None
     for event, position in steps:
         key = position.key
+        if merge.merged_into(thread) is not None:
+            # Merged: the event is the survivor's now (recorded nowhere here; a redelivery
+            # forwards it again, which the survivor takes as a duplicate).
+            thread = merge.forward(event, thread, position.source)
+            continue
         fresh = thread.conversation is None or position.offset > advanced.get(
             key, loaded.get(key, -1))
         folded = _apply(event, thread, Step(event, position, fresh))
@@ -74,7 +95,7 @@ def fold(thread: Thread, steps: Iterable[tuple[Event, Position]]) -> Thread:
                 update={"positions": {**record.fold.positions, **advanced}}),
             "updated_at": max(record.updated_at, latest),
         }))
-    return thread
+    return listing.settle(started, thread)
 
 
 @singledispatch
@@ -86,6 +107,11 @@ def _apply(event: Event, thread: Thread, step: Step) -> Thread:
 # whatsapp.inbound.v1
 _apply.register(MessageReceived, inbound.received)
 _apply.register(MessageStatusChanged, inbound.status_changed)
+_apply.register(MessageEchoed, echoes.echoed)
+_apply.register(CallUpdated, calls.call_updated)
+_apply.register(AppContactSynced, app_contacts.synced)
+_apply.register(ConversationMerged, merge.merged)
+_apply.register(ConversationAbsorbed, merge.absorbed)
 # inbox.outbound.v1
 _apply.register(MessageAccepted, outbound.accepted)
 _apply.register(MessageRefused, outbound.not_accepted)

@@ -1,5 +1,6 @@
 """The values the fold works on: a conversation's documents (:class:`Thread`), where an event
-came from (:class:`Position`) and one event in the fold (:class:`Step`). Pure.
+came from (:class:`Position`), one event in the fold (:class:`Step`) and one the fold hands to
+another conversation (:class:`Outgoing`). Pure.
 
 They sit apart from the rules so that every module of the fold (``projection.py``, the rules of
 ``inbound.py``, ``outbound.py`` and ``commands.py``, and the ``messages.py`` and
@@ -29,6 +30,15 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event the fold hands to another conversation (merge.py): published, keyed by its
+    conversation id, on the topic of ``source`` ("in", "out", "cmd"), before the batch is saved."""
+
+    event: Event
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Thread:
     """A conversation's documents as far as one batch needs them (messages by ``_id``)."""
 
@@ -37,6 +47,8 @@ class Thread:
     messages: Mapping[str, Message] = field(default_factory=dict)
     # An event was skipped as already applied: its change notice may never have gone out.
     replayed: bool = False
+    # Events for other conversations: a merged conversation's hand-over and forwards.
+    outbox: tuple[Outgoing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

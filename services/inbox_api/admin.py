@@ -1,4 +1,5 @@
-"""Tenants, channels and API keys from the command line (keys are printed once, stored hashed).
+"""Tenants, their settings, channels and API keys from the command line (keys are printed
+once, stored hashed).
 
 ::
 
@@ -6,6 +7,7 @@
         --waba-id 2000 --display-number 15550001111 --access-token TOKEN --agent ana --name Ana
     python -m services.inbox_api.admin create-key --tenant acme --agent bot --service
     python -m services.inbox_api.admin revoke-key --key wai_...
+    python -m services.inbox_api.admin set-tenant --tenant acme --read-receipts off
 
 The functions are plain async ones too, so tests and ``./dev run`` call them in-process.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -23,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inbox_api.accounts.credentials import digest, new_api_key
 from services.inbox_api.accounts.repository import MongoAccountRepository
+from services.inbox_api.accounts.tenants import TenantSettings
 from services.inbox_api.settings import InboxApiSettings
 from shared.channels import Channel
 from shared.config import ConfigError, load_settings
@@ -60,6 +64,17 @@ async def create_tenant(db: AsyncDatabase[Document], *, tenant: str, phone_numbe
     return await create_key(db, tenant=tenant, agent=agent, name=name)
 
 
+async def set_tenant_settings(db: AsyncDatabase[Document], *, tenant: str,
+                              read_receipts: bool | None = None) -> TenantSettings:
+    """Change the tenant's settings (only those given); returns them as now stored."""
+    repository = MongoAccountRepository(db)
+    settings = await repository.tenant_settings(tenant)
+    if read_receipts is not None:
+        settings = replace(settings, read_receipts=read_receipts)
+    await repository.put_tenant_settings(tenant, settings)
+    return settings
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.inbox_api.admin",
                                      description="Manage inbox tenants and API keys.")
@@ -80,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--service", action="store_true", help="a service credential")
     revoke = commands.add_parser("revoke-key", help="revoke a key")
     revoke.add_argument("--key", required=True)
+    settings = commands.add_parser("set-tenant", help="the tenant's settings")
+    settings.add_argument("--tenant", required=True)
+    settings.add_argument("--read-receipts", choices=("on", "off"),
+                          help="WhatsApp read receipts and typing indicator (default on)")
     return parser
 
 
@@ -93,6 +112,12 @@ async def _run(args: argparse.Namespace, settings: InboxApiSettings) -> int:
                 waba_id=args.waba_id, display_number=args.display_number,
                 access_token=args.access_token, throughput=args.throughput, agent=args.agent,
                 name=args.name)
+        elif args.command == "set-tenant":
+            read_receipts = None if args.read_receipts is None else args.read_receipts == "on"
+            chosen = await set_tenant_settings(db, tenant=args.tenant,
+                                               read_receipts=read_receipts)
+            print(f"read_receipts: {'on' if chosen.read_receipts else 'off'}")
+            return 0
         elif args.command == "create-key":
             key = await create_key(db, tenant=args.tenant, agent=args.agent, name=args.name,
                                    kind="service" if args.service else "agent")

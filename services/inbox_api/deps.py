@@ -10,11 +10,12 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 from fastapi import Cookie, Depends, Header, Request
 
+from services.inbox_api.account_health.service import AccountNoticesQuery
 from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.service import AccountService
 from services.inbox_api.campaigns.service import CampaignService
 from services.inbox_api.conversations.commands import InboxCommands
-from services.inbox_api.conversations.ports import MediaSource
+from services.inbox_api.conversations.media import InboxMedia
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.settings import InboxApiSettings
@@ -32,10 +33,12 @@ class State(TypedDict):
     queries: InboxQueries
     commands: InboxCommands
     hub: StreamHub
-    media: MediaSource
+    # A message's media: served from the archive, else from WhatsApp; retries.
+    media: InboxMedia
     # Absent only in unit tests that wire the app without a database.
     campaigns: NotRequired[CampaignService]
     template_admin: NotRequired[TemplateAdmin]
+    account_notices: NotRequired[AccountNoticesQuery]
 
 
 def _state(request: Request) -> Any:
@@ -67,8 +70,8 @@ def get_hub(request: Request) -> StreamHub:
     return hub
 
 
-def get_media(request: Request) -> MediaSource:
-    media: MediaSource = _state(request).media
+def get_media(request: Request) -> InboxMedia:
+    media: InboxMedia = _state(request).media
     return media
 
 
@@ -83,6 +86,11 @@ def get_template_admin(request: Request) -> TemplateAdmin:
     return admin
 
 
+def get_account_notices(request: Request) -> AccountNoticesQuery:
+    notices: AccountNoticesQuery = _state(request).account_notices
+    return notices
+
+
 def get_campaigns(request: Request) -> CampaignService:
     campaigns: CampaignService = _state(request).campaigns
     return campaigns
@@ -93,10 +101,11 @@ Accounts = Annotated[AccountService, Depends(get_accounts)]
 Commands = Annotated[InboxCommands, Depends(get_commands)]
 Settings = Annotated[InboxApiSettings, Depends(get_settings)]
 Hub = Annotated[StreamHub, Depends(get_hub)]
-Media = Annotated[MediaSource, Depends(get_media)]
+Media = Annotated[InboxMedia, Depends(get_media)]
 Templates = Annotated[TemplateReader, Depends(get_template_reader)]
 TemplateAdminDep = Annotated[TemplateAdmin, Depends(get_template_admin)]
 Campaigns = Annotated[CampaignService, Depends(get_campaigns)]
+AccountNotices = Annotated[AccountNoticesQuery, Depends(get_account_notices)]
 
 
 async def current_identity(

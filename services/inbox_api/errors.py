@@ -4,10 +4,13 @@ InboxApiError
  +-- BadRequest (400)          malformed request (JSON that does not parse, a bad cursor)
  +-- Unauthorized (401)        no credential, or a wrong, expired or revoked one
  +-- NotFound (404)            absent, or another tenant's (never 403: that would confirm it exists)
- +-- SendRefused (409)         the window policy refuses the send (``reason``, ``hint``)
+ +-- SendRefused (409)         the window policy refuses the send (``reason``, ``hint``), or a
+ |                             tenant setting turned the action off
+ +-- Merged (409)              the conversation was merged into another (``merged_into``)
  +-- TooLarge (413)            a file over WhatsApp's size limit for its type
  +-- UnsupportedMedia (415)    a file type WhatsApp does not take, or not multipart/form-data
  +-- InvalidInput (422)        a field is wrong (``field``)
+ +-- TooManyRequests (429)     asked again too soon (``retry_after_seconds``, and Retry-After)
  +-- UpstreamRefused (502)     the Cloud API refused a call (Meta's message in ``detail``)
  +-- Unavailable (503)         a dependency is down; retry
 """
@@ -64,6 +67,14 @@ class SendRefused(InboxApiError):
     code = "send_refused"
 
 
+class Merged(InboxApiError):
+    """A command on a conversation merged into another one of the same customer: the body's
+    ``merged_into`` names the conversation to act on instead."""
+
+    status_code = 409
+    code = "conversation_merged"
+
+
 class TooLarge(InboxApiError):
     status_code = 413
     code = "too_large"
@@ -79,6 +90,11 @@ class InvalidInput(InboxApiError):
     code = "invalid_input"
 
 
+class TooManyRequests(InboxApiError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class UpstreamRefused(InboxApiError):
     status_code = 502
     code = "upstream_refused"
@@ -91,6 +107,8 @@ class Unavailable(InboxApiError):
 
 def error_response(exc: InboxApiError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if exc.status_code == 429 and "retry_after_seconds" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after_seconds"])}
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
@@ -141,10 +159,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _STATUS_TEXT = {400: "Malformed request", 401: "No or bad credential",
-                404: "Not found (or another tenant's)", 409: "Refused by the window policy",
+                404: "Not found (or another tenant's)",
+                409: "Refused: the window policy, a setting, or a merged conversation",
                 413: "Over WhatsApp's size limit", 415: "A type WhatsApp does not take",
-                422: "Validation failed", 502: "The Cloud API refused the call",
-                503: "A dependency is down; retry"}
+                422: "Validation failed", 429: "Asked again too soon (Retry-After)",
+                502: "The Cloud API refused the call", 503: "A dependency is down; retry"}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -22,16 +22,21 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from services.inbox_api.account_health import routes as account_health
+from services.inbox_api.account_health.repository import MongoNoticeStore
+from services.inbox_api.account_health.service import AccountNoticesQuery
 from services.inbox_api.accounts import routes as accounts
 from services.inbox_api.adapters.cloud_api import CloudApiMedia
 from services.inbox_api.adapters.cloud_templates import CloudApiTemplates
 from services.inbox_api.adapters.contact_aliases import contact_directory
 from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
+from services.inbox_api.adapters.media_archive import GridFsMediaArchive
 from services.inbox_api.campaigns import routes as campaigns
 from services.inbox_api.campaigns.repository import CampaignRepository
 from services.inbox_api.campaigns.service import CampaignService
 from services.inbox_api.conversations import routes as conversations
 from services.inbox_api.conversations.commands import InboxCommands
+from services.inbox_api.conversations.media import InboxMedia
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
@@ -110,7 +115,7 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
     install_error_handlers(app)
     # The one list of routes: a router per package (CONTRIBUTING.md, "inbox_api: one package
     # per feature").
-    for routes in (accounts, conversations, templates, campaigns):
+    for routes in (accounts, conversations, templates, campaigns, account_health):
         app.include_router(routes.router, prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
     app.add_middleware(MetricsMiddleware, router_owner=app)
@@ -171,10 +176,16 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     readiness.repository, readiness.publisher = repository, publisher
     # One adapter for both directions: the media proxy downloads, attachments upload.
     media = CloudApiMedia(http, str(settings.cloud_api_base_url))
+    # Meta's account notices: the banner, and the send pre-check (as the sender decides).
+    notices = MongoNoticeStore(repository.db)
     return State(settings=settings, queries=InboxQueries(repository, clock),
-                 commands=InboxCommands(repository, publisher, clock, media, contacts),
+                 commands=InboxCommands(repository, publisher, clock, media, contacts,
+                                        notices=notices),
+                 account_notices=AccountNoticesQuery(notices, clock),
                  hub=hub,
-                 media=media, campaigns=campaign_service, template_admin=template_service)
+                 media=InboxMedia(repository, publisher, clock, media,
+                                  GridFsMediaArchive(repository.db)),
+                 campaigns=campaign_service, template_admin=template_service)
 
 
 class InboxServer(uvicorn.Server):

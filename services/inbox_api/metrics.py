@@ -30,6 +30,11 @@ REFUSED = Counter(
     "inbox_api_sends_refused_total", "Sends refused by the window pre-check, by reason",
     ["reason"],
 )
+MEDIA_SERVED = Counter(
+    "inbox_api_media_served_total",
+    "Media downloads served, by source: the archive, or WhatsApp's copy (not archived yet)",
+    ["source"],
+)
 
 # Everything the API does not route (the web inbox's files) shares one label.
 STATIC_ROUTE = "static"

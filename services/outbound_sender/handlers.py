@@ -1,10 +1,10 @@
 """The consumer shell: records from ``inbox.commands.v1`` into per-conversation lanes.
 
-BatchConsumer polls and decodes; :class:`CommandPipeline` is its handler (hand each send or read
-receipt to its conversation's lane and return), its :class:`~shared.consumer.Progress` (commit up to
-the first unfinished command of each partition; pause the partitions while too many commands
-wait) and the rebalance listener (before giving partitions away, let their calls in flight finish
-and commit what is finished).
+BatchConsumer polls and decodes; :class:`CommandPipeline` is its handler (hand each send, read
+receipt or typing indicator to its conversation's lane and return), its
+:class:`~shared.consumer.Progress` (commit up to the first unfinished command of each partition;
+pause the partitions while too many commands wait) and the rebalance listener (before giving
+partitions away, let their calls in flight finish and commit what is finished).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from services.outbound_sender import metrics
 from services.outbound_sender.lanes import Lanes, OffsetTracker
-from services.outbound_sender.service import SEND_COMMANDS, SendService
+from services.outbound_sender.service import RECEIPT_COMMANDS, SEND_COMMANDS, SendService
 from shared.backoff import backoff_delay
 from shared.consumer import Received, default_is_transient
-from shared.events import InboxCommand, MarkRead
+from shared.events import InboxCommand
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class CommandPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         for received in batch:
             tp = TopicPartition(received.topic, received.partition)
             command = received.event
-            if tp not in owned or not isinstance(command, (*SEND_COMMANDS, MarkRead)):
+            if tp not in owned or not isinstance(command, (*SEND_COMMANDS,
+                                                           *RECEIPT_COMMANDS)):
                 continue  # revoked meanwhile, or not a command the sender acts on
             self.tracker.add(tp, received.offset)
             self.lanes.submit((tp, command.conversation_id), received)

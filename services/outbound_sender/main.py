@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from services.outbound_sender.adapters.account_health import MongoAccountNotices
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
 from services.outbound_sender.adapters.cloud_api import HttpCloudApi
 from services.outbound_sender.adapters.kafka import (
@@ -126,6 +127,7 @@ class SenderService(ConsumerService):
                         settings.throughput_share)
         service = SendService(
             opt_outs=MongoOptOuts(db, settings.template_cache_seconds),
+            account_notices=MongoAccountNotices(db, settings.template_cache_seconds),
             channels=channels,
             windows=MongoWindows(db),
             templates=MongoTemplates(db, settings.template_cache_seconds),

@@ -28,7 +28,15 @@ REPLAYED = Counter(
     "their outcome is re-published, nothing is sent",
 )
 MARK_READ = Counter(
-    "outbound_sender_mark_read_total", "Read receipts sent to the Cloud API, by outcome",
+    "outbound_sender_mark_read_total",
+    "Read receipts, by outcome (sent, unknown, failed; duplicate: that message's receipt was "
+    "already claimed; skipped: nothing to mark, receipts off, or not the tenant's number)",
+    ["outcome"],
+)
+TYPING = Counter(
+    "outbound_sender_typing_total",
+    "Typing indicators, by outcome (sent, unknown, failed; stale: asked too long ago; "
+    "throttled: one was sent for the conversation under 10 s before; skipped)",
     ["outcome"],
 )
 WINDOW_RECHECKS = Counter(

@@ -14,6 +14,7 @@ from shared.events import (
     SendMedia,
     SendTemplate,
     SendText,
+    ShowTyping,
 )
 
 # Media types whose object takes a caption (Meta ignores or refuses it on audio and stickers).
@@ -62,11 +63,19 @@ def recipient_fields(command: AnySend) -> JsonObject:
 
 
 def mark_read_body(command: MarkRead) -> JsonObject | None:
-    """The read-receipt body, or None when the command names no message (nothing to mark)."""
-    if not command.message_wamid:
+    """The read-receipt body, or None when there is nothing to mark: the command names no
+    message, or the tenant turned read receipts off (``send_receipt`` False)."""
+    if not command.message_wamid or not command.send_receipt:
         return None
     return {"messaging_product": "whatsapp", "status": "read",
             "message_id": command.message_wamid}
+
+
+def typing_body(command: ShowTyping) -> JsonObject:
+    """The typing-indicator body: Meta's mark-as-read plus ``typing_indicator`` (it marks the
+    message read too)."""
+    return {"messaging_product": "whatsapp", "status": "read",
+            "message_id": command.message_wamid, "typing_indicator": {"type": "text"}}
 
 
 def content_of(command: AnySend) -> OutboundContent:

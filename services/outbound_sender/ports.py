@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shared.account_health import Notice
 from shared.channels import Channel
 from shared.events import SendTemplate
 
@@ -38,6 +39,12 @@ class TemplateStatuses(Protocol):
 class OptOutCheck(Protocol):
     async def blocks(self, command: SendTemplate, channel: Channel) -> bool:
         """True when this template must not go to this customer (opted out of marketing)."""
+
+
+class AccountNotices(Protocol):
+    async def notices(self, channel: Channel) -> list[Notice]:
+        """Meta's notices that can refuse a send from this number: its account's and its own
+        restrictions and bans (``shared/account_health.py``)."""
 
 
 class InboundCatchUp(Protocol):

@@ -5,6 +5,10 @@ each function returns the refusal (reason, detail and hint, written for the agen
 
 * the number is not the tenant's channel: not a refusal but ``outbound.failed``
   (outcomes.unknown_channel), an operator's matter;
+* Meta's notices about the account or the number (``shared/account_policy.py``): a disabled
+  account refuses every send (``account_disabled``); a messaging restriction refuses the sends
+  it names until it expires (``account_restricted``: business-initiated, a template outside the
+  customer's window; customer-initiated, anything inside it);
 * a template: Meta's status must be ``APPROVED``; then a MARKETING template is refused to a
   customer who opted out (``opted_out``), whoever sends it;
 * anything else: the 24-hour window (``first_contact_requires_template``, ``window_expired``),
@@ -18,21 +22,20 @@ conversation_store to catch up with Kafka before the second decision (docs/outbo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeGuard
 
 from services.outbound_sender.ports import StoredWindow
+from shared import account_policy, marketing
+from shared.account_health import Notice
+from shared.account_policy import Initiator
 from shared.channels import Channel
 from shared.events import AnySend
-from shared.window import MessageKind, RefusalReason, Refused, decide
+from shared.window import MessageKind, Refused, decide, is_window_open
 
-OPTED_OUT = Refused(
-    RefusalReason.OPTED_OUT,
-    "This customer asked to stop receiving marketing messages from this number, so marketing "
-    "templates are not sent to them.",
-    "Reply within the customer's 24-hour window, or send a utility template; the customer can "
-    "opt back in by sending START.",
-)
+# The same refusal inbox_api pre-checks with (shared/marketing.py).
+OPTED_OUT = marketing.OPTED_OUT
 
 
 def is_tenants_channel(channel: Channel | None, command: AnySend) -> TypeGuard[Channel]:
@@ -52,3 +55,16 @@ def window_refusal(window: StoredWindow, now: datetime) -> Refused | None:
     decision = decide(MessageKind.FREE_FORM, window.last_inbound_at, now,
                       closed_at=window.closed_at)
     return decision if isinstance(decision, Refused) else None
+
+
+def initiator_of(window: StoredWindow, now: datetime) -> Initiator:
+    """A send inside the customer's open window answers them; any other starts a conversation."""
+    return (Initiator.CUSTOMER if is_window_open(window.last_inbound_at, now, window.closed_at)
+            else Initiator.BUSINESS)
+
+
+def account_refusal(notices: Sequence[Notice], channel: Channel, initiator: Initiator,
+                    now: datetime) -> Refused | None:
+    """What Meta's notices about the account or this number refuse (a ban, a restriction)."""
+    return account_policy.refusal(notices, phone_number_id=channel.phone_number_id,
+                                  initiator=initiator, now=now)

@@ -2,9 +2,11 @@
 
 The way in: handlers.py hands each command to its conversation's lane (one at a time per
 conversation, many conversations at once), which calls :meth:`SendService.handle`. A read
-receipt goes to receipts.py; a send runs the pipeline of :meth:`SendService.send`::
+receipt or a typing indicator goes to receipts.py; a send runs the pipeline of
+:meth:`SendService.send`::
 
-    1. refuse   refusals.py   number not the tenant's, window, template status, opt-out
+    1. refuse   refusals.py   number not the tenant's, Meta's account notices (a ban, a
+                              restriction), window, template status, opt-out
                               (the facts read here): recorded and published without a call
     2. pace     attempts.py   the number's token bucket, replies first (rate.py); a call slot
     3. claim    attempts.py   insert attempt n's claim in the ledger; taken: follow the ledger
@@ -32,6 +34,7 @@ from services.outbound_sender.durable import Sleep
 from services.outbound_sender.ledger import Fresh, Ledger, Verdict, attempt_key
 from services.outbound_sender.outcomes import Outcomes, Result
 from services.outbound_sender.ports import (
+    AccountNotices,
     ChannelLookup,
     ConversationWindows,
     InboundCatchUp,
@@ -42,13 +45,25 @@ from services.outbound_sender.ports import (
 from services.outbound_sender.rate import Pacers
 from services.outbound_sender.receipts import ReadReceipts
 from services.outbound_sender.retry import RetryPolicy
+from shared import account_policy
+from shared.account_policy import Initiator
 from shared.channels import Channel
-from shared.events import AnySend, MarkRead, React, SendMedia, SendTemplate, SendText
+from shared.events import (
+    AnySend,
+    MarkRead,
+    React,
+    SendMedia,
+    SendTemplate,
+    SendText,
+    ShowTyping,
+)
 from shared.window import Refused
 
 Clock = Callable[[], datetime]
 
 SEND_COMMANDS = (SendText, SendTemplate, SendMedia, React)
+# Not messages: no ledger outcome, no result (receipts.py).
+RECEIPT_COMMANDS = (MarkRead, ShowTyping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +82,8 @@ class SendConfig:
 
 
 class SendService:
-    """Handles one command: a send, or a read receipt. Safe to call again for the same command."""
+    """Handles one command: a send, a read receipt or a typing indicator. Safe to call again
+    for the same command."""
 
     def __init__(
         self,
@@ -85,8 +101,10 @@ class SendService:
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         opt_outs: OptOutCheck | None = None,
+        account_notices: AccountNotices | None = None,
     ) -> None:
         self.channels = channels
+        self.account_notices = account_notices
         self.opt_outs = opt_outs
         self.windows = windows
         self.templates = templates
@@ -102,13 +120,15 @@ class SendService:
         self.receipts = ReadReceipts(channels=channels, cloud=cloud, pacers=pacers,
                                      retry=config.retry,
                                      deadline_seconds=config.call_deadline_seconds, sleep=sleep,
-                                     rng=rng)
+                                     rng=rng, ledger=ledger, owner=config.owner, clock=clock)
 
     async def handle(self, command: object) -> None:
         if isinstance(command, SEND_COMMANDS):
             await self.send(command)
         elif isinstance(command, MarkRead):
             await self.receipts.send(command)
+        elif isinstance(command, ShowTyping):
+            await self.receipts.show_typing(command)
         # Assign and resolve/reopen are conversation_store's business.
 
     async def send(self, command: AnySend) -> None:
@@ -125,16 +145,33 @@ class SendService:
         """Step 1: the facts the policy needs, read only as far as its decision needs them."""
         if not refusals.is_tenants_channel(channel, command):
             return outcomes.unknown_channel(command, self.clock())
-        if isinstance(command, SendTemplate):
+        refusal = await self._account_refusal(command, channel)
+        if refusal is None and isinstance(command, SendTemplate):
             status = await self.templates.status(channel.waba_id, command.template_name,
                                                  command.language)
             refusal = refusals.template_refusal(status, self.clock())
             if (refusal is None and self.opt_outs is not None
                     and await self.opt_outs.blocks(command, channel)):
                 refusal = refusals.OPTED_OUT
-        else:
+        elif refusal is None:
             refusal = await self._window_refusal(command)
         return None if refusal is None else outcomes.refused(command, refusal, self.clock())
+
+    async def _account_refusal(self, command: AnySend, channel: Channel) -> Refused | None:
+        """Meta's notices (a ban, a restriction): the window is read only when a restriction
+        depends on who starts the exchange, and only for a template (anything else is a reply)."""
+        if self.account_notices is None:
+            return None
+        notices = await self.account_notices.notices(channel)
+        if not notices:
+            return None
+        now = self.clock()
+        initiator = Initiator.CUSTOMER
+        if isinstance(command, SendTemplate) and account_policy.needs_initiator(
+                notices, channel.phone_number_id, now):
+            initiator = refusals.initiator_of(
+                await self.windows.window(command.conversation_id), now)
+        return refusals.account_refusal(notices, channel, initiator, now)
 
     async def _window_refusal(self, command: AnySend) -> Refused | None:
         window = await self.windows.window(command.conversation_id)

@@ -1,11 +1,19 @@
-"""One inbound message of a ``messages`` webhook -> :class:`MessageReceived`.
+"""One message of a webhook -> :class:`MessageReceived` (the customer wrote) or
+:class:`MessageEchoed` (the business wrote from the WhatsApp Business app: coexistence).
 
 The type-specific object (``text``, ``image``, ...) is kept verbatim as ``content``; the fields
 every type shares are lifted into the contract; keys this parser does not know go to ``extra``
 (and so does the raw form of any object whose typed version drops a key), so no field is lost.
 
+Edits and deletions are messages of their own (``type: "edit"`` with ``edit{original_message_id,
+message{type, <type object>}}``; ``type: "revoke"`` with ``revoke{original_message_id}``): their
+``original_wamid`` names the message they change, and an edit's ``content`` is the new type
+object (``edited_type`` its type). Meta's older payloads showed both as ``unsupported``
+(``unsupported{type: "edit"}``, error 131051) with no original id: those stay ``unsupported``.
+
 Size: one message's mapping, read side by side with Meta's reference: the shared fields, the
-customer (number, BSUID, profile, identity changes) and the preview of every type.
+customer (number, BSUID, profile, identity changes), edits and deletions, and the preview of
+every type.
 """
 
 from __future__ import annotations
@@ -17,28 +25,36 @@ from typing import Any, Literal
 from services.webhook_ingest.ids import named_id
 from services.webhook_ingest.payload import (
     Metadata,
+    NoCustomerIdentity,
     Raw,
-    customer_conversation,
+    customer_conversation_id,
     epoch,
     leftovers,
     meta_errors,
 )
 from shared.channels import UNASSIGNED_TENANT
-from shared.contacts import derived_conversation_id
 from shared.events.inbound import (
     CustomerProfile,
     IdentityChange,
     InboundMessage,
+    MessageEchoed,
     MessageReceived,
     ReplyContext,
 )
 from shared.phone import InvalidPhoneNumber, canonical_wa_id
 
+__all__ = ["NoCustomerIdentity", "contact_profile", "parse_echo", "parse_message", "preview",
+           "previous_user_id", "same_number"]
+
 _COMMON_KEYS = frozenset({"from", "from_user_id", "id", "timestamp", "type", "context",
                           "referral", "errors"})
+# An echo names the business in ``from`` and the customer in ``to`` / ``to_user_id``.
+_ECHO_KEYS = frozenset({"from", "to", "to_user_id", "to_parent_user_id", "id", "timestamp",
+                        "type", "context", "referral", "errors"})
 _CONTEXT_KEYS = frozenset({"id", "from", "forwarded", "frequently_forwarded", "referred_product"})
 _CONTACT_KEYS = frozenset({"wa_id", "profile", "user_id", "parent_user_id"})
 _PROFILE_KEYS = frozenset({"name", "username"})
+_EDIT_KEYS = frozenset({"original_message_id", "message"})
 # system.type values that change who the customer is -> IdentityChange.kind
 _IDENTITY_CHANGES: dict[str, Literal["number", "user_id"]] = {
     "user_changed_number": "number", "user_changed_user_id": "user_id"}
@@ -51,30 +67,112 @@ def parse_message(
     contacts: Sequence[Any],
     tenant_id: str = UNASSIGNED_TENANT,
     salt: str = "",
+    *,
+    history: bool = False,
+    customer_hint: str | None = None,
+    id_kind: str = "message",
 ) -> MessageReceived:
     """The event for one ``value.messages[]`` item; ``ValueError`` if it is unusable.
 
     The sender is ``from`` (the number, absent when Meta hides it) and ``from_user_id`` (the
     BSUID); with neither, :class:`NoCustomerIdentity`. The conversation id set here is the derived
     one (:func:`shared.contacts.derived_conversation_id`); the service replaces it with the
-    contact directory's answer before publishing.
+    contact directory's answer before publishing. ``history`` marks a message of the WhatsApp
+    Business app's chat-history sync (``customer_hint``: its thread's number, for a message that
+    names no sender); ``id_kind`` names the event id's kind (a history media follow-up repeats a
+    wamid already published).
     """
+    payload = inbound_message(raw, metadata, contacts, echo=False, history=history,
+                              customer_hint=customer_hint)
+    return MessageReceived(
+        event_id=named_id(id_kind, payload.wamid, salt=salt),
+        occurred_at=payload.sent_at,
+        tenant_id=tenant_id,
+        conversation_id=customer_conversation_id(metadata.phone_number_id, payload.from_wa_id,
+                                                 payload.from_user_id),
+        payload=payload,
+    )
+
+
+def parse_echo(
+    raw: Mapping[str, Any],
+    metadata: Metadata,
+    contacts: Sequence[Any],
+    tenant_id: str = UNASSIGNED_TENANT,
+    salt: str = "",
+    *,
+    history: bool = False,
+    customer_hint: str | None = None,
+    id_kind: str = "echo",
+) -> MessageEchoed:
+    """The event for one ``message_echoes[]`` item (or a business message of a history sync).
+
+    The customer is ``to`` / ``to_user_id`` (``to_parent_user_id`` their parent BSUID); ``from``
+    is the business number, kept in ``extra`` only when it is not the change's display number.
+    """
+    payload = inbound_message(raw, metadata, contacts, echo=True, history=history,
+                              customer_hint=customer_hint)
+    return MessageEchoed(
+        event_id=named_id(id_kind, payload.wamid, salt=salt),
+        occurred_at=payload.sent_at,
+        tenant_id=tenant_id,
+        conversation_id=customer_conversation_id(metadata.phone_number_id, payload.from_wa_id,
+                                                 payload.from_user_id),
+        payload=payload,
+    )
+
+
+def inbound_message(
+    raw: Mapping[str, Any],
+    metadata: Metadata,
+    contacts: Sequence[Any],
+    *,
+    echo: bool = False,
+    history: bool = False,
+    customer_hint: str | None = None,
+) -> InboundMessage:
+    """One message as the contract's payload, whoever wrote it (see :func:`parse_echo`)."""
     wamid = _required_str(raw, "id")
-    sender = _optional_str(raw, "from")
-    sender_user_id = _optional_str(raw, "from_user_id")
-    if sender is None and sender_user_id is None:
-        raise NoCustomerIdentity("message has neither 'from' nor 'from_user_id'")
+    if echo:
+        customer_number = _optional_str(raw, "to")
+        customer_user_id = _optional_str(raw, "to_user_id")
+    else:
+        customer_number = _optional_str(raw, "from")
+        customer_user_id = _optional_str(raw, "from_user_id")
+    if customer_number is None and customer_user_id is None:
+        customer_number = customer_hint
+    if customer_number is None and customer_user_id is None:
+        raise NoCustomerIdentity(
+            f"message has neither {'to' if echo else 'from'!r} nor "
+            f"{'to_user_id' if echo else 'from_user_id'!r}")
     message_type = _required_str(raw, "type")
     sent_at = epoch(raw.get("timestamp"))
 
-    body = raw.get(message_type)
-    if isinstance(body, dict):
-        content: Raw = dict(body)
-    elif body is not None:
-        content = {message_type: body}  # ``contacts`` is a list
+    original_wamid = edited_type = None
+    if message_type == "edit":
+        original_wamid, edited_type, content, edit_lossy = _edit(raw.get("edit"))
+    elif message_type == "revoke":
+        revoke = raw.get("revoke")
+        if not isinstance(revoke, dict):
+            raise ValueError("revoke is not an object")
+        original_wamid = _required_str(revoke, "original_message_id")
+        content, edit_lossy = dict(revoke), False
     else:
-        content = {}
-    extra = leftovers(raw, _known_keys(message_type))
+        body = raw.get(message_type)
+        if isinstance(body, dict):
+            content = dict(body)
+        elif body is not None:
+            content = {message_type: body}  # ``contacts`` is a list
+        else:
+            content = {}
+        edit_lossy = False
+    extra = leftovers(raw, _ECHO_KEYS | {message_type} if echo else _known_keys(message_type))
+    if edit_lossy:
+        extra["edit"] = raw.get("edit")
+    if echo:
+        business = raw.get("from")
+        if business is not None and not same_number(business, metadata.display_phone_number):
+            extra["from"] = business
     if metadata.extra:
         extra["metadata"] = metadata.extra
 
@@ -96,47 +194,74 @@ def parse_message(
         extra["referral"] = referral
         referral = None
 
-    customer, raw_contact = _customer(sender, sender_user_id, contacts)
+    customer, raw_contact = _customer(customer_number, customer_user_id, contacts)
     if raw_contact is not None:
         extra["contact"] = raw_contact
+    if echo and (parent := _optional_str(raw, "to_parent_user_id")) is not None:
+        if customer is None:
+            customer = CustomerProfile(wa_id=customer_number, user_id=customer_user_id,
+                                       parent_user_id=parent)
+        elif customer.parent_user_id != parent:
+            if customer.parent_user_id is not None:
+                extra["to_parent_user_id"] = parent
+            else:
+                customer = customer.model_copy(update={"parent_user_id": parent})
     identity_change = _identity_change(content) if message_type == "system" else None
 
-    payload = InboundMessage(
+    shown_type = edited_type if edited_type is not None else message_type
+    return InboundMessage(
         wamid=wamid,
         message_type=message_type,
         sent_at=sent_at,
         business_phone_number_id=metadata.phone_number_id,
         business_display_number=metadata.display_phone_number,
-        from_wa_id=sender,
-        from_user_id=sender_user_id,
+        from_wa_id=customer_number,
+        from_user_id=customer_user_id,
         customer=customer,
         content=content,
-        preview=preview(message_type, content),
+        preview=preview(shown_type, content),
         context=context,
         referral=referral,
         errors=errors,
         identity_change=identity_change,
+        original_wamid=original_wamid,
+        edited_type=edited_type,
+        history=history,
         extra=extra,
     )
-    return MessageReceived(
-        event_id=named_id("message", wamid, salt=salt),
-        occurred_at=sent_at,
-        tenant_id=tenant_id,
-        conversation_id=(customer_conversation(metadata.phone_number_id, sender)
-                         if sender is not None
-                         else derived_conversation_id(metadata.phone_number_id, None,
-                                                      sender_user_id)),
-        payload=payload,
-    )
+
+
+def _edit(edit: Any) -> tuple[str, str, Raw, bool]:
+    """``edit{original_message_id, message{type, <type>: {...}}}`` -> the original wamid, the
+    new content's type, the new content, and whether the raw edit holds more than those."""
+    if not isinstance(edit, dict):
+        raise ValueError("edit is not an object")
+    original = _required_str(edit, "original_message_id")
+    message = edit.get("message")
+    if not isinstance(message, dict):
+        raise ValueError("edit has no 'message' object")
+    edited_type = _required_str(message, "type")
+    body = message.get(edited_type)
+    if isinstance(body, dict):
+        content: Raw = dict(body)
+    elif body is not None:
+        content = {edited_type: body}
+    else:
+        content = {}
+    lossy = not edit.keys() <= _EDIT_KEYS or not message.keys() <= {"type", edited_type}
+    return original, edited_type, content, lossy
+
+
+def same_number(value: Any, display: str | None) -> bool:
+    """True when ``value`` is the number ``display`` (compared canonically: ``+``, spaces)."""
+    if display is None or isinstance(value, dict | list):
+        return False
+    return _canonical(str(value)) == _canonical(display)
 
 
 @lru_cache(maxsize=256)
 def _known_keys(message_type: str) -> frozenset[str]:
     return _COMMON_KEYS | {message_type}
-
-
-class NoCustomerIdentity(ValueError):
-    """A message or status that names the customer by neither a number nor a BSUID."""
 
 
 def _optional_str(raw: Mapping[str, Any], key: str) -> str | None:
@@ -305,6 +430,11 @@ def _preview(message_type: str, content: Mapping[str, Any]) -> str:
             return f"Unsupported message ({kind})" if kind else "Unsupported message"
         case "request_welcome":
             return "Opened the chat"
+        case "revoke":
+            return "🚫 Deleted a message"
+        case "media_placeholder":
+            # A history sync's media message: its file follows later, or never (over 14 days).
+            return "📎 Media (not synced)"
         case _:
             return f"[{message_type}]"
 
@@ -318,6 +448,13 @@ def _interactive(content: Mapping[str, Any]) -> str:
             return title
     if kind == "nfm_reply":
         return "Form response"
+    if kind == "call_permission_reply" and isinstance(reply, dict):
+        response = _s(reply.get("response"))
+        if response == "accept":
+            return "📞 Allowed calls"
+        if response == "reject":
+            return "📞 Declined calls"
+        return f"📞 Call permission: {response}" if response else "📞 Call permission"
     return f"[interactive {kind}]" if kind else "[interactive]"
 
 

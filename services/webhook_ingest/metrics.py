@@ -40,9 +40,16 @@ ANONYMOUS = Counter(
     "Messages and statuses naming the customer by neither a number nor a BSUID (kept as "
     "webhook.unhandled and on the raw topic)",
 )
+MALFORMED_ITEMS = Counter(
+    "webhook_ingest_malformed_items_total",
+    "Items (a message, an echo, a call, a preference, ...) that could not be read and were kept "
+    "alone as webhook.unhandled while their siblings were parsed, by webhook field",
+    ["field"],
+)
 ALIAS_CONFLICTS = Counter(
     "webhook_ingest_contact_alias_conflicts_total",
-    "An identifier already aliased to another conversation than the event's (not merged)",
+    "A number and a BSUID found in two conversations (the BSUID's is merged into the number's), "
+    "or a new identifier of an identity change kept by another conversation",
 )
 CONTACTS_CACHED = Gauge(
     "webhook_ingest_contact_aliases_cached", "Contact aliases in the in-process cache"

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from services.webhook_ingest.errors import InvalidPayload
+from shared.contacts import derived_conversation_id
 from shared.events.inbound import MetaError
 from shared.phone import InvalidPhoneNumber, conversation_id
 
@@ -112,6 +113,36 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class NoCustomerIdentity(ValueError):
+    """A message, status or other customer event that names the customer by neither a number nor
+    a BSUID."""
+
+
+def required_text(raw: Mapping[str, Any], key: str) -> str:
+    """``raw[key]`` as text; ``ValueError`` when it is absent, empty or not a scalar."""
+    value = raw.get(key)
+    if value is None or value == "" or isinstance(value, dict | list):
+        raise ValueError(f"no usable {key!r}")
+    return str(value)
+
+
+def optional_text(raw: Mapping[str, Any], key: str) -> str | None:
+    """``raw[key]`` as text, None when absent; ``ValueError`` when it is an object or a list."""
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict | list):
+        raise ValueError(f"no usable {key!r}")
+    return str(value)
+
+
+def customer_conversation_id(pnid: str, wa_id: str | None, user_id: str | None) -> str:
+    """The derived conversation id of a customer event (the contact directory replaces it)."""
+    if wa_id is not None:
+        return customer_conversation(pnid, wa_id)
+    return derived_conversation_id(pnid, None, user_id)
+
+
 @lru_cache(maxsize=65_536)
 def customer_conversation(phone_number_id: str, customer: str) -> str:
     """The conversation id; an id that is not a phone number (a group, a username) is kept as is.
@@ -146,3 +177,11 @@ class Metadata:
             display_phone_number=None if display is None else str(display),
             extra=leftovers(meta, _METADATA_KEYS),
         )
+
+    def kept(self) -> Raw:
+        """What an event with no display-number field keeps of the metadata (in its ``extra``):
+        the display number and any key this parser does not know."""
+        rest = dict(self.extra)
+        if self.display_phone_number is not None:
+            rest["display_phone_number"] = self.display_phone_number
+        return rest

@@ -40,10 +40,16 @@ class ContactResolver(Protocol):
         """The conversation id when answerable from memory, else None (no I/O)."""
         ...
 
-    async def resolve(
+    async def route(
         self, pnid: str, tenant_id: str, wa_id: str | None, user_id: str | None
-    ) -> str:
-        """The conversation id, writing aliases for identifiers seen for the first time."""
+    ) -> Resolution:
+        """The conversation, writing aliases for identifiers seen for the first time; names the
+        conversation absorbed when the number and the BSUID belonged to two, and the aliases to
+        move (nothing is moved before :meth:`repoint`)."""
+        ...
+
+    async def repoint(self, pnid: str, tenant_id: str, resolution: Resolution) -> None:
+        """Once the merge is durable: record it and move the aliases (idempotent)."""
         ...
 
     async def link(

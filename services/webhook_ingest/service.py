@@ -22,7 +22,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.webhook_ingest import metrics
-from services.webhook_ingest.conversations import resolve_conversations
+from services.webhook_ingest.conversations import (
+    Repoint,
+    apply_repoints,
+    resolve_conversations,
+)
 from services.webhook_ingest.errors import (
     BadHandshake,
     InvalidPayload,
@@ -124,8 +128,9 @@ class IngestService:
             raise
         received_at = self._clock()
         events = self._normalize(payload, received_at)
+        repoints: list[Repoint] = []
         if self._contacts is not None and events:
-            events = await self._resolve(events)
+            events = await self._resolve(events, repoints)
         raw = RawWebhook(body, signature, received_at, first_waba_id(payload))
         started = time.perf_counter()
         try:
@@ -134,6 +139,8 @@ class IngestService:
             metrics.REQUESTS.labels("not_durable").inc()
             raise
         metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        if repoints:
+            await self._repoint(repoints)
         if already_durable:
             metrics.REQUESTS.labels("already_durable").inc()
         else:
@@ -158,6 +165,8 @@ class IngestService:
             metrics.ANONYMOUS.inc(normalized.anonymous)
             log.warning("messages or statuses with neither a number nor a BSUID kept as "
                         "webhook.unhandled", extra={"count": normalized.anonymous})
+        for name in normalized.malformed:
+            metrics.MALFORMED_ITEMS.labels(name).inc()
         for name in normalized.failures:
             metrics.PARSE_FAILURES.labels(name).inc()
             log.error("webhook change kept unparsed as webhook.unhandled", extra={"field": name})
@@ -169,11 +178,22 @@ class IngestService:
                             extra={"kind": kind, "id": ident})
         return normalized.events
 
-    async def _resolve(self, events: list[Event]) -> list[Event]:
+    async def _repoint(self, repoints: list[Repoint]) -> None:
+        """Move the aliases of the merges just published. Best effort: the webhook is durable
+        either way, and an alias left as it was makes the next event naming both merge again."""
         assert self._contacts is not None
         try:
             async with asyncio.timeout(self._timeout):
-                return await resolve_conversations(events, self._contacts)
+                await apply_repoints(self._contacts, repoints)
+        except Exception as exc:
+            log.warning("contact aliases not moved after a merge; the next event merges again",
+                        extra={"error": f"{type(exc).__name__}: {str(exc)[:200]}"})
+
+    async def _resolve(self, events: list[Event], repoints: list[Repoint]) -> list[Event]:
+        assert self._contacts is not None
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await resolve_conversations(events, self._contacts, repoints)
         except Exception as exc:
             # MongoDB did not answer a cache miss: without the directory the events would go to
             # a second conversation, so Meta is asked to retry instead (nothing was published).

@@ -1,5 +1,6 @@
 """The event contracts: one definition of every record on every topic. Services import these."""
 
+from shared.events.account import AccountNotice, AccountNoticeReceived
 from shared.events.base import Contract, Event, JsonObject, dump
 from shared.events.commands import (
     INBOX_COMMANDS_ADAPTER,
@@ -9,11 +10,13 @@ from shared.events.commands import (
     InboxCommand,
     MarkRead,
     React,
+    RetryMediaDownload,
     SendCommand,
     SendMedia,
     SendTemplate,
     SendText,
     SetConversationStatus,
+    ShowTyping,
     TemplateComponent,
 )
 from shared.events.conversations import (
@@ -21,12 +24,21 @@ from shared.events.conversations import (
     ConversationChanged,
     ConversationSummary,
 )
+from shared.events.customer import (
+    AppContact,
+    AppContactSynced,
+    Call,
+    CallUpdated,
+    MarketingPreference,
+    MarketingPreferenceChanged,
+)
 from shared.events.inbound import (
     INBOUND_EVENTS,
     CustomerProfile,
     IdentityChange,
     InboundEvent,
     InboundMessage,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     MetaError,
@@ -36,6 +48,8 @@ from shared.events.inbound import (
     StatusUpdate,
     TemplateCategory,
     TemplateCategoryChanged,
+    TemplateComponents,
+    TemplateComponentsChanged,
     TemplateQuality,
     TemplateQualityChanged,
     TemplateStatus,
@@ -44,6 +58,12 @@ from shared.events.inbound import (
     WebhookChangeUnhandled,
     WebhookErrors,
     WebhookErrorsReported,
+)
+from shared.events.merges import (
+    AbsorbedThread,
+    ConversationAbsorbed,
+    ConversationMerged,
+    Merge,
 )
 from shared.events.outbound import (
     OUTBOUND_EVENTS,
@@ -62,11 +82,20 @@ __all__ = [
     "INBOUND_EVENTS",
     "INBOX_COMMANDS_ADAPTER",
     "OUTBOUND_EVENTS",
+    "AbsorbedThread",
+    "AccountNotice",
+    "AccountNoticeReceived",
     "AnySend",
+    "AppContact",
+    "AppContactSynced",
     "AssignConversation",
+    "Call",
+    "CallUpdated",
     "Command",
     "Contract",
+    "ConversationAbsorbed",
     "ConversationChanged",
+    "ConversationMerged",
     "ConversationSummary",
     "CustomerProfile",
     "Event",
@@ -76,7 +105,11 @@ __all__ = [
     "InboxCommand",
     "JsonObject",
     "MarkRead",
+    "MarketingPreference",
+    "MarketingPreferenceChanged",
+    "Merge",
     "MessageAccepted",
+    "MessageEchoed",
     "MessageFailed",
     "MessageOutcomeUnknown",
     "MessageReceived",
@@ -91,15 +124,19 @@ __all__ = [
     "React",
     "RefusalCode",
     "ReplyContext",
+    "RetryMediaDownload",
     "SendCommand",
     "SendMedia",
     "SendTemplate",
     "SendText",
     "SetConversationStatus",
+    "ShowTyping",
     "StatusUpdate",
     "TemplateCategory",
     "TemplateCategoryChanged",
     "TemplateComponent",
+    "TemplateComponents",
+    "TemplateComponentsChanged",
     "TemplateQuality",
     "TemplateQualityChanged",
     "TemplateStatus",

@@ -28,7 +28,8 @@ TOPIC_CONTRACTS: dict[str, tuple[TypeAdapter[Any], str]] = {
     ),
     topics.INBOX_COMMANDS: (
         INBOX_COMMANDS_ADAPTER,
-        "Commands from agents and services: sends, reactions, mark-read, assign, resolve.",
+        "Commands from agents and services: sends, reactions, mark-read, typing, assign, resolve,"
+        " media retries.",
     ),
     topics.INBOX_OUTBOUND: (
         OUTBOUND_EVENTS,

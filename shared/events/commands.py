@@ -1,9 +1,10 @@
 """Commands on ``inbox.commands.v1``: what agents and other services ask the inbox to do.
 
 Producers: inbox_api (agents in the browser, other services through the API) and campaigns.
-Consumers: outbound_sender (sends, reactions, mark-read on WhatsApp) and conversation_store
-(assignment, resolve/reopen, read state). Every command carries a client-given ``command_id``;
-it is the idempotency key, unique within a tenant: the same id is acted on at most once.
+Consumers: outbound_sender (sends, reactions, mark-read and typing on WhatsApp) and
+conversation_store (assignment, resolve/reopen, read state; its media archiver: media
+retries). Every command carries a client-given ``command_id``; it is the idempotency key, unique
+within a tenant: the same id is acted on at most once.
 """
 
 from __future__ import annotations
@@ -98,11 +99,31 @@ class React(SendCommand):
 
 
 class MarkRead(Command):
-    """The agent read the conversation up to a message: clears unread; blue ticks on WhatsApp."""
+    """The agent read the conversation up to a message: clears unread; blue ticks on WhatsApp.
+
+    inbox_api fills ``message_wamid`` with the customer's newest message when the agent names
+    none (None only when the customer never wrote). The store clears unread up to it (None: up
+    to ``occurred_at``); the sender marks it read at Meta once per message (Meta marks every
+    earlier message read too), unless ``send_receipt`` is False: the tenant turned read
+    receipts off, so only the agents' unread clears."""
 
     type: Literal["command.mark_read"] = "command.mark_read"
     business_phone_number_id: str
     message_wamid: str | None = None
+    send_receipt: bool = True
+
+
+class ShowTyping(Command):
+    """An agent is typing a reply: the sender shows WhatsApp's typing indicator to the customer
+    (Meta's mark-as-read with ``typing_indicator``, which also marks ``message_wamid`` read;
+    shown up to 25 s or until the reply). inbox_api publishes it only while the window is open
+    and at most once per 10 s per agent and conversation; the sender drops one that waited too
+    long to still be true (shared/typing_indicator.py)."""
+
+    type: Literal["command.typing"] = "command.typing"
+    business_phone_number_id: str
+    # The customer's newest message (Meta's typing call names the message being answered).
+    message_wamid: str = Field(min_length=1)
 
 
 class AssignConversation(Command):
@@ -119,6 +140,23 @@ class SetConversationStatus(Command):
     status: Literal["open", "resolved"]
 
 
+class RetryMediaDownload(Command):
+    """An agent asks for a customer's media to be downloaded into the media archive again (it
+    failed or was refused, or it arrived before the archive existed). conversation_store's media
+    archiver acts on it (docs/media.md); the store's fold and the sender ignore it. inbox_api
+    fills the fields from the archive record, else from the message that carries the media."""
+
+    type: Literal["command.retry_media"] = "command.retry_media"
+    business_phone_number_id: str
+    media_id: str = Field(min_length=1, max_length=200)
+    message_wamid: str = Field(min_length=1)
+    # WhatsApp's kind (image, video, audio, document, sticker) and what the message announced.
+    media_type: str
+    mime_type: str | None = None
+    filename: str | None = None
+    sha256: str | None = None
+
+
 AnySend = SendText | SendTemplate | SendMedia | React
 InboxCommand = Annotated[
     SendText
@@ -126,8 +164,10 @@ InboxCommand = Annotated[
     | SendMedia
     | React
     | MarkRead
+    | ShowTyping
     | AssignConversation
-    | SetConversationStatus,
+    | SetConversationStatus
+    | RetryMediaDownload,
     Field(discriminator="type"),
 ]
 INBOX_COMMANDS_ADAPTER: TypeAdapter[InboxCommand] = TypeAdapter(InboxCommand)

@@ -23,6 +23,8 @@ class ConversationSummary(Contract):
     unread_count: int = 0
     status: Literal["open", "resolved"] = "open"
     assignee_id: str | None = None
+    # Set once the conversation was merged into this one (the same customer's): leave the list.
+    merged_into: str | None = None
     version: int
 
 

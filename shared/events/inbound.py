@@ -1,9 +1,14 @@
 """Events on ``whatsapp.inbound.v1``: what Meta told us, normalized, one event per thing.
 
-webhook_ingest is the only producer. Meta's raw payload shapes never travel past it: each
-``entry[].changes[]`` item becomes one of the events below. Fields the parser does not know are
+webhook_ingest is the producer (conversation_store re-publishes, keyed by the survivor, what
+reaches a merged conversation, and hands an absorbed one's content over: shared/events/merges.py).
+Meta's raw payload shapes never travel past webhook_ingest: each ``entry[].changes[]`` item becomes
+one of the events below. Fields the parser does not know are
 kept in ``extra`` (or the whole value in :class:`WebhookChangeUnhandled`), so a new Meta field
 never loses data.
+
+Size: the topic's whole contract in one place (messages, echoes, statuses, template and number
+events, and the union a consumer decodes), read side by side with Meta's webhook reference.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue, TypeAdapter
 
+from shared.events.account import AccountNoticeReceived
 from shared.events.base import Contract, Event, JsonObject
+from shared.events.customer import AppContactSynced, CallUpdated, MarketingPreferenceChanged
+from shared.events.merges import ConversationAbsorbed, ConversationMerged
 
 
 class MetaError(Contract):
@@ -65,11 +73,17 @@ class IdentityChange(Contract):
 
 
 class InboundMessage(Contract):
-    """A message a customer sent to a business number, as WhatsApp delivered it."""
+    """A message a customer sent to a business number, as WhatsApp delivered it.
+
+    An edit (``message_type`` ``edit``) and a deletion (``revoke``) are messages too: their
+    ``original_wamid`` names the message they change; an edit's ``content`` is the new type
+    object and ``edited_type`` its type (Meta's ``edit.message``).
+    """
 
     wamid: str
     # Meta's type, kept verbatim: text, image, audio, video, document, sticker, location, contacts,
-    # interactive, button, reaction, order, system, unsupported, request_welcome, or a new one.
+    # interactive, button, reaction, order, system, unsupported, request_welcome, edit, revoke,
+    # or a new one.
     message_type: str
     sent_at: AwareDatetime
     business_phone_number_id: str
@@ -87,6 +101,12 @@ class InboundMessage(Contract):
     errors: list[MetaError] = Field(default_factory=list)
     # Set for ``system`` messages ``user_changed_number`` / ``user_changed_user_id``.
     identity_change: IdentityChange | None = None
+    # ``edit`` / ``revoke``: the message changed; ``edit``: the new content's type.
+    original_wamid: str | None = None
+    edited_type: str | None = None
+    # From the WhatsApp Business app's chat-history sync (``history``), not a live message: it
+    # neither counts as unread nor notifies anyone.
+    history: bool = False
     # Top-level message fields this parser does not know yet.
     extra: JsonObject = Field(default_factory=dict)
 
@@ -95,6 +115,22 @@ class MessageReceived(Event):
     """A customer sent a message (any type, reactions included). Emitted by webhook_ingest."""
 
     type: Literal["message.received"] = "message.received"
+    payload: InboundMessage
+
+
+class MessageEchoed(Event):
+    """A message the business sent from the WhatsApp Business app on the same number
+    (coexistence: ``smb_message_echoes``, or a business message of a ``history`` sync). Emitted by
+    webhook_ingest.
+
+    The payload is an :class:`InboundMessage` whose ``from_wa_id`` / ``from_user_id`` /
+    ``customer`` name the CUSTOMER (the echo's ``to`` / ``to_user_id``), so the conversation is
+    resolved exactly as for the customer's own messages. It is a business message: it never
+    opens the customer's window and is never unread. Edits and deletions made in the app arrive
+    as echoes with ``message_type`` ``edit`` / ``revoke``.
+    """
+
+    type: Literal["message.echoed"] = "message.echoed"
     payload: InboundMessage
 
 
@@ -186,6 +222,27 @@ class TemplateCategoryChanged(Event):
     payload: TemplateCategory
 
 
+class TemplateComponents(Contract):
+    """``message_template_components_update``: Meta changed a template's content."""
+
+    waba_id: str
+    template_id: str
+    name: str
+    language: str
+    header: str | None = None  # ``message_template_title``
+    body: str | None = None  # ``message_template_element``
+    footer: str | None = None  # ``message_template_footer``
+    buttons: list[JsonObject] = Field(default_factory=list)  # ``message_template_buttons``
+    extra: JsonObject = Field(default_factory=dict)
+
+
+class TemplateComponentsChanged(Event):
+    """A template's components changed at Meta. Emitted by webhook_ingest."""
+
+    type: Literal["template.components_changed"] = "template.components_changed"
+    payload: TemplateComponents
+
+
 class PhoneNumberQuality(Contract):
     """A business number's quality or messaging-limit change (``phone_number_quality_update``)."""
 
@@ -236,11 +293,19 @@ class WebhookChangeUnhandled(Event):
 
 InboundEvent = Annotated[
     MessageReceived
+    | MessageEchoed
     | MessageStatusChanged
+    | ConversationMerged
+    | ConversationAbsorbed
     | TemplateStatusChanged
     | TemplateQualityChanged
     | TemplateCategoryChanged
+    | TemplateComponentsChanged
     | PhoneNumberQualityChanged
+    | MarketingPreferenceChanged
+    | CallUpdated
+    | AppContactSynced
+    | AccountNoticeReceived
     | WebhookErrorsReported
     | WebhookChangeUnhandled,
     Field(discriminator="type"),

@@ -57,6 +57,8 @@ RefusalCode = Literal[
     "window_expired",
     "template_not_approved",
     "opted_out",
+    "account_restricted",
+    "account_disabled",
 ]
 
 

@@ -33,6 +33,7 @@ def _settings_classes() -> set[type[BaseSettings]]:
     for module in pkgutil.iter_modules(services.__path__):
         if module.ispkg:
             importlib.import_module(f"services.{module.name}.main")
+    importlib.import_module("sandbox.main")  # compose runs it too (not only when other tests did)
     found: set[type[BaseSettings]] = set()
     frontier: list[type[BaseSettings]] = [InfraSettings]
     while frontier:

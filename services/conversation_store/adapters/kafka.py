@@ -18,8 +18,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
 from services.conversation_store.ports import Rebalancing
+from services.conversation_store.thread import Outgoing
 from shared.config import ConfigError, InfraSettings
 from shared.events import ConversationChanged
+from shared.events.base import Event
 from shared.events.topics import (
     INBOX_COMMANDS,
     INBOX_CONVERSATIONS,
@@ -83,6 +85,23 @@ class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: Any) -> None:
         await self.store.rebalance()
         log.info("partitions assigned", extra={"partitions": sorted(str(tp) for tp in assigned)})
+
+
+class KafkaForwarder:
+    """Publishes what the fold hands to other conversations (merge.py): each event keyed by its
+    conversation, on the topic it came from (the hand-over on whatsapp.inbound.v1), so it lands
+    on the partition of the conversation's owner, after what is already there."""
+
+    def __init__(self, producer: RecoveringProducer, settings: InfraSettings) -> None:
+        self.producer = producer
+        self.topics = {source: settings.topic(topic) for topic, source in SOURCES.items()}
+
+    async def forward(self, outgoing: Sequence[Outgoing]) -> None:
+        by_topic: dict[str, list[Event]] = {}
+        for item in outgoing:
+            by_topic.setdefault(self.topics[item.source], []).append(item.event)
+        for topic, events in by_topic.items():
+            await publish(self.producer, topic, events)
 
 
 class KafkaNoticePublisher:

@@ -94,10 +94,17 @@ class MongoThreadRepository:
         present = [cid for cid in wanted if cid in conversations]
         ids = sorted({i for cid in present for i in wanted[cid].ids})
         wamids = sorted({w for cid in present for w in wanted[cid].wamids})
-        by_id, by_wamid = await asyncio.gather(
-            _find(self.messages, "_id", ids), _find(self.messages, "wamid", wamids))
+        # A merge hands a whole thread over: all its messages (by thread_order's prefix).
+        whole: dict[str, list[str]] = {}
+        for present_id in present:
+            if wanted[present_id].all:
+                tenant_id = conversations[present_id].tenant_id
+                whole.setdefault(tenant_id, []).append(present_id)
+        by_id, by_wamid, *by_thread = await asyncio.gather(
+            _find(self.messages, "_id", ids), _find(self.messages, "wamid", wamids),
+            *(_threads(self.messages, tenant, cids) for tenant, cids in sorted(whole.items())))
         messages: dict[str, dict[str, Message]] = {cid: {} for cid in wanted}
-        for doc in [*by_id, *by_wamid]:
+        for doc in [*by_id, *by_wamid, *(d for docs in by_thread for d in docs)]:
             # A wamid may also exist in another conversation (two of our numbers talking).
             cid = doc.get("conversation_id")
             if isinstance(cid, str) and cid in conversations:
@@ -133,6 +140,17 @@ async def _find(
     chunks = [values[start:start + IN_CHUNK] for start in range(0, len(values), IN_CHUNK)]
     found = await asyncio.gather(
         *(collection.find({field: {"$in": list(chunk)}}).to_list(None) for chunk in chunks))
+    return [doc for docs in found for doc in docs]
+
+
+async def _threads(collection: AsyncCollection[Document], tenant_id: str,
+                   conversation_ids: Sequence[str]) -> list[Document]:
+    """Every message of these conversations (a merge's hand-over; rare)."""
+    chunks = [conversation_ids[start:start + IN_CHUNK]
+              for start in range(0, len(conversation_ids), IN_CHUNK)]
+    found = await asyncio.gather(*(
+        collection.find({"tenant_id": tenant_id, "conversation_id": {"$in": list(chunk)}})
+        .to_list(None) for chunk in chunks))
     return [doc for docs in found for doc in docs]
 
 

@@ -39,16 +39,18 @@ class TemplateStatusFold:
     async def __call__(self, batch: Sequence[Received[Event]]) -> None:
         for (kind, doc_id), event in latest_of_each(r.event for r in batch).items():
             at_field, update = KINDS[kind]
-            stored = await self.templates.find_one({"_id": doc_id}, {at_field: 1})
+            stored = await self.templates.find_one({"_id": doc_id},
+                                                   {at_field: 1, "components": 1})
             if stored is None:
-                await self.templates.update_one({"_id": doc_id}, update(event), upsert=True)
+                await self.templates.update_one({"_id": doc_id}, update(event, None),
+                                                upsert=True)
             elif not _older_or_equal(stored.get(at_field), event.occurred_at):
                 continue
             else:
                 # Conditional write: the sync may have stored a newer value since the read.
                 await self.templates.update_one(
                     {"_id": doc_id, "$or": [{at_field: {"$lte": event.occurred_at}},
-                                            {at_field: None}]}, update(event))
+                                            {at_field: None}]}, update(event, stored))
 
 
 def _older_or_equal(stored_at: datetime | None, at: datetime) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.inbox_api.accounts.tenants import TenantSettings
 from shared.channels import Channel
 
 Document = dict[str, Any]
@@ -13,7 +14,8 @@ Clock = Callable[[], datetime]
 
 
 class AccountRepository(Protocol):
-    """The API's own credentials (``api_keys``, ``sessions``) and the tenant's numbers."""
+    """The API's own credentials (``api_keys``, ``sessions``), the tenant's numbers and its
+    settings (``tenant_settings``)."""
 
     async def api_key(self, key_hash: str) -> Document | None: ...
     async def add_api_key(self, doc: Document) -> None: ...
@@ -24,3 +26,4 @@ class AccountRepository(Protocol):
     async def agent_keys(self, tenant_id: str) -> list[Document]: ...
     async def channel(self, phone_number_id: str) -> Channel | None: ...
     async def tenant_channels(self, tenant_id: str) -> list[Channel]: ...
+    async def tenant_settings(self, tenant_id: str) -> TenantSettings: ...

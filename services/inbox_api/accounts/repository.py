@@ -1,7 +1,7 @@
-"""The accounts' MongoDB queries: owns ``api_keys`` and ``sessions`` (and their indexes), reads
-and upserts ``channels``. Every query of a tenant's data filters on ``tenant_id`` first: that is
-both the index prefix and the tenant wall. The hot ones sort by their declared shape
-(shared/read_model.py), whose index a unit test checks.
+"""The accounts' MongoDB queries: owns ``api_keys``, ``sessions`` (and their indexes) and
+``tenant_settings``, reads and upserts ``channels``. Every query of a tenant's data filters on
+``tenant_id`` first: that is both the index prefix and the tenant wall. The hot ones sort by
+their declared shape (shared/read_model.py), whose index a unit test checks.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
+from services.inbox_api.accounts.tenants import TenantSettings, settings_document, settings_of
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
-from shared.read_model import AGENT_KEYS
+from shared.read_model import AGENT_KEYS, TENANT_SETTINGS_COLLECTION
 
 Document = dict[str, Any]
 
@@ -111,3 +112,13 @@ class MongoAccountRepository:
     async def upsert_channel(self, channel: Channel) -> None:
         await self.db[CHANNELS_COLLECTION].replace_one(
             {"_id": channel.phone_number_id}, channel.to_document(), upsert=True)
+
+    # -- the tenant's settings -----------------------------------------------------------------
+
+    async def tenant_settings(self, tenant_id: str) -> TenantSettings:
+        return settings_of(await self.db[TENANT_SETTINGS_COLLECTION].find_one({"_id": tenant_id}))
+
+    async def put_tenant_settings(self, tenant_id: str, settings: TenantSettings) -> None:
+        """The admin command line's write (the API has no admin role)."""
+        await self.db[TENANT_SETTINGS_COLLECTION].replace_one(
+            {"_id": tenant_id}, settings_document(tenant_id, settings), upsert=True)

@@ -24,12 +24,21 @@ class ChannelOut(ApiModel):
     waba_id: str
 
 
+class TenantSettingsOut(ApiModel):
+    """What the tenant's admin chose (``python -m services.inbox_api.admin set-tenant``)."""
+
+    # Opening a thread sends WhatsApp read receipts (blue ticks), and typing shows WhatsApp's
+    # typing indicator; off: neither reaches the customer.
+    read_receipts: bool = True
+
+
 class Me(ApiModel):
     tenant_id: str
     agent_id: str
     display_name: str
     kind: Literal["agent", "service"]
     channels: list[ChannelOut]
+    settings: TenantSettingsOut = Field(default_factory=TenantSettingsOut)
 
 
 class AgentOut(ApiModel):

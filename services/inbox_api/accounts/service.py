@@ -1,5 +1,5 @@
 """The accounts' use cases: who is calling (a bearer key or a session cookie), sign-in and
-sign-out, the caller with their tenant's numbers, the tenant's agents."""
+sign-out, the caller with their tenant's numbers and settings, the tenant's agents."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services.inbox_api.accounts.credentials import (
 )
 from services.inbox_api.accounts.ports import AccountRepository, Clock
 from services.inbox_api.accounts.schemas import AgentList, Me
-from services.inbox_api.accounts.views import agent_list, channel_view
+from services.inbox_api.accounts.views import agent_list, channel_view, settings_view
 from services.inbox_api.errors import Unauthorized
 
 
@@ -73,9 +73,11 @@ class AccountService:
 
     async def me(self, identity: Identity) -> Me:
         channels = await self.repository.tenant_channels(identity.tenant_id)
+        settings = await self.repository.tenant_settings(identity.tenant_id)
         return Me(tenant_id=identity.tenant_id, agent_id=identity.agent_id,
                   display_name=identity.display_name, kind=identity.kind,
-                  channels=[channel_view(c) for c in channels])
+                  channels=[channel_view(c) for c in channels],
+                  settings=settings_view(settings))
 
     async def agents(self, identity: Identity) -> AgentList:
         return agent_list(await self.repository.agent_keys(identity.tenant_id))

@@ -1,4 +1,5 @@
-"""Stored key and channel documents -> the accounts' JSON shapes. Pure."""
+"""Stored key and channel documents, and the tenant's settings -> the accounts' JSON shapes.
+Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.inbox_api.accounts.schemas import AgentList, AgentOut, ChannelOut
+from services.inbox_api.accounts.schemas import AgentList, AgentOut, ChannelOut, TenantSettingsOut
+from services.inbox_api.accounts.tenants import TenantSettings
 from shared.channels import Channel
 from shared.phone import display_number
 
@@ -28,6 +30,10 @@ def agent_list(key_docs: Iterable[Doc]) -> AgentList:
                        kind="service" if doc.get("kind") == "service" else "agent")
               for agent_id, doc in newest.items()]
     return AgentList(items=sorted(agents, key=lambda a: (a.display_name.casefold(), a.id)))
+
+
+def settings_view(settings: TenantSettings) -> TenantSettingsOut:
+    return TenantSettingsOut(read_receipts=settings.read_receipts)
 
 
 def channel_view(channel: Channel) -> ChannelOut:

@@ -1,7 +1,9 @@
 """The Cloud API's media endpoints, with the channel's access token.
 
-- Download (the media proxy): ``GET {base}/{media_id}`` for a fresh URL, then its bytes. Meta's
-  media URLs expire after 5 minutes, so nothing is cached.
+- Download (the media proxy, for media the archive does not hold): shared/cloud_media.py's
+  ``GET {base}/{media_id}`` for a fresh URL, then its bytes. Meta's media URLs expire after 5
+  minutes, so nothing is cached. Its errors become ``NotFound`` (WhatsApp no longer has it),
+  ``UpstreamRefused`` (502: e.g. a refused token) or ``Unavailable`` (503).
 - Upload: ``POST {base}/{phone_number_id}/media``, multipart ``messaging_product=whatsapp``,
   ``type`` (the MIME type) and ``file``; Meta answers ``{"id": ...}``, kept 30 days. Meta's
   error envelope becomes ``UpstreamRefused`` (502) with Meta's message, or ``Unavailable`` (503)
@@ -20,6 +22,7 @@ from services.inbox_api.conversations.ports import MediaDownload, MediaFile
 from services.inbox_api.errors import NotFound, Unavailable, UpstreamRefused
 from shared.channels import Channel
 from shared.cloud_errors import Handling, rule_for
+from shared.cloud_media import CloudMediaClient, MediaGone, MediaRefused, MediaUnavailable
 
 
 class CloudApiMedia:
@@ -29,35 +32,23 @@ class CloudApiMedia:
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
+        self._media = CloudMediaClient(http, base_url)
 
     @asynccontextmanager
     async def download(self, channel: Channel, media_id: str) -> AsyncIterator[MediaDownload]:
-        headers = {"Authorization": f"Bearer {channel.access_token.get_secret_value()}"}
         try:
-            meta = await self._http.get(f"{self._base}/{media_id}", headers=headers)
-            if meta.status_code in (400, 404):
-                raise NotFound("No such media (or it expired at WhatsApp).",
-                               code="media_not_found")
-            if meta.status_code != 200:
-                raise Unavailable(f"The Cloud API answered {meta.status_code} for the media.",
-                                  code="media_unavailable")
-            info = meta.json()
-            url = info.get("url") if isinstance(info, dict) else None
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise Unavailable("The Cloud API gave no download URL.", code="media_unavailable")
-            async with self._http.stream("GET", url, headers=headers) as response:
-                if response.status_code != 200:
-                    raise Unavailable(f"The media download answered {response.status_code}.",
-                                      code="media_unavailable")
-                length = response.headers.get("content-length")
-                yield MediaDownload(
-                    mime_type=str(info.get("mime_type") or response.headers.get(
-                        "content-type") or "application/octet-stream"),
-                    length=int(length) if length and length.isdigit() else None,
-                    body=response.aiter_bytes())
-        except httpx.HTTPError as exc:
-            raise Unavailable("The Cloud API could not be reached for the media.",
-                              code="media_unavailable") from exc
+            async with self._media.open(channel, media_id) as stream:
+                yield MediaDownload(mime_type=stream.mime_type, length=stream.content_length,
+                                    body=stream.body)
+        except MediaGone:
+            raise NotFound("No such media (or it expired at WhatsApp).",
+                           code="media_not_found") from None
+        except MediaRefused as exc:
+            raise UpstreamRefused(f"WhatsApp refused the media download: {exc}.",
+                                  code="media_refused", meta_code=exc.meta_code) from None
+        except MediaUnavailable as exc:
+            raise Unavailable(f"The media could not be fetched from WhatsApp: {exc}.",
+                              code="media_unavailable") from None
 
     async def upload(self, channel: Channel, file: MediaFile) -> str:
         headers = {"Authorization": f"Bearer {channel.access_token.get_secret_value()}"}

@@ -1,13 +1,19 @@
-"""The agents' commands: pre-checked with the shared window policy, then published.
+"""The agents' commands: pre-checked with the shared window policy (and Meta's account notices,
+a customer's marketing opt-out) as the sender will decide, then published.
 
 A send the policy refuses is answered 409 with the reason and hint and publishes nothing; the
 sender re-checks anyway (it is the authority: the window may close between check and send).
 ``command_id`` is derived from (tenant, Idempotency-Key) when the client sends one, so a retried
 request is the same command downstream (the sender and the store act on a command id once).
+
+Size: one class for every command on a conversation (sends, reactions, read and typing, status,
+assignment), because they share its steps (the tenant's conversation and number, the window and
+account pre-checks, the command id, publishing); split by command, each part would need them all.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +28,7 @@ from services.inbox_api.conversations.attachments import (
 from services.inbox_api.conversations.customers import Customer, new_customer
 from services.inbox_api.conversations.customers import of_conversation as _customer
 from services.inbox_api.conversations.ports import (
+    AccountNotices,
     Clock,
     CommandPublisher,
     Document,
@@ -29,6 +36,7 @@ from services.inbox_api.conversations.ports import (
     MediaFile,
     MediaUploader,
 )
+from services.inbox_api.conversations.preferences import is_opted_out
 from services.inbox_api.conversations.schemas import (
     AssigneeIn,
     CommandAccepted,
@@ -42,13 +50,18 @@ from services.inbox_api.conversations.schemas import (
 from services.inbox_api.errors import (
     InboxApiError,
     InvalidInput,
+    Merged,
     NotFound,
     SendRefused,
     TooLarge,
+    TooManyRequests,
     UnsupportedMedia,
 )
 from services.inbox_api.metrics import COMMANDS, REFUSED
 from services.inbox_api.templates.variables import TemplateVariablesError, fill_components
+from shared import account_policy
+from shared.account_health import Notice
+from shared.account_policy import Initiator
 from shared.channels import Channel
 from shared.contacts import derived_conversation_id
 from shared.events import (
@@ -59,9 +72,12 @@ from shared.events import (
     SendTemplate,
     SendText,
     SetConversationStatus,
+    ShowTyping,
 )
 from shared.events.commands import Command
-from shared.window import Decision, MessageKind, Refused, decide
+from shared.marketing import OPTED_OUT, customer_opt_out_id, is_marketing
+from shared.typing_indicator import TYPING_INTERVAL, TypingThrottle
+from shared.window import Decision, MessageKind, Refused, decide, is_window_open
 
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3c52-8f4e-4f7b-9a57-2b1f3e0c9d11")
 
@@ -88,12 +104,17 @@ class InboxCommands:
     tools) the id is derived from the identifiers given (shared/contacts.py)."""
 
     def __init__(self, repository: InboxRepository, publisher: CommandPublisher,
-                 clock: Clock, uploader: MediaUploader, contacts: Contacts | None = None) -> None:
+                 clock: Clock, uploader: MediaUploader, contacts: Contacts | None = None,
+                 typing_throttle: TypingThrottle | None = None,
+                 notices: AccountNotices | None = None) -> None:
         self.repository = repository
+        # Meta's account notices, pre-checked as the sender will (None: no pre-check).
+        self.notices = notices
         self.publisher = publisher
         self.clock = clock
         self.uploader = uploader
         self.contacts = contacts
+        self.typing_throttle = typing_throttle or TypingThrottle()
 
     async def send(self, who: Identity, conversation_id: str, body: TextIn | TemplateIn,
                    idempotency_key: str | None) -> CommandAccepted:
@@ -104,6 +125,7 @@ class InboxCommands:
         command: Command
         if isinstance(body, TextIn):
             _check(_free_form(doc, now))
+            await self._account_check(who, number, Initiator.CUSTOMER, now)
             command = SendText(occurred_at=now, tenant_id=who.tenant_id,
                                conversation_id=conversation_id, command_id=command_id,
                                actor_id=who.agent_id, business_phone_number_id=number,
@@ -112,7 +134,8 @@ class InboxCommands:
         else:
             channel = await self._channel(who, number)
             command = await self._template(who, channel, conversation_id, customer, body,
-                                           command_id, doc.get("last_inbound_at"), now)
+                                           command_id, doc.get("last_inbound_at"), now,
+                                           closed_at=doc.get("window_closed_at"))
         return await self._publish(command)
 
     async def open_conversation(self, who: Identity, body: NewConversationIn,
@@ -122,6 +145,10 @@ class InboxCommands:
         channel = await self._channel(who, body.business_phone_number_id)
         cid = await self._conversation_id(who, channel, customer)
         existing = await self.repository.conversation(who.tenant_id, cid)
+        if existing is not None and existing.get("merged_into"):
+            # An alias this replica cached before a merge: the survivor is the customer's.
+            cid = existing["merged_into"]
+            existing = await self.repository.conversation(who.tenant_id, cid)
         variables = body.variables if isinstance(body.variables, dict) else {
             str(n): v for n, v in enumerate(body.variables, start=1)}
         template = TemplateIn(kind="template", template_name=body.template_name,
@@ -129,7 +156,8 @@ class InboxCommands:
         command = await self._template(
             who, channel, cid, customer, template, command_id_for(who.tenant_id, idempotency_key),
             existing.get("last_inbound_at") if existing else None, self.clock(),
-            reference=body.reference)
+            reference=body.reference,
+            closed_at=existing.get("window_closed_at") if existing else None)
         return await self._publish(command)
 
     async def send_media(self, who: Identity, conversation_id: str, attachment: Attachment,
@@ -140,6 +168,7 @@ class InboxCommands:
         doc = await self._conversation(who, conversation_id)
         now = self.clock()
         _check(_free_form(doc, now))
+        await self._account_check(who, doc["business_phone_number_id"], Initiator.CUSTOMER, now)
         try:
             spec = check_attachment(attachment)
         except AttachmentRejected as exc:
@@ -165,6 +194,7 @@ class InboxCommands:
         now = self.clock()
         # Meta treats a reaction as a free-form message: the window must be open.
         _check(_free_form(doc, now))
+        await self._account_check(who, doc["business_phone_number_id"], Initiator.CUSTOMER, now)
         command_id = command_id_for(who.tenant_id, idempotency_key)
         return await self._publish(React(
             occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
@@ -175,12 +205,59 @@ class InboxCommands:
 
     async def mark_read(self, who: Identity, conversation_id: str, body: ReadIn,
                         idempotency_key: str | None) -> CommandAccepted:
+        """Read up to a customer's message: the one named, else their newest (the server
+        decides; the browser sends nothing). The command carries it to the store (unread) and
+        to the sender, which marks it read on WhatsApp once per message unless the tenant
+        turned read receipts off."""
         doc = await self._conversation(who, conversation_id)
+        wamid: str | None = None
+        if body.message_id is not None:
+            wamid = await self.repository.customer_wamid(who.tenant_id, conversation_id,
+                                                         body.message_id)
+            if wamid is None:
+                raise InvalidInput("message_id: not a message the customer sent in this "
+                                   "conversation.", code="not_a_customer_message",
+                                   field="message_id")
+        elif doc.get("last_inbound_at") is not None:
+            wamid = await self.repository.customer_wamid(who.tenant_id, conversation_id)
+        settings = await self.repository.tenant_settings(who.tenant_id)
         return await self._publish(MarkRead(
             occurred_at=self.clock(), tenant_id=who.tenant_id, conversation_id=conversation_id,
             command_id=command_id_for(who.tenant_id, idempotency_key), actor_id=who.agent_id,
             business_phone_number_id=doc["business_phone_number_id"],
-            message_wamid=body.message_id))
+            message_wamid=wamid, send_receipt=settings.read_receipts))
+
+    async def typing(self, who: Identity, conversation_id: str) -> CommandAccepted:
+        """WhatsApp's typing indicator for the customer's newest message, while the window is
+        open and the tenant has read receipts on (Meta's typing call marks the message read);
+        at most one per agent and conversation every 10 s (shared/typing_indicator.py), on this
+        replica, and the sender keeps to one per conversation whichever replica was asked."""
+        doc = await self._conversation(who, conversation_id)
+        now = self.clock()
+        _check(_free_form(doc, now))
+        if not (await self.repository.tenant_settings(who.tenant_id)).read_receipts:
+            raise SendRefused("Your team turned read receipts off; WhatsApp's typing indicator "
+                              "would mark the customer's message read, so it is off too.",
+                              code="read_receipts_off")
+        wamid = await self.repository.customer_wamid(who.tenant_id, conversation_id)
+        if wamid is None:
+            raise SendRefused("The customer has no message to answer yet.",
+                              code="no_customer_message")
+        key = (who.tenant_id, conversation_id, who.agent_id)
+        wait = self.typing_throttle.take(key, now)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            raise TooManyRequests(f"The typing indicator was shown less than "
+                                  f"{TYPING_INTERVAL.seconds} s ago; ask again in {seconds} s.",
+                                  code="typing_too_soon", retry_after_seconds=seconds)
+        try:
+            return await self._publish(ShowTyping(
+                occurred_at=now, tenant_id=who.tenant_id, conversation_id=conversation_id,
+                command_id=command_id_for(who.tenant_id, None), actor_id=who.agent_id,
+                business_phone_number_id=doc["business_phone_number_id"], message_wamid=wamid))
+        except BaseException:
+            self.typing_throttle.give_back(key, now)  # nothing was asked of WhatsApp
+            raise
 
     async def set_status(self, who: Identity, conversation_id: str, body: StatusIn,
                          idempotency_key: str | None) -> CommandAccepted:
@@ -203,14 +280,21 @@ class InboxCommands:
 
     async def _template(self, who: Identity, channel: Channel, cid: str, customer: Customer,
                         body: TemplateIn, command_id: str, last_inbound_at: datetime | None,
-                        now: datetime, reference: str | None = None) -> SendTemplate:
+                        now: datetime, reference: str | None = None,
+                        closed_at: datetime | None = None) -> SendTemplate:
         template = await self.repository.template(channel.waba_id, body.template_name,
                                                   body.language)
         if template is not None and template.get("tenant_id") not in (None, who.tenant_id):
             template = None  # another tenant's account: as if it did not exist
+        # In the sender's order: Meta's account notices, the template's status, the opt-out.
+        initiator = (Initiator.CUSTOMER if is_window_open(last_inbound_at, now, closed_at)
+                     else Initiator.BUSINESS)
+        await self._account_check(who, channel.phone_number_id, initiator, now, channel)
         _check(decide(MessageKind.TEMPLATE, last_inbound_at, now,
                       template.get("status") if template else None))
         assert template is not None
+        if is_marketing(template.get("category")):
+            await self._opt_out_check(who, channel, customer)
         try:
             filled = fill_components(template.get("components") or [], body.variables)
         except TemplateVariablesError as exc:
@@ -223,6 +307,28 @@ class InboxCommands:
                             language=body.language, components=filled.components,
                             rendered_text=filled.rendered_text,
                             reference=reference or command_id)
+
+    async def _account_check(self, who: Identity, number: str, initiator: Initiator,
+                             now: datetime, channel: Channel | None = None) -> None:
+        """Refuse (409) what Meta's notices about the number's account refuse, as the sender
+        will (shared/account_policy.py): a disabled account, a messaging restriction."""
+        if self.notices is None:
+            return
+        docs = await self.notices.notices(who.tenant_id)
+        if not docs:
+            return
+        channel = channel or await self._channel(who, number)
+        notices = [n for n in map(Notice.from_document, docs) if n.waba_id == channel.waba_id]
+        _check(account_policy.refusal(notices, phone_number_id=number, initiator=initiator,
+                                      now=now))
+
+    async def _opt_out_check(self, who: Identity, channel: Channel, customer: Customer) -> None:
+        """A MARKETING template to a customer who opted out: the sender's refusal, now."""
+        key = customer_opt_out_id(who.tenant_id, channel.phone_number_id,
+                                  customer["customer_wa_id"], customer["customer_user_id"])
+        if key is not None and any(is_opted_out(d)
+                                   for d in await self.repository.opt_outs([key])):
+            _check(OPTED_OUT)
 
     async def _conversation_id(self, who: Identity, channel: Channel, customer: Customer
                                ) -> str:
@@ -238,6 +344,11 @@ class InboxCommands:
         doc = await self.repository.conversation(who.tenant_id, conversation_id)
         if doc is None:
             raise NotFound("No such conversation.", code="conversation_not_found")
+        if doc.get("merged_into"):
+            # The customer's two conversations became one: act there (the agent sees its whole
+            # thread first), never here, where nothing is folded any more.
+            raise Merged(f"This conversation was merged into {doc['merged_into']}, the same "
+                         "customer's; act on that one.", merged_into=doc["merged_into"])
         return doc
 
     async def _channel(self, who: Identity, phone_number_id: str) -> Channel:

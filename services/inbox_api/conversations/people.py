@@ -48,6 +48,7 @@ def customer_fields(doc: Mapping[str, Any]) -> dict[str, str | None]:
         "username": _str(doc.get("customer_username")),
         "name": _str(doc.get("contact_name")),
         "display_number": display_number(wa_id),
+        "saved_name": _str(doc.get("app_contact_name")),
     }
 
 

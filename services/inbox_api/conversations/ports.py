@@ -12,9 +12,10 @@ from services.inbox_api.accounts.ports import AccountRepository, Clock, Document
 from services.inbox_api.conversations.cursors import ListPosition
 from shared.channels import Channel
 from shared.events.commands import Command
+from shared.media_archive import ArchivedMedia
 
-__all__ = ["Clock", "CommandPublisher", "Document", "InboxRepository", "MediaDownload",
-           "MediaFile", "MediaSource", "MediaUploader"]
+__all__ = ["Clock", "CommandPublisher", "Document", "InboxRepository", "MediaArchive",
+           "MediaDownload", "MediaFile", "MediaSource", "MediaUploader"]
 
 
 class InboxRepository(AccountRepository, Protocol):
@@ -22,6 +23,8 @@ class InboxRepository(AccountRepository, Protocol):
     request's who and what)."""
 
     async def template(self, waba_id: str, name: str, language: str) -> Document | None: ...
+    # ``opt_outs`` documents by ``_id`` (a page's customers at once; shared/marketing.py).
+    async def opt_outs(self, ids: Sequence[str]) -> list[Document]: ...
     async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None: ...
 
     async def conversations(self, tenant_id: str, *, filter: Any, agent_id: str,
@@ -34,7 +37,25 @@ class InboxRepository(AccountRepository, Protocol):
     async def previews(self, tenant_id: str, conversation_id: str,
                        wamids: Sequence[str]) -> dict[str, str]: ...
 
+    async def campaign_names(self, tenant_id: str,
+                             campaign_ids: Sequence[str]) -> dict[str, str]: ...
+
     async def media_owner(self, tenant_id: str, media_id: str) -> str | None: ...
+
+    async def media_message(self, tenant_id: str, media_id: str) -> Document | None: ...
+
+    async def archived_media(self, tenant_id: str,
+                             media_ids: Sequence[str]) -> dict[str, Document]: ...
+
+    async def customer_wamid(self, tenant_id: str, conversation_id: str,
+                             wamid: str | None = None) -> str | None: ...
+
+
+class AccountNotices(Protocol):
+    """Meta's notices about the tenant's accounts and numbers (``account_health``), which the
+    send pre-check applies as the sender will (shared/account_policy.py)."""
+
+    async def notices(self, tenant_id: str) -> list[Document]: ...
 
 
 class CommandPublisher(Protocol):
@@ -57,6 +78,13 @@ class MediaSource(Protocol):
 
     def download(self, channel: Channel,
                  media_id: str) -> AbstractAsyncContextManager[MediaDownload]: ...
+
+
+class MediaArchive(Protocol):
+    """The media archive's bytes (docs/media.md): a stored record's download, or None when this
+    replica cannot read them (then Meta's copy is the fallback)."""
+
+    async def open(self, record: ArchivedMedia) -> MediaDownload | None: ...
 
 
 @dataclass(frozen=True, slots=True)

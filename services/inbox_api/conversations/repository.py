@@ -17,7 +17,15 @@ from typing import Any
 from services.inbox_api.accounts.repository import MongoAccountRepository
 from services.inbox_api.conversations.cursors import ListPosition
 from services.inbox_api.conversations.schemas import ListFilter
-from shared.read_model import CONVERSATION_LIST, RECENT_MESSAGES, TEMPLATES_BY_STATUS, THREAD
+from shared.campaigns import CAMPAIGNS_COLLECTION, OPT_OUTS_COLLECTION
+from shared.media_archive import MEDIA_ARCHIVE_COLLECTION, archive_id
+from shared.read_model import (
+    CONVERSATION_LIST,
+    LATEST_CUSTOMER_MESSAGE,
+    RECENT_MESSAGES,
+    TEMPLATES_BY_STATUS,
+    THREAD,
+)
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 Document = dict[str, Any]
@@ -47,6 +55,15 @@ class MongoInboxRepository(MongoAccountRepository):
                   .limit(500))
         return await cursor.to_list(None)
 
+    async def opt_outs(self, ids: Sequence[str]) -> list[Document]:
+        """Customers' marketing opt-outs (conversation_store's ``opt_outs``), one ``_id $in``."""
+        if not ids:
+            return []
+        cursor = self.db[OPT_OUTS_COLLECTION].find(
+            {"_id": {"$in": sorted(set(ids))}},
+            {"opted_out": 1, "source": 1, "keyword": 1, "at": 1})
+        return await cursor.to_list(None)
+
     # -- conversations ---------------------------------------------------------------------------
 
     async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
@@ -58,7 +75,10 @@ class MongoInboxRepository(MongoAccountRepository):
                             limit: int) -> list[Document]:
         """A page of the list, newest activity first (``limit`` + 1 asked by the caller to
         learn whether there is a next page)."""
-        query: Document = {"tenant_id": tenant_id}
+        # Not one with nothing to show yet (only a status or a reaction of an unknown message:
+        # conversation_store listing.py); documents older than the field are listed. Nor one
+        # merged into another of the same customer (conversation_store merge.py).
+        query: Document = {"tenant_id": tenant_id, "listed": {"$ne": False}, "merged_into": None}
         if filter in ("open", "resolved"):
             query["status"] = filter
         elif filter == "unread":
@@ -140,10 +160,49 @@ class MongoInboxRepository(MongoAccountRepository):
             {"wamid": 1, "preview": 1})
         return {doc["wamid"]: doc.get("preview") or "" async for doc in cursor}
 
+    async def campaign_names(self, tenant_id: str,
+                             campaign_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the campaigns that sent a page's messages (by ``_id``)."""
+        if not campaign_ids:
+            return {}
+        cursor = self.db[CAMPAIGNS_COLLECTION].find(
+            {"_id": {"$in": list(campaign_ids)}, "tenant_id": tenant_id}, {"name": 1})
+        return {doc["_id"]: doc["name"] async for doc in cursor
+                if isinstance(doc.get("name"), str) and doc["name"]}
+
+    async def customer_wamid(self, tenant_id: str, conversation_id: str,
+                             wamid: str | None = None) -> str | None:
+        """The wamid of the customer's newest message in the thread; with ``wamid``, that one
+        if it is a message the customer sent in this thread. None when there is none."""
+        query: Document = {"tenant_id": tenant_id, "conversation_id": conversation_id,
+                           "direction": "inbound", "visible": True}
+        if wamid is not None:
+            doc = await self.db[MESSAGES].find_one({"wamid": wamid, **query}, {"wamid": 1})
+        else:
+            doc = await self.db[MESSAGES].find_one(
+                query, {"wamid": 1}, sort=LATEST_CUSTOMER_MESSAGE.sort_spec)
+        found = doc.get("wamid") if doc else None
+        return found if isinstance(found, str) and found else None
+
     async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
         """The business number whose message carries this media (the token to fetch it with)."""
-        doc = await self.db[MESSAGES].find_one(
+        doc = await self.media_message(tenant_id, media_id)
+        return doc.get("business_phone_number_id") if doc else None
+
+    async def media_message(self, tenant_id: str, media_id: str) -> Document | None:
+        """The tenant's message that carries this media (a cold query: shared/read_model.py)."""
+        return await self.db[MESSAGES].find_one(
             {"tenant_id": tenant_id, "$or": [{"content.id": media_id},
                                              {"content.media.id": media_id}]},
-            {"business_phone_number_id": 1})
-        return doc.get("business_phone_number_id") if doc else None
+            {"fold": 0})
+
+    async def archived_media(self, tenant_id: str,
+                             media_ids: Sequence[str]) -> dict[str, Document]:
+        """The tenant's ``media_archive`` records of these media, by media id (by ``_id``:
+        the id names the tenant, so another tenant's record is never read)."""
+        if not media_ids:
+            return {}
+        cursor = self.db[MEDIA_ARCHIVE_COLLECTION].find(
+            {"_id": {"$in": [archive_id(tenant_id, m) for m in media_ids]},
+             "tenant_id": tenant_id})
+        return {doc["media_id"]: doc async for doc in cursor}

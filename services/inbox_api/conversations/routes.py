@@ -34,11 +34,18 @@ from services.inbox_api.conversations.schemas import (
     StatusIn,
 )
 from services.inbox_api.conversations.stream import Change, event_stream
-from services.inbox_api.deps import Caller, Commands, Hub, IdempotencyKey, Media, Queries, Settings
+from services.inbox_api.deps import (
+    Caller,
+    Commands,
+    Hub,
+    IdempotencyKey,
+    Media,
+    Queries,
+    Settings,
+)
 from services.inbox_api.errors import (
     BadRequest,
     InvalidInput,
-    NotFound,
     TooLarge,
     UnsupportedMedia,
     error_responses,
@@ -50,7 +57,7 @@ router = APIRouter()
 ConversationId = Annotated[str, Path(min_length=3, max_length=200,
                                      description="`{phone_number_id}:{wa_id}`")]
 SEND_ERRORS = error_responses(401, 404, 409, 422, 503)
-COMMAND_ERRORS = error_responses(401, 404, 422, 503)
+COMMAND_ERRORS = error_responses(401, 404, 409, 422, 503)  # 409: a merged conversation
 
 # -- conversations and threads ---------------------------------------------------------------
 
@@ -122,9 +129,20 @@ async def react(caller: Caller, commands: Commands, conversation_id: Conversatio
 async def mark_read(caller: Caller, commands: Commands, conversation_id: ConversationId,
                     body: Annotated[ReadIn | None, Body()] = None,
                     idempotency_key: IdempotencyKey = None) -> CommandAccepted:
-    """Mark read up to a message (or everything): clears unread, blue ticks on WhatsApp."""
+    """Mark read up to a customer's message (none named: their newest): clears unread, and
+    blue ticks on WhatsApp once per message (unless the tenant turned read receipts off)."""
     return await commands.mark_read(caller, conversation_id, body or ReadIn(),
                                     idempotency_key)
+
+
+@router.post("/conversations/{conversation_id}/typing", tags=["commands"], status_code=202,
+             responses=error_responses(401, 404, 409, 422, 429, 503))
+async def typing(caller: Caller, commands: Commands,
+                 conversation_id: ConversationId) -> CommandAccepted:
+    """The agent is typing: WhatsApp's typing indicator on the customer's newest message (it
+    marks that message read too). Only inside the window and with read receipts on; at most
+    once per 10 s per agent and conversation (429 with Retry-After otherwise)."""
+    return await commands.typing(caller, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/status", tags=["commands"], status_code=202,
@@ -244,29 +262,39 @@ async def _counted(frames: AsyncIterator[str]) -> AsyncIterator[str]:
 # -- media -----------------------------------------------------------------------------------
 
 
+MediaId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
 @router.get("/media/{media_id}", tags=["media"], response_class=StreamingResponse,
             responses={200: {"content": {"application/octet-stream": {}},
                              "description": "The media's bytes"},
-                       **error_responses(401, 404, 422, 503)})
-async def media(caller: Caller, queries: Queries, source: Media,
-                media_id: Annotated[str, Path(min_length=1, max_length=200,
-                                              pattern=r"^[A-Za-z0-9_.-]+$")]
-                ) -> StreamingResponse:
-    # Only media of the tenant's own messages; the message says which number's token to use.
-    channel = await queries.media_channel(caller, media_id)
-    if channel is None:
-        raise NotFound("No such media.", code="media_not_found")
+                       **error_responses(401, 404, 422, 502, 503)})
+async def media(caller: Caller, media: Media, media_id: MediaId) -> StreamingResponse:
+    """The media's bytes: from the inbox's archive when it holds them (also after WhatsApp
+    dropped its copy), else fetched from WhatsApp now (docs/media.md)."""
     stack = AsyncExitStack()
-    download = await stack.enter_async_context(source.download(channel, media_id))
+    try:
+        served = await media.open(caller, media_id, stack)
+    except BaseException:
+        await stack.aclose()
+        raise
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for chunk in download.body:
+            async for chunk in served.download.body:
                 yield chunk
         finally:
             await stack.aclose()
 
-    headers = {"Cache-Control": "private, max-age=300"}
-    if download.length is not None:
-        headers["Content-Length"] = str(download.length)
-    return StreamingResponse(body(), media_type=download.mime_type, headers=headers)
+    return StreamingResponse(body(), media_type=served.download.mime_type,
+                             headers=served.headers)
+
+
+@router.post("/media/{media_id}/retry", tags=["media"], status_code=202,
+             responses=error_responses(401, 404, 422, 503))
+async def retry_media(caller: Caller, media: Media, media_id: MediaId,
+                      idempotency_key: IdempotencyKey = None) -> CommandAccepted:
+    """Download a customer's media into the archive again (after ``failed``, ``too_large`` or
+    ``disallowed_type``, or for media older than the archive). 202 once the request is on
+    inbox.commands.v1; the message's ``media.archive`` shows the outcome."""
+    return await media.retry(caller, media_id, idempotency_key)

@@ -28,6 +28,9 @@ class Customer(ApiModel):
     username: str | None = None
     name: str | None
     display_number: str | None = None
+    # The name the WhatsApp Business app's address book gives them (coexistence): shown when
+    # ``name`` (their profile name) is null, else as "saved as ...".
+    saved_name: str | None = None
 
 
 class LastMessage(ApiModel):
@@ -50,6 +53,16 @@ class AgentReply(ApiModel):
     agent_id: str | None
 
 
+class MarketingOptOut(ApiModel):
+    """The customer opted out of marketing messages: MARKETING templates are not sent to them.
+    ``source``: ``keyword`` (they sent STOP), ``meta_preference`` (they stopped marketing
+    messages in WhatsApp itself) or ``meta_131050`` (Meta refused a send: they had opted out)."""
+
+    source: str
+    at: AwareDatetime | None
+    keyword: str | None = None
+
+
 class ConversationOut(ApiModel):
     id: str
     business_phone_number_id: str
@@ -62,6 +75,11 @@ class ConversationOut(ApiModel):
     window: Window
     last_agent_reply: AgentReply | None
     version: int
+    # Set while the customer is opted out of marketing messages (docs/campaigns.md).
+    marketing_opt_out: MarketingOptOut | None = None
+    # Set once merged into another conversation of the same customer (that one's id): it is in
+    # no list, and commands on it are refused (409 ``conversation_merged``).
+    merged_into: str | None = None
 
 
 class ConversationPage(ApiModel):
@@ -92,12 +110,56 @@ class ReactionOut(ApiModel):
     emoji: str
 
 
+class MediaArchiveOut(ApiModel):
+    """A customer's media in the inbox's own archive (docs/media.md): ``stored`` (served from
+    it, also after WhatsApp dropped its copy), ``pending``, or not stored: ``failed``,
+    ``too_large`` or ``disallowed_type``, with ``reason`` to show, and ``retryable`` when
+    ``POST /api/v1/media/{id}/retry`` may help."""
+
+    status: Literal["pending", "stored", "failed", "too_large", "disallowed_type"]
+    reason: str | None = None
+    size: int | None = None
+    # The limit a too-large file was over (bytes).
+    limit: int | None = None
+    retryable: bool = False
+
+
 class MediaOut(ApiModel):
     id: str
     mime_type: str | None
     caption: str | None
     filename: str | None
     url: str
+    # Inbound media only; null before the archiver saw it (or for media older than the archive).
+    archive: MediaArchiveOut | None = None
+
+
+class CampaignRef(ApiModel):
+    """The campaign that sent an outbound message; ``name`` is null when it cannot be read."""
+
+    id: str
+    name: str | None
+
+
+class EarlierVersion(ApiModel):
+    """What an edited message said before (oldest first), and since when."""
+
+    type: str
+    text: str
+    at: AwareDatetime
+
+
+class CallOut(ApiModel):
+    """A call's thread line (``type`` "call", ``direction`` "system"). ``direction``: who
+    called ("inbound": the customer); ``outcome``: ringing, ongoing, answered, missed,
+    declined or unanswered; ``text`` says it ("Missed call", "Call answered · 3 min 12 s")."""
+
+    call_id: str
+    direction: Direction | None
+    outcome: str
+    started_at: AwareDatetime | None
+    ended_at: AwareDatetime | None
+    duration_seconds: int | None
 
 
 class MessageOut(ApiModel):
@@ -119,6 +181,26 @@ class MessageOut(ApiModel):
     media: MediaOut | None
     # Outbound: the sender's reference, echoed on every status (biz_opaque_callback_data).
     reference: str | None = None
+    # Inbound, Meta's ``context``: forwarded (up to 5 times) or frequently forwarded (more), and
+    # the product a "Message business" tap came from ({catalog_id, product_retailer_id}).
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: dict[str, Any] | None = None
+    # Inbound from a Click-to-WhatsApp ad: Meta's ``referral`` verbatim (headline, body,
+    # source_url, source_type, image_url / video_url, thumbnail_url, ...).
+    referral: dict[str, Any] | None = None
+    # Meta's errors on the message itself (an unsupported type, an unavailable message).
+    errors: list[MessageError] = Field(default_factory=list)
+    # Outbound, sent by a campaign.
+    campaign: CampaignRef | None = None
+    # Edited: the earlier versions, oldest first (``text``/``content`` are the newest) and when
+    # the newest was made. Deleted (``deleted``): no text, content, media or history at all.
+    edit_history: list[EarlierVersion] = Field(default_factory=list)
+    edited_at: AwareDatetime | None = None
+    # Outbound, sent from the WhatsApp Business app on the same number (coexistence).
+    from_app: bool = False
+    # A call's line.
+    call: CallOut | None = None
 
 
 class MessagePage(ApiModel):

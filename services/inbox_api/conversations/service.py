@@ -1,5 +1,5 @@
-"""The conversations' read use cases: the list, one conversation, its thread, a media's number,
-and a live change as the stream sends it."""
+"""The conversations' read use cases: the list, one conversation, its thread (with its media's
+archive state), and a live change as the stream sends it. A media's bytes: media.py."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from services.inbox_api.conversations.cursors import (
     encode_thread_cursor,
 )
 from services.inbox_api.conversations.ports import Clock, Document, InboxRepository
+from services.inbox_api.conversations.preferences import marker, opt_out_ids
 from services.inbox_api.conversations.schemas import (
     ConversationOut,
     ConversationPage,
     MessagePage,
 )
 from services.inbox_api.conversations.stream import Change, ReadOnce
-from services.inbox_api.conversations.views import conversation_view, message_view
+from services.inbox_api.conversations.views import conversation_view, media_id_of, message_view
 from services.inbox_api.errors import BadRequest, NotFound
-from shared.channels import Channel
 
 
 class InboxQueries(AccountService):
@@ -39,8 +39,19 @@ class InboxQueries(AccountService):
         self.repository = repository
 
     async def conversation(self, identity: Identity, conversation_id: str) -> ConversationOut:
-        return conversation_view(await self._conversation_doc(identity, conversation_id),
-                                 self.clock())
+        doc = await self._conversation_doc(identity, conversation_id)
+        [shown] = await self._views(identity.tenant_id, [doc])
+        return shown
+
+    async def _views(self, tenant_id: str, docs: list[Document]) -> list[ConversationOut]:
+        """The conversations as shown, with the opted-out marker of their customers (one
+        ``_id $in`` read of ``opt_outs`` for all of them; preferences.py)."""
+        now = self.clock()
+        keys = opt_out_ids(tenant_id, docs)
+        found = {d["_id"]: d for d in await self.repository.opt_outs(list(keys.values()))}
+        return [conversation_view(d, now).model_copy(update={
+                    "marketing_opt_out": marker(found.get(keys.get(str(d["_id"]), "")))})
+                for d in docs]
 
     async def _conversation_doc(self, identity: Identity, conversation_id: str) -> Document:
         doc = await self.repository.conversation(identity.tenant_id, conversation_id)
@@ -60,13 +71,12 @@ class InboxQueries(AccountService):
         docs = await self.repository.conversations(
             identity.tenant_id, filter=filter, agent_id=identity.agent_id,
             q=q.strip() if q and q.strip() else None, after=after, limit=limit + 1)
-        now = self.clock()
         page = docs[:limit]
         next_cursor = None
         if len(docs) > limit and page[-1].get("last_activity_at") is not None:
             next_cursor = encode_list_cursor(
                 ListPosition(page[-1]["last_activity_at"], page[-1]["_id"]))
-        return ConversationPage(items=[conversation_view(d, now) for d in page],
+        return ConversationPage(items=await self._views(identity.tenant_id, page),
                                 next_cursor=next_cursor)
 
     async def thread(self, identity: Identity, conversation_id: str, *, before: str | None,
@@ -85,17 +95,18 @@ class InboxQueries(AccountService):
         quoted = sorted({d["reply_to"]["wamid"] for d in page
                          if (d.get("reply_to") or {}).get("wamid")})
         previews = await self.repository.previews(identity.tenant_id, conversation_id, quoted)
+        campaigns = sorted({d["campaign_id"] for d in page if d.get("campaign_id")})
+        names = await self.repository.campaign_names(identity.tenant_id, campaigns)
+        media_ids = sorted({m for d in page if d.get("direction") == "inbound"
+                            and (m := media_id_of(d.get("message_type") or "",
+                                                  d.get("content") or {}))})
+        archives = await self.repository.archived_media(identity.tenant_id, media_ids)
         next_before = None
         if len(docs) > limit and page[-1].get("sort_key"):
             next_before = encode_thread_cursor(page[-1]["sort_key"])
-        return MessagePage(items=[message_view(d, previews) for d in reversed(page)],
+        return MessagePage(items=[message_view(d, previews, names, archives)
+                                  for d in reversed(page)],
                            next_before=next_before)
-
-    async def media_channel(self, identity: Identity, media_id: str) -> Channel | None:
-        """The tenant's channel that received (or sent) this media, else None."""
-        number = await self.repository.media_owner(identity.tenant_id, media_id)
-        channel = await self.repository.channel(number) if number else None
-        return channel if channel is not None and channel.tenant_id == identity.tenant_id else None
 
     async def render_change(self, tenant_id: str, change: Change,
                             reads: ReadOnce[dict[str, Any]] | None = None,
@@ -116,7 +127,8 @@ class InboxQueries(AccountService):
         doc = await self.repository.conversation(tenant_id, change.event.conversation_id)
         if doc is None:
             doc = _summary_document(change)
-        return conversation_view(doc, self.clock()).model_dump(mode="json")
+        [shown] = await self._views(tenant_id, [doc])
+        return shown.model_dump(mode="json")
 
 
 def _summary_document(change: Change) -> Document:
@@ -127,4 +139,5 @@ def _summary_document(change: Change) -> Document:
             "last_message_preview": s.last_message_preview, "last_message_at": s.last_message_at,
             "last_activity_at": s.last_message_at, "last_inbound_at": s.last_inbound_at,
             "window_expires_at": s.window_expires_at, "unread_count": s.unread_count,
-            "status": s.status, "assignee_id": s.assignee_id, "version": s.version}
+            "status": s.status, "assignee_id": s.assignee_id, "version": s.version,
+            "merged_into": s.merged_into}

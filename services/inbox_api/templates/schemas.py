@@ -98,6 +98,18 @@ class ParameterOut(BaseModel):
     max_length: int
 
 
+class StatusDetails(BaseModel):
+    """What Meta said with the current status (a rejection's or a pause's details), verbatim."""
+
+    event: str  # Meta's event that brought them (REJECTED, PAUSED, DISABLED, ...)
+    reason: str | None = None  # rejection_info.reason (or the event's reason)
+    recommendation: str | None = None  # rejection_info.recommendation
+    title: str | None = None  # other_info.title (FIRST_PAUSE, SECOND_PAUSE, ...)
+    description: str | None = None  # other_info.description
+    disable_date: str | None = None  # disable_info.disable_date
+    other: dict[str, Any] = {}  # any other field Meta sent with it
+
+
 class TemplateDetail(BaseModel):
     id: str
     waba_id: str
@@ -114,6 +126,11 @@ class TemplateDetail(BaseModel):
     parameters: list[ParameterOut]
     components: list[dict[str, Any]]
     editable: bool
+    # Meta's details of the current status (REJECTED, PAUSED, ...), when it sent any.
+    status_details: StatusDetails | None = None
+    # The content is known (synced from Meta's listing, created here, or Meta's components
+    # webhook); a template known only from a status webhook is not offered for sending.
+    synced: bool = True
 
 
 class TemplateDetailList(BaseModel):

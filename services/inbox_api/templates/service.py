@@ -112,6 +112,7 @@ class TemplateAdmin:
             "tenant_id": who.tenant_id, "waba_id": channel.waba_id, "name": valid.name,
             "language": valid.language, "template_id": str(answer.get("id") or "") or None,
             "components": valid.components, "parameter_format": valid.parameter_format,
+            "components_at": started,
         }, started)
         # A review webhook can beat this write: it then has status_at >= started, and wins.
         await self.store.set_status_if_older(doc_id, {
@@ -140,7 +141,8 @@ class TemplateAdmin:
         started = snapshot_time(now)
         await self._cloud(self.cloud.edit(channel, str(doc.get("template_id") or ""), body))
         await self.store.put_definition(template_id, {"components": components,
-                                                      "parameter_format": fmt}, started)
+                                                      "parameter_format": fmt,
+                                                      "components_at": started}, started)
         if status == "APPROVED":
             await self.store.record_edit(template_id, now)
         fields: dict[str, Any] = {"status": "PENDING", "reason": None, "last_event": "EDITED",
@@ -239,9 +241,13 @@ class TemplateAdmin:
 
 async def list_templates(reader: TemplateReader, who: Identity,
                          status: str | None) -> TemplateDetailList:
-    """The tenant's templates (every status, or one), by name."""
+    """The tenant's templates (every status, or one), by name. ``status=APPROVED`` is what the
+    composer and the pickers offer: a template known only from a status webhook (its content,
+    ``components``, not synced yet) is left out until the sync brings its content."""
     now = wall_clock()
     docs = await reader.templates(who.tenant_id, status)
+    if status and status.upper() == "APPROVED":
+        docs = [d for d in docs if d.get("components")]
     return TemplateDetailList(items=[detail_view(d, now) for d in
                                      sorted(docs, key=lambda d: (d.get("name") or "",
                                                                  d.get("language") or ""))])

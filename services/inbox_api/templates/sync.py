@@ -44,6 +44,8 @@ def sync_write(tenant_id: str, waba_id: str, template: Mapping[str, Any],
         "components": components if isinstance(components, list) else [],
         "parameter_format": "named" if fmt == "named" else "positional",
         "synced_at": snapshot,
+        # Orders the components against Meta's components webhook (conversation_store).
+        "components_at": snapshot,
     }
     reason = template.get("rejected_reason")
     status: dict[str, Any] = {

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.inbox_api.templates.ports import Document
 from services.inbox_api.templates.rules import edit_refusal
-from services.inbox_api.templates.schemas import ParameterOut, TemplateDetail
+from services.inbox_api.templates.schemas import ParameterOut, StatusDetails, TemplateDetail
 from services.inbox_api.templates.variables import body_text_of, template_parameters
 
 
@@ -43,4 +43,38 @@ def detail_view(doc: Document, now: datetime) -> TemplateDetail:
         parameters=[ParameterOut(key=p.key, component=p.component,
                                  example=p.example, max_length=p.max_length) for p in params],
         components=components,
-        editable=edit_refusal(status, edited_times(doc.get("edited_at")), now) is None)
+        editable=edit_refusal(status, edited_times(doc.get("edited_at")), now) is None,
+        status_details=status_details(doc.get("status_details"), status, reason),
+        synced=bool(components))
+
+
+# Meta's events that leave the status APPROVED (conversation_store templates.STILL_APPROVED).
+_STILL_APPROVED = frozenset({"REINSTATED", "UNARCHIVED", "FLAGGED"})
+
+
+def _fields(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def status_details(value: object, status: str, reason: object) -> StatusDetails | None:
+    """Meta's details stored with the last status webhook, while that status is current (a
+    later sync or edit that changed the status makes them stale)."""
+    details = _fields(value)
+    event = str(details.pop("event", "") or "").upper()
+    if not event or ("APPROVED" if event in _STILL_APPROVED else event) != status.upper():
+        return None
+    rejection = _fields(details.pop("rejection_info", None))
+    other = _fields(details.pop("other_info", None))
+    disable = _fields(details.pop("disable_info", None))
+    shown = rejection.get("reason") or (reason if reason not in (None, "NONE") else None)
+    if not (rejection or other or disable or details or shown):
+        return None
+
+    def text(v: object) -> str | None:
+        return str(v) if v not in (None, "") else None
+
+    return StatusDetails(event=event, reason=text(shown),
+                         recommendation=text(rejection.get("recommendation")),
+                         title=text(other.get("title")),
+                         description=text(other.get("description")),
+                         disable_date=text(disable.get("disable_date")), other=details)

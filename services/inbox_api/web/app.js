@@ -4,6 +4,7 @@ import { hue, initials } from './js/format.js';
 import { loadList, setFilter } from './js/conversations.js';
 import { startStream } from './js/live.js';
 import { openNewConversation, setupNewConversation } from './js/newconversation.js';
+import { startNotices } from './js/notices.js';
 import { onKey, route, tick } from './js/routing.js';
 import { closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signIn, signOut } from './js/session.js';
 import { $, selected, state } from './js/state.js';
@@ -67,6 +68,7 @@ function startApp() {
   loadAgents().then(redrawNames);
   loadList();
   startStream();
+  startNotices();
   route();
 }
 

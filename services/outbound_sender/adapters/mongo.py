@@ -202,14 +202,20 @@ async def _insert_one(collection: AsyncCollection[Document], doc: Document) -> b
 
 class MongoWindows:
     """The customer's last inbound time, and when Meta last reported the window closed, from
-    conversation_store's ``conversations`` document."""
+    conversation_store's ``conversations`` document; for a conversation merged into another
+    (the same customer's), from the one it was merged into, where the customer's messages go."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.conversations = db[CONVERSATIONS]
 
     async def window(self, conversation_id: str) -> StoredWindow:
-        doc = await self.conversations.find_one({"_id": conversation_id},
-                                                {"last_inbound_at": 1, "window_closed_at": 1})
+        doc = None
+        for _ in range(4):  # a merge, and a merge of the survivor (rare), and so on
+            doc = await self.conversations.find_one({"_id": conversation_id}, {
+                "last_inbound_at": 1, "window_closed_at": 1, "merged_into": 1})
+            if doc is None or not isinstance(survivor := doc.get("merged_into"), str):
+                break
+            conversation_id = survivor
         if doc is None:
             return StoredWindow()
         return StoredWindow(last_inbound_at=_date(doc.get("last_inbound_at")),

@@ -17,13 +17,20 @@ from shared.mongo import insert_absent
 
 
 class MongoAliasWrites:
-    """Insert-if-absent: a duplicate ``_id`` means another writer was first (kept as is)."""
+    """Insert-if-absent: a duplicate ``_id`` means another writer was first (kept as is); and the
+    conditional move of an alias to a merge's survivor."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.aliases = db[CONTACT_ALIASES_COLLECTION]
 
     async def insert_absent(self, docs: Sequence[dict[str, Any]]) -> set[str]:
         return await insert_absent(self.aliases, docs)
+
+    async def repoint(self, alias: str, absorbed: str, survivor: str) -> bool:
+        """Move an alias to a merge's survivor, only if it still points at the absorbed one."""
+        done = await self.aliases.update_one({"_id": alias, "conversation_id": absorbed},
+                                             {"$set": {"conversation_id": survivor}})
+        return done.matched_count == 1
 
 
 def contact_directory(

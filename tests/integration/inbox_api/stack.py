@@ -28,6 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from sandbox.catalog import demo_templates
 from sandbox.testing import SandboxClient, running_sandbox
 from services.conversation_store.main import StoreService
+from services.conversation_store.media.main import MediaArchiverService
 from services.conversation_store.settings import ConversationStoreSettings
 from services.inbox_api.admin import create_tenant
 from services.inbox_api.main import create_app
@@ -110,8 +111,10 @@ async def seed_templates(db: AsyncDatabase[dict[str, Any]], channel: Channel) ->
 async def running_inbox(settings: InfraSettings, db: AsyncDatabase[dict[str, Any]], *,
                         clock_shift: timedelta = timedelta(0),
                         sandbox_settings: dict[str, Any] | None = None,
+                        media_settings: dict[str, Any] | None = None,
                         ) -> AsyncIterator[RunningInbox]:
-    """Sandbox, webhook_ingest, conversation_store, outbound_sender and inbox_api, running."""
+    """Sandbox, webhook_ingest, conversation_store (and its media archiver), outbound_sender
+    and inbox_api, running. ``media_settings``: the archiver's (``media_max_bytes``, ...)."""
     clock = Offset(shift=clock_shift)
     api_key = await create_tenant(
         db, tenant=ACME.tenant_id, phone_number_id=ACME.phone_number_id, waba_id=ACME.waba_id,
@@ -131,12 +134,22 @@ async def running_inbox(settings: InfraSettings, db: AsyncDatabase[dict[str, Any
             channels=[ACME, GLOBEX], webhook_url=webhook_url, app_secret=APP_SECRET,
             **{**FAST_SANDBOX, **(sandbox_settings or {})}))
         try:
-            store = StoreService(ConversationStoreSettings(
+            store_settings = ConversationStoreSettings(
                 **settings.model_dump(), port=0,
-                group_id=f"{settings.topic_prefix}store", max_batch=100))
+                group_id=f"{settings.topic_prefix}store", max_batch=100,
+                media_port=0, media_group_id=f"{settings.topic_prefix}store-media",
+                cloud_api_base_url=sandbox.cloud_api_base_url,
+                media_backoff_base_seconds=0.05, media_backoff_max_seconds=0.2,
+                **(media_settings or {}))
+            store = StoreService(store_settings)
             await store.start()
             services.append(store)
             tasks.append(asyncio.create_task(store.run()))
+            # The store's media archiver (docs/media.md), as conversation_store's main runs it.
+            archiver = MediaArchiverService(store_settings, clock.now)
+            await archiver.start()
+            services.append(archiver)
+            tasks.append(asyncio.create_task(archiver.run()))
             sender = SenderService(sender_settings(settings, sandbox.cloud_api_base_url),
                                    clock=clock.now)
             await sender.start()

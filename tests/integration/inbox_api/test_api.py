@@ -271,7 +271,8 @@ class TestAuthorization:
                           "channels": [{"phone_number_id": inbox.channel.phone_number_id,
                                         "display_phone_number": "15550007171",
                                         "display_number": "+1 555-000-7171",
-                                        "waba_id": inbox.channel.waba_id}]}
+                                        "waba_id": inbox.channel.waba_id}],
+                          "settings": {"read_receipts": True}}
             assert (await http.delete("/api/v1/session")).status_code == 204
             assert (await http.get("/api/v1/me")).status_code == 401
 

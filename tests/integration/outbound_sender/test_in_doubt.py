@@ -101,7 +101,10 @@ async def test_sends_in_doubt_after_a_sigkill_end_with_metas_status(
         customers = [f"1650558{c:04d}" for c in range(8)]
         await rig.command(*[template(f"s{c}-{n}", customer=customer)
                             for n in range(6) for c, customer in enumerate(customers)])
-        await rig.sandbox.inject_fault(NUMBER, "slow", count=10_000, seconds=0.3)
+        # Each call is held 1.5 s at Meta. The sandbox records a call when it answers, so once
+        # 12 are recorded the next calls are on their way: the SIGKILL lands 0.7 s later, while
+        # they are held (killed at once, it could land before they were sent, and prove nothing).
+        await rig.sandbox.inject_fault(NUMBER, "slow", count=10_000, seconds=1.5)
         log = (tmp_path / "sender.log").open("wb")
         process = spawn(settings, rig.sandbox.cloud_api_base_url, log)
         try:
@@ -109,6 +112,7 @@ async def test_sends_in_doubt_after_a_sigkill_end_with_metas_status(
             while len(await rig.sandbox.received(NUMBER)) < 12:
                 assert time.monotonic() < deadline, "the sender did not start sending"
                 await asyncio.sleep(0.05)
+            await asyncio.sleep(0.7)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             await rig.sandbox.clear_faults(NUMBER)
@@ -125,7 +129,7 @@ async def test_sends_in_doubt_after_a_sigkill_end_with_metas_status(
         assert max(Counter(c for c, _ in requests).values()) == 1  # nothing went out twice
         taken = dict(requests)
         in_doubt_taken = {c: w for c, w in taken.items() if c in unknown and w is not None}
-        assert in_doubt_taken, "Meta took none of the sends in doubt"
+        assert in_doubt_taken, ("Meta took none of the sends in doubt", sorted(unknown))
 
         deadline = time.monotonic() + 60
         for command_id, wamid in sorted(in_doubt_taken.items()):

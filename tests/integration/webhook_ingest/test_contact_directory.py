@@ -66,3 +66,27 @@ async def test_the_same_events_in_any_order_or_twice_converge(db) -> None:
     for stored in results:
         assert set(stored) == {f"uid:{BSUID}", f"wa:{NUMBER}"}
         assert len(set(stored.values())) == 1
+
+
+async def test_a_merge_moves_the_alias_once_and_records_itself(db) -> None:
+    writes = MongoAliasWrites(db)
+    await writes.insert_absent([{"_id": "uid", "conversation_id": "absorbed"}])
+    assert await writes.repoint("uid", "absorbed", "survivor") is True
+    assert await writes.repoint("uid", "absorbed", "other") is False  # moved already: kept
+    assert await writes.repoint("missing", "absorbed", "survivor") is False
+    assert await aliases(db) == {"uid": "survivor"}
+    # Through the directory: two threads seen apart, then both identifiers at once.
+    directory = contact_directory(db)
+    await directory.resolve(PN, "acme", None, BSUID)
+    await directory.resolve(PN, "acme", NUMBER, None)
+    result = await directory.route(PN, "acme", NUMBER, BSUID)
+    assert (result.conversation_id, result.absorbed) == (f"{PN}:{NUMBER}", (f"{PN}:{BSUID}",))
+    await directory.repoint(PN, "acme", result)
+    await directory.repoint(PN, "acme", result)  # twice is once
+    stored = await aliases(db)
+    assert stored[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+    assert stored[f"{PN}|merged:{PN}:{BSUID}"] == f"{PN}:{NUMBER}"
+    # A cold replica: the BSUID alone now reaches the survivor, and nothing merges again.
+    cold = contact_directory(db)
+    assert await cold.resolve(PN, "acme", None, BSUID) == f"{PN}:{NUMBER}"
+    assert (await cold.route(PN, "acme", NUMBER, BSUID)).absorbed == ()

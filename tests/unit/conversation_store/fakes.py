@@ -14,9 +14,18 @@ from services.conversation_store.changes import ThreadChange
 from services.conversation_store.documents import Conversation, Message
 from services.conversation_store.handlers import StoreHandler
 from services.conversation_store.ports import Wanted, WriteConflict
-from services.conversation_store.thread import Thread
+from services.conversation_store.thread import Outgoing, Thread
 from shared.consumer import Received
-from shared.events import ConversationChanged, MessageReceived, MessageStatusChanged
+from shared.events import (
+    AppContactSynced,
+    CallUpdated,
+    ConversationAbsorbed,
+    ConversationChanged,
+    ConversationMerged,
+    MessageEchoed,
+    MessageReceived,
+    MessageStatusChanged,
+)
 from shared.events.base import Event
 from shared.events.commands import Command
 from tests.unit.conversation_store.builders import T0
@@ -50,7 +59,7 @@ class FakeRepository:
             messages = {
                 mid: Message.model_validate(doc) for mid, doc in self.messages.items()
                 if doc["conversation_id"] == cid
-                and (mid in need.ids or doc.get("wamid") in need.wamids)
+                and (need.all or mid in need.ids or doc.get("wamid") in need.wamids)
             }
             doc = self.conversations.get(cid)
             threads[cid] = Thread(id=cid, messages=messages, conversation=(
@@ -94,23 +103,47 @@ class FakePublisher:
         self.published.extend(notices)
 
 
+class FakeForwarder:
+    """Keeps what the fold handed to other conversations (merge.py) until it is delivered."""
+
+    def __init__(self) -> None:
+        self.forwarded: list[Outgoing] = []
+        self.pending: list[Outgoing] = []
+
+    async def forward(self, outgoing: Sequence[Outgoing]) -> None:
+        self.forwarded.extend(outgoing)
+        self.pending.extend(outgoing)
+
+
 class Feeder:
     """Gives events offsets per topic (one partition each), as a broker would.
 
     ``repository`` is the fake database; the handler reads it through the thread cache unless
-    ``cached`` is False."""
+    ``cached`` is False. What the store forwards waits in ``forwarder.pending`` until
+    :meth:`deliver` feeds it back, as the broker would."""
 
     def __init__(self, cached: bool = True) -> None:
         self.repository = FakeRepository()
         self.cache = CachingRepository(self.repository)
         self.publisher = FakePublisher()
+        self.forwarder = FakeForwarder()
         self.handler = StoreHandler(self.cache if cached else self.repository, self.publisher,
-                                    TOPICS, lambda: T0)
+                                    TOPICS, lambda: T0, forwarder=self.forwarder)
         self.offsets: dict[str, int] = {}
         self.log: list[Received[Event]] = []
 
+    async def deliver(self, batch: int = 1) -> int:
+        """Feed back what the store forwarded, until nothing more is; returns how many."""
+        count = 0
+        while self.forwarder.pending:
+            pending, self.forwarder.pending = self.forwarder.pending, []
+            count += len(pending)
+            await self.feed(*(o.event for o in pending), batch=batch)
+        return count
+
     def record(self, event: Event) -> Received[Event]:
-        if isinstance(event, MessageReceived | MessageStatusChanged):
+        if isinstance(event, MessageReceived | MessageStatusChanged | ConversationMerged
+                      | ConversationAbsorbed | MessageEchoed | CallUpdated | AppContactSynced):
             topic = "whatsapp.inbound.v1"
         elif isinstance(event, Command):
             topic = "inbox.commands.v1"

@@ -259,22 +259,24 @@ class TestReactions:
 
 
 class TestEditsAndDeletes:
-    async def test_edit_notice_marks_its_target_edited(self, store: Feeder):
+    """Meta's older shape: ``unsupported{type: edit|revoke}``, the target (if any) in the
+    context and no new content. Never a message of its own (test_edits.py has the rest)."""
+
+    async def test_an_edit_notice_marks_its_target_edited(self, store: Feeder):
         await store.feed(received("w1", 0))
         await store.feed(received("w2", 5, message_type="unsupported",
                                   content={"type": "edit"},
                                   context=ReplyContext(message_id="w1")))
         assert store.repository.message(message_id(CID, "w1")).edited
-        notice = store.repository.message(message_id(CID, "w2"))
-        assert notice.edited
-        assert notice.preview == "Edited a message"
+        assert message_id(CID, "w2") not in store.repository.messages
+        assert store.repository.conversation(CID).unread_count == 1
 
-    async def test_delete_notice_without_target_is_shown_as_deleted(self, store: Feeder):
+    async def test_a_delete_notice_without_target_changes_no_thread(self, store: Feeder):
+        await store.feed(received("w1", 0))
         await store.feed(received("w2", 5, message_type="unsupported",
                                   content={"type": "revoke"}))
-        notice = store.repository.message(message_id(CID, "w2"))
-        assert notice.deleted
-        assert notice.preview == "Deleted a message"
+        assert [m.id for m in store.repository.visible(CID)] == [message_id(CID, "w1")]
+        assert store.repository.conversation(CID).unread_count == 1
 
 
 class TestCommands:

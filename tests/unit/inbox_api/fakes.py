@@ -10,9 +10,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from services.inbox_api.account_health.service import AccountNoticesQuery
 from services.inbox_api.accounts.credentials import digest
+from services.inbox_api.accounts.tenants import TenantSettings
 from services.inbox_api.conversations.commands import InboxCommands
 from services.inbox_api.conversations.cursors import ListPosition
+from services.inbox_api.conversations.media import InboxMedia
 from services.inbox_api.conversations.ports import Document, MediaDownload, MediaFile
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
@@ -20,6 +23,7 @@ from services.inbox_api.deps import State
 from services.inbox_api.settings import InboxApiSettings
 from shared.channels import Channel
 from shared.events.commands import Command
+from shared.media_archive import ArchivedMedia, archive_id
 from shared.templates import template_doc_id
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -60,6 +64,13 @@ class FakeRepository:
     template_docs: dict[str, Document] = field(default_factory=dict)
     conversation_docs: dict[str, Document] = field(default_factory=dict)
     messages: list[Document] = field(default_factory=list)
+    campaign_docs: dict[str, Document] = field(default_factory=dict)
+    settings: dict[str, TenantSettings] = field(default_factory=dict)
+    opt_out_docs: dict[str, Document] = field(default_factory=dict)
+    # account_health documents (the AccountNotices / NoticeStore ports).
+    notice_docs: list[Document] = field(default_factory=list)
+    # media_archive records by _id (shared/media_archive.py archive_id)
+    archive_docs: dict[str, Document] = field(default_factory=dict)
 
     async def api_key(self, key_hash: str) -> Document | None:
         return self.keys.get(key_hash)
@@ -94,12 +105,21 @@ class FakeRepository:
         return sorted((c for c in self.channels.values() if c.tenant_id == tenant_id),
                       key=lambda c: c.phone_number_id)
 
+    async def tenant_settings(self, tenant_id: str) -> TenantSettings:
+        return self.settings.get(tenant_id, TenantSettings())
+
     async def template(self, waba_id: str, name: str, language: str) -> Document | None:
         return self.template_docs.get(template_doc_id(waba_id, name, language))
 
     async def templates(self, tenant_id: str, status: str | None) -> list[Document]:
         return [t for t in self.template_docs.values() if t["tenant_id"] == tenant_id
                 and (status is None or t["status"] == status.upper())]
+
+    async def opt_outs(self, ids: Sequence[str]) -> list[Document]:
+        return [self.opt_out_docs[i] for i in ids if i in self.opt_out_docs]
+
+    async def notices(self, tenant_id: str) -> list[Document]:
+        return [d for d in self.notice_docs if d["tenant_id"] == tenant_id]
 
     async def conversation(self, tenant_id: str, conversation_id: str) -> Document | None:
         doc = self.conversation_docs.get(conversation_id)
@@ -108,7 +128,8 @@ class FakeRepository:
     async def conversations(self, tenant_id: str, *, filter: Any, agent_id: str,
                             q: str | None, after: ListPosition | None,
                             limit: int) -> list[Document]:
-        docs = [d for d in self.conversation_docs.values() if d["tenant_id"] == tenant_id]
+        docs = [d for d in self.conversation_docs.values() if d["tenant_id"] == tenant_id
+                and d.get("listed") is not False]
         if filter in ("open", "resolved"):
             docs = [d for d in docs if d["status"] == filter]
         elif filter == "unread":
@@ -137,15 +158,37 @@ class FakeRepository:
         return {m["wamid"]: m["preview"] for m in self.messages
                 if m["tenant_id"] == tenant_id and m.get("wamid") in wamids}
 
+    async def campaign_names(self, tenant_id: str,
+                             campaign_ids: Sequence[str]) -> dict[str, str]:
+        return {c["_id"]: c["name"] for c in self.campaign_docs.values()
+                if c["tenant_id"] == tenant_id and c["_id"] in campaign_ids}
+
+    async def customer_wamid(self, tenant_id: str, conversation_id: str,
+                             wamid: str | None = None) -> str | None:
+        theirs = sorted((m for m in self.messages if m["tenant_id"] == tenant_id
+                         and m["conversation_id"] == conversation_id
+                         and m.get("direction") == "inbound" and m.get("visible")
+                         and (wamid is None or m.get("wamid") == wamid)),
+                        key=lambda m: m["sort_key"])
+        return theirs[-1]["wamid"] if theirs else None
+
     async def media_owner(self, tenant_id: str, media_id: str) -> str | None:
+        found = await self.media_message(tenant_id, media_id)
+        return found["business_phone_number_id"] if found else None
+
+    async def media_message(self, tenant_id: str, media_id: str) -> Document | None:
         for m in self.messages:
             content = m.get("content", {})
             # Inbound: Meta's object; outbound: the sender's media object under "media".
             if m["tenant_id"] == tenant_id and media_id in (
                     content.get("id"), (content.get("media") or {}).get("id")):
-                owner: str = m["business_phone_number_id"]
-                return owner
+                return m
         return None
+
+    async def archived_media(self, tenant_id: str,
+                             media_ids: Sequence[str]) -> dict[str, Document]:
+        found = (self.archive_docs.get(archive_id(tenant_id, m)) for m in media_ids)
+        return {d["media_id"]: d for d in found if d is not None and d["tenant_id"] == tenant_id}
 
 
 @dataclass
@@ -230,6 +273,24 @@ def seeded_repository() -> FakeRepository:
 
 
 @dataclass
+class FakeArchive:
+    """The media archive's bytes by location (a record's ``_id``)."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    async def open(self, record: ArchivedMedia) -> MediaDownload | None:
+        data = self.files.get(record.location or "")
+        if data is None:
+            return None
+
+        async def body() -> AsyncIterator[bytes]:
+            yield data
+
+        return MediaDownload(mime_type=record.mime_type or "application/octet-stream",
+                             length=len(data), body=body())
+
+
+@dataclass
 class Wiring:
     repository: FakeRepository
     publisher: FakePublisher
@@ -237,21 +298,24 @@ class Wiring:
     hub: StreamHub
     state: State
     uploader: FakeUploader
+    archive: FakeArchive = field(default_factory=FakeArchive)
 
 
 def wire(repository: FakeRepository | None = None) -> Wiring:
     repository = repository or seeded_repository()
     publisher, media, hub = FakePublisher(), FakeMedia(), StreamHub(100, 10)
-    uploader = FakeUploader()
+    uploader, archive = FakeUploader(), FakeArchive()
     hub.start_at({0: 0})
 
     def clock() -> datetime:
         return NOW
 
     state = State(settings=InboxApiSettings(), queries=InboxQueries(repository, clock),
-                  commands=InboxCommands(repository, publisher, clock, uploader), hub=hub,
-                  media=media)
-    return Wiring(repository, publisher, media, hub, state, uploader)
+                  commands=InboxCommands(repository, publisher, clock, uploader,
+                                         notices=repository), hub=hub,
+                  account_notices=AccountNoticesQuery(repository, clock),
+                  media=InboxMedia(repository, publisher, clock, media, archive))
+    return Wiring(repository, publisher, media, hub, state, uploader, archive)
 
 
 class WithState:

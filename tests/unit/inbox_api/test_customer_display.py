@@ -90,7 +90,7 @@ class TestConversationView:
         customer = conversation_view(OLD_DOC, NOW).customer
         assert customer.model_dump() == {
             "wa_id": "34612345678", "user_id": None, "username": None, "name": "Ana",
-            "display_number": "+34 612 34 56 78"}
+            "display_number": "+34 612 34 56 78", "saved_name": None}
 
     def test_a_username_customer_without_a_number(self) -> None:
         doc = {"_id": "106540352242922:US.1349", "customer_wa_id": None, "customer_wa_ids": [],
@@ -99,7 +99,7 @@ class TestConversationView:
         customer = conversation_view(doc, NOW).customer
         assert customer.model_dump() == {
             "wa_id": None, "user_id": "US.1349", "username": "ana.garcia", "name": None,
-            "display_number": None}
+            "display_number": None, "saved_name": None}
 
     def test_the_bsuid_falls_back_to_the_last_seen(self) -> None:
         doc = {**OLD_DOC, "customer_user_ids": ["US.1", "US.2"]}

@@ -89,6 +89,31 @@ class TestRunningSandbox:
             await sandbox.reset()
             assert await sandbox.received() == []
 
+    async def test_read_receipts_and_typing_indicators_are_listed_apart(self) -> None:
+        async with running_sandbox(channels=[CHANNEL]) as sandbox, httpx.AsyncClient() as http:
+            first = await sandbox.customer_says(NUMBER, CUSTOMER, "hello")
+            second = await sandbox.customer_says(NUMBER, CUSTOMER, "anyone?")
+
+            async def mark(wamid: str, typing: bool = False) -> int:
+                body: dict[str, object] = {"messaging_product": "whatsapp", "status": "read",
+                                           "message_id": wamid}
+                if typing:
+                    body["typing_indicator"] = {"type": "text"}
+                response = await http.post(sandbox.messages_url(NUMBER), json=body,
+                                           headers={"Authorization": "Bearer tok"})
+                return response.status_code
+
+            assert await mark(first.wamid) == 200
+            assert await mark(second.wamid, typing=True) == 200
+            assert await mark("wamid.unknown") == 400  # refused: not listed
+            assert (await send_text(sandbox)).status_code == 200  # a message: not listed
+            receipts = await sandbox.read_receipts(NUMBER)
+            assert [r.read_message_id for r in receipts] == [first.wamid]
+            assert await sandbox.read_receipts(NUMBER, message_id=second.wamid) == []
+            [typing] = await sandbox.typing_indicators(NUMBER, message_id=second.wamid)
+            assert typing.is_typing_indicator
+            assert not typing.is_read_receipt
+
     async def test_a_second_channel_can_be_added(self) -> None:
         async with running_sandbox(channels=[]) as sandbox:
             with pytest.raises(SandboxControlError):

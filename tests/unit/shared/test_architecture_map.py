@@ -278,10 +278,24 @@ class Package:
         return out
 
     def named_collections(self) -> set[str]:
-        """Collections the package names in a ``db[NAME]`` (what it touches at all)."""
-        return {name for module in self.modules for node in ast.walk(module.tree)
-                if isinstance(node, ast.Subscript)
-                and (name := self._constant(module, node.slice)) in COLLECTIONS}
+        """Collections the package names in a ``db[NAME]`` (what it touches at all), or as a
+        GridFS bucket (``AsyncGridFSBucket(db, bucket_name=NAME)``: ``NAME.files`` and
+        ``NAME.chunks``)."""
+        named = {name for module in self.modules for node in ast.walk(module.tree)
+                 if isinstance(node, ast.Subscript)
+                 and (name := self._constant(module, node.slice)) in COLLECTIONS}
+        for module in self.modules:
+            for call in ast.walk(module.tree):
+                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id == "AsyncGridFSBucket"):
+                    continue
+                bucket = next((self._constant(module, k.value) for k in call.keywords
+                               if k.arg == "bucket_name"), None)
+                if bucket is None:
+                    raise Unresolved(f"{module.where(call)}: a bucket without a constant "
+                                     "bucket_name")
+                named |= {f"{bucket}.files", f"{bucket}.chunks"} & set(COLLECTIONS)
+        return named
 
     def topics(self) -> set[str]:
         """Topic constants the package names."""

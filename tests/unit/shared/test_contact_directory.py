@@ -68,15 +68,69 @@ async def test_the_bsuid_later_seen_with_a_number_keeps_its_thread() -> None:
     assert conflicts == []
 
 
-async def test_a_conflict_goes_to_the_bsuid_and_is_reported_once() -> None:
-    directory, _, conflicts = make()
+async def test_a_conflict_routes_to_the_number_and_names_the_absorbed_thread() -> None:
+    directory, store, conflicts = make()
     await directory.resolve(PN, "acme", None, BSUID)  # thread by BSUID
     await directory.resolve(PN, "acme", NUMBER, None)  # another thread by number
-    assert await directory.resolve(PN, "acme", NUMBER, BSUID) == f"{PN}:{BSUID}"
-    assert await directory.resolve(PN, "acme", NUMBER, BSUID) == f"{PN}:{BSUID}"
-    assert conflicts == [(PN, f"{PN}|wa:{NUMBER}", f"{PN}:{BSUID}")]
-    # Nothing rewritten: the number alone still reaches its own thread.
-    assert await directory.resolve(PN, "acme", NUMBER, None) == f"{PN}:{NUMBER}"
+    assert directory.cached(PN, NUMBER, BSUID) is None  # a disagreement is not answered cached
+    result = await directory.route(PN, "acme", NUMBER, BSUID)
+    assert result.conversation_id == f"{PN}:{NUMBER}"
+    assert result.absorbed == (f"{PN}:{BSUID}",)
+    assert result.moves == ((f"{PN}|uid:{BSUID}", f"{PN}:{BSUID}"),)
+    # resolve (inbox_api) answers the survivor too, and moves nothing.
+    assert await directory.resolve(PN, "acme", NUMBER, BSUID) == f"{PN}:{NUMBER}"
+    assert conflicts == [(PN, f"{PN}|uid:{BSUID}", f"{PN}:{NUMBER}")]  # reported once
+    # Nothing moved before repoint: the BSUID alone still reaches its own thread.
+    assert store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{BSUID}"
+    assert await directory.resolve(PN, "acme", None, BSUID) == f"{PN}:{BSUID}"
+
+
+async def test_repoint_records_the_merge_and_moves_the_alias() -> None:
+    directory, store, _ = make()
+    await directory.resolve(PN, "acme", None, BSUID)
+    await directory.resolve(PN, "acme", NUMBER, None)
+    result = await directory.route(PN, "acme", NUMBER, BSUID)
+    await directory.repoint(PN, "acme", result)
+    assert store.aliases() == {
+        f"{PN}|uid:{BSUID}": f"{PN}:{NUMBER}", f"{PN}|wa:{NUMBER}": f"{PN}:{NUMBER}",
+        f"{PN}|merged:{PN}:{BSUID}": f"{PN}:{NUMBER}"}
+    assert directory.cached(PN, None, BSUID) == f"{PN}:{NUMBER}"
+    assert directory.cached(PN, NUMBER, BSUID) == f"{PN}:{NUMBER}"
+    # Twice is once: the merge record stays, the move no longer matches.
+    await directory.repoint(PN, "acme", result)
+    assert store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+    assert (await directory.route(PN, "acme", NUMBER, BSUID)).absorbed == ()
+
+
+async def test_a_stale_cache_finds_the_merge_record_and_does_not_merge_again() -> None:
+    store = InMemoryAliases()
+    merger, _, _ = make(store)
+    stale, _, conflicts = make(store)  # another replica, which cached the old aliases
+    await stale.resolve(PN, "acme", None, BSUID)
+    await stale.resolve(PN, "acme", NUMBER, None)
+    await merger.repoint(PN, "acme", await merger.route(PN, "acme", NUMBER, BSUID))
+    # Its cache still sends the BSUID to the absorbed thread (the store forwards from there).
+    assert stale.cached(PN, None, BSUID) == f"{PN}:{BSUID}"
+    result = await stale.route(PN, "acme", NUMBER, BSUID)
+    assert (result.conversation_id, result.absorbed) == (f"{PN}:{NUMBER}", ())
+    assert result.moves == ((f"{PN}|uid:{BSUID}", f"{PN}:{BSUID}"),)
+    assert conflicts == []
+    await stale.repoint(PN, "acme", result)  # already moved: it re-reads the alias
+    assert await stale.resolve(PN, "acme", None, BSUID) == f"{PN}:{NUMBER}"
+
+
+async def test_a_number_left_on_an_absorbed_thread_does_not_merge_back() -> None:
+    directory, store, _ = make()
+    # The BSUID's thread also got a second number (an identity change) before the merge.
+    await directory.resolve(PN, "acme", None, BSUID)
+    await directory.link(PN, "acme", f"{PN}:{BSUID}", NEW_NUMBER, None)
+    await directory.resolve(PN, "acme", NUMBER, None)
+    await directory.repoint(PN, "acme", await directory.route(PN, "acme", NUMBER, BSUID))
+    # The second number with the BSUID: its alias points at the absorbed thread.
+    result = await directory.route(PN, "acme", NEW_NUMBER, BSUID)
+    assert (result.conversation_id, result.absorbed) == (f"{PN}:{NUMBER}", ())
+    await directory.repoint(PN, "acme", result)
+    assert store.aliases()[f"{PN}|wa:{NEW_NUMBER}"] == f"{PN}:{NUMBER}"
 
 
 async def test_a_lost_insert_adopts_the_winner() -> None:

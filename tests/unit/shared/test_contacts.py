@@ -11,9 +11,11 @@ from shared.contacts import (
     Resolution,
     alias_ids,
     derived_conversation_id,
+    effective,
     is_bsuid,
     is_parent_bsuid,
     link,
+    merged_alias,
     number_alias,
     resolve,
     user_alias,
@@ -95,12 +97,14 @@ def cases() -> list[tuple[str | None, str | None, str | None, str | None]]:
 
 def expected(wa: str | None, uid: str | None, by_uid: str | None, by_num: str | None
              ) -> Resolution:
-    chosen = by_uid or by_num or derived_conversation_id(PN, wa, uid)
+    # The number's conversation first: on a conflict it survives and the BSUID's is absorbed.
+    chosen = by_num or by_uid or derived_conversation_id(PN, wa, uid)
     missing = tuple(a for a, present, has in ((UID, by_uid, uid), (NUM, by_num, wa))
                     if has and present is None)
-    conflicts = tuple(a for a, present in ((UID, by_uid), (NUM, by_num))
-                      if present is not None and present != chosen)
-    return Resolution(chosen, missing, conflicts)
+    moves = tuple((a, present) for a, present in ((UID, by_uid), (NUM, by_num))
+                  if present is not None and present != chosen)
+    absorbed = (by_uid,) if by_uid and by_num and by_uid != by_num else ()
+    return Resolution(chosen, missing, tuple(a for a, _ in moves), absorbed, moves)
 
 
 @pytest.mark.parametrize(("wa", "uid", "by_uid", "by_num"), cases())
@@ -118,10 +122,45 @@ def test_the_combinations_spelled_out() -> None:
     assert resolve(PN, NUMBER, BSUID, {NUM: "A"}) == Resolution("A", (UID,))
     # The BSUID's thread gains the number.
     assert resolve(PN, NUMBER, BSUID, {UID: "B"}) == Resolution("B", (NUM,))
-    # Both known, different threads: the BSUID's wins, the number's alias is a conflict.
-    assert resolve(PN, NUMBER, BSUID, {UID: "B", NUM: "A"}) == Resolution("B", (), (NUM,))
+    # Both known, different threads: the number's survives, the BSUID's is absorbed and its
+    # alias moves to the survivor.
+    assert resolve(PN, NUMBER, BSUID, {UID: "B", NUM: "A"}) == Resolution(
+        "A", (), (UID,), ("B",), ((UID, "B"),))
     # Both known, same thread: nothing to do.
     assert resolve(PN, NUMBER, BSUID, {UID: "A", NUM: "A"}) == Resolution("A")
+
+
+def test_the_survivor_is_what_both_identifiers_first_would_give() -> None:
+    # Seen apart: the number's thread has the derived id; so does the survivor of the merge.
+    by_number = derived_conversation_id(PN, NUMBER, None)
+    assert resolve(PN, NUMBER, BSUID, {UID: f"{PN}:{BSUID}", NUM: by_number}
+                   ).conversation_id == derived_conversation_id(PN, NUMBER, BSUID)
+
+
+class TestRecordedMerges:
+    """A merge is recorded (absorbed -> survivor); aliases left behind resolve through it."""
+
+    def test_a_stale_alias_follows_the_merge_and_moves_without_a_new_merge(self) -> None:
+        result = resolve(PN, NUMBER, BSUID, {UID: "B", NUM: "A"}, {"B": "A"})
+        assert result == Resolution("A", (), (UID,), (), ((UID, "B"),))
+
+    def test_a_number_left_on_an_absorbed_thread_never_makes_a_cycle(self) -> None:
+        # B (by BSUID) was merged into A; a number still aliased to B, with the BSUID now on A.
+        result = resolve(PN, NUMBER, BSUID, {UID: "A", NUM: "B"}, {"B": "A"})
+        assert (result.conversation_id, result.absorbed) == ("A", ())
+        assert result.moves == ((NUM, "B"),)
+
+    def test_chains_are_followed(self) -> None:
+        assert effective("C", {"C": "B", "B": "A"}) == "A"
+        result = resolve(PN, NUMBER, BSUID, {UID: "C", NUM: "X"}, {"C": "B", "B": "A"})
+        assert (result.conversation_id, result.absorbed) == ("X", ("A",))
+
+    def test_a_cycle_stops(self) -> None:
+        assert effective("A", {"A": "B", "B": "A"}) == "B"
+        assert effective("A", {}) == "A"
+
+    def test_the_merge_record_id(self) -> None:
+        assert merged_alias(PN, f"{PN}:{BSUID}") == f"{PN}|merged:{PN}:{BSUID}"
 
 
 def test_unrelated_aliases_are_ignored() -> None:

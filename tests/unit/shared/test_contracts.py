@@ -126,6 +126,55 @@ SAMPLES: list[BaseModel] = [
             waba_id="w1", field="brand_new_field", value={"anything": [1, "two", None]}
         ),
     ),
+    # The webhook kinds beyond messages and statuses (issue 15; docs/webhook_kinds.md).
+    ev.MessageEchoed(
+        **ENVELOPE,
+        payload=ev.InboundMessage(
+            wamid="wamid.echo", message_type="edit", sent_at=AT,
+            business_phone_number_id="106540352242922", from_wa_id="16505551234",
+            from_user_id="US.13491208655302741918", content={"body": "fixed typo"},
+            preview="fixed typo", original_wamid="wamid.1", edited_type="text", history=True,
+        ),
+    ),
+    ev.TemplateComponentsChanged(
+        occurred_at=AT, tenant_id="acme",
+        payload=ev.TemplateComponents(
+            waba_id="w1", template_id="t1", name="order_update", language="en_US",
+            header="Your order", body="Hi {{1}}", footer="Thanks",
+            buttons=[{"message_template_button_type": "URL"}],
+        ),
+    ),
+    ev.MarketingPreferenceChanged(
+        **ENVELOPE,
+        payload=ev.MarketingPreference(
+            business_phone_number_id="106540352242922", wa_id="16505551234",
+            category="marketing_messages", value="stop", detail="User requested to stop", at=AT,
+        ),
+    ),
+    ev.CallUpdated(
+        **ENVELOPE,
+        payload=ev.Call(
+            call_id="wacid.1", business_phone_number_id="106540352242922", wa_id="16505551234",
+            direction="USER_INITIATED", event="terminate", status="COMPLETED", at=AT,
+            started_at=AT, ended_at=AT, duration_seconds=42, errors=[{"code": 138021}],
+        ),
+    ),
+    ev.AppContactSynced(
+        **ENVELOPE,
+        payload=ev.AppContact(
+            business_phone_number_id="106540352242922", wa_id="16505551234",
+            full_name="Pablo Morales", first_name="Pablo", action="add", at=AT,
+        ),
+    ),
+    ev.AccountNoticeReceived(
+        occurred_at=AT, tenant_id="acme",
+        payload=ev.AccountNotice(
+            waba_id="w1", field="account_update", event="ACCOUNT_RESTRICTION", at=AT,
+            restrictions=[{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                           "expiration": 1750640000}],
+            details={"violation_info": {"violation_type": "SCAM"}},
+        ),
+    ),
     ev.SendText(**SEND, text="Hello", reply_to_wamid="wamid.1", reference="crm-42"),
     ev.SendTemplate(
         **SEND,
@@ -145,8 +194,17 @@ SAMPLES: list[BaseModel] = [
         business_phone_number_id="106540352242922",
         message_wamid="wamid.1",
     ),
+    ev.ShowTyping(
+        **ENVELOPE,
+        command_id="cmd-5",
+        business_phone_number_id="106540352242922",
+        message_wamid="wamid.1",
+    ),
     ev.AssignConversation(**ENVELOPE, command_id="cmd-3", assignee_id="agent-7"),
     ev.SetConversationStatus(**ENVELOPE, command_id="cmd-4", status="resolved"),
+    ev.RetryMediaDownload(**ENVELOPE, command_id="cmd-5", actor_id="agent-7",
+                          business_phone_number_id="106540352242922", media_id="1234567890",
+                          message_wamid="wamid.1", media_type="image", mime_type="image/jpeg"),
     ev.MessageAccepted(**RESULT, wamid="wamid.3", accepted_at=AT, message_status="accepted"),
     ev.MessageRefused(**RESULT, reason="window_expired", detail="too late", hint="use a template"),
     ev.MessageFailed(**RESULT, error=ERROR, attempts=3),
@@ -163,6 +221,20 @@ SAMPLES: list[BaseModel] = [
             version=7,
         ),
         message_ids=["wamid.1"],
+    ),
+    ev.ConversationMerged(
+        **{**ENVELOPE, "conversation_id": "106540352242922:US.13491208655302741918"},
+        payload=ev.Merge(survivor_conversation_id="106540352242922:16505551234",
+                         business_phone_number_id="106540352242922", wa_id="16505551234",
+                         user_id="US.13491208655302741918"),
+    ),
+    ev.ConversationAbsorbed(
+        **ENVELOPE,
+        payload=ev.AbsorbedThread(
+            absorbed_conversation_id="106540352242922:US.13491208655302741918",
+            conversation={"_id": "106540352242922:US.13491208655302741918"},
+            messages=[{"_id": "106540352242922:US.13491208655302741918/wamid.1"}],
+            unread={"wamid.1": AT}, part=0, parts=1),
     ),
 ]
 

@@ -15,7 +15,10 @@ from pymongo import IndexModel
 
 from services.conversation_store.adapters.mongo import INDEXES as STORE_INDEXES
 from services.conversation_store.adapters.mongo import _find as store_find
+from services.conversation_store.adapters.mongo import _threads as store_threads
 from services.conversation_store.adapters.mongo_templates import INDEXES as TEMPLATE_INDEXES
+from services.conversation_store.media.adapters.mongo import MongoArchiveRecords
+from services.inbox_api.account_health.repository import MongoNoticeStore
 from services.inbox_api.accounts.repository import INDEXES as INBOX_INDEXES
 from services.inbox_api.accounts.repository import SESSION_TTL
 from services.inbox_api.campaigns.repository import CampaignRepository
@@ -23,9 +26,13 @@ from services.inbox_api.conversations.cursors import ListPosition
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from services.inbox_api.conversations.schemas import ListFilter
 from services.inbox_api.templates.repository import MongoTemplateStore
+from services.outbound_sender.adapters.account_health import MongoAccountNotices
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
 from services.outbound_sender.adapters.mongo import MongoLedger, MongoTemplates, MongoWindows
+from shared.account_health import INDEXES as ACCOUNT_HEALTH_INDEXES
 from shared.campaigns import CAMPAIGN_INDEXES
+from shared.channels import Channel
+from shared.media_archive import ArchiveStatus
 from shared.read_model import (
     ANY,
     ASC,
@@ -57,7 +64,7 @@ def declared_indexes() -> Indexes:
     """Every index the services create, by collection and name (plus MongoDB's ``_id_``)."""
     sources: list[Mapping[str, Sequence[IndexModel]]] = [
         STORE_INDEXES, {TEMPLATES_COLLECTION: TEMPLATE_INDEXES}, CAMPAIGN_INDEXES, INBOX_INDEXES,
-        {SESSIONS_COLLECTION: [SESSION_TTL]},
+        {SESSIONS_COLLECTION: [SESSION_TTL]}, ACCOUNT_HEALTH_INDEXES,
     ]
     out: Indexes = {}
     for source in sources:
@@ -298,6 +305,12 @@ async def recorded_queries() -> list[Recorded]:
         await inbox.thread("t", "c1", before, 50)
     await inbox.previews("t", "c1", ["w1"])
     await inbox.media_owner("t", "media")
+    await inbox.archived_media("t", ["media"])
+    records = MongoArchiveRecords(fake)
+    await records.stored("t/media", size=1, sha256="x", mime_type="image/png",
+                         storage="gridfs", location="t/media", attempts=1, now=AT)
+    await records.unsuccessful("t/media", status=ArchiveStatus.FAILED, reason="r", attempts=1,
+                               now=AT)
     for status in ("approved", None):
         await inbox.templates("t", status)
     await inbox.agent_keys("t")
@@ -347,9 +360,14 @@ async def recorded_queries() -> list[Recorded]:
     await store_find(fake[CONVERSATIONS_COLLECTION], "_id", ["c1"])
     await store_find(fake[MESSAGES_COLLECTION], "_id", ["c1/w1"])
     await store_find(fake[MESSAGES_COLLECTION], "wamid", ["w1"])
+    await store_threads(fake[MESSAGES_COLLECTION], "t", ["c1"])
     await MongoLedger(fake, timedelta(days=1), lambda: AT).view("k")
     await MongoWindows(fake).window("c1")
     await MongoTemplates(fake, 60).status("waba", "hello", "en")
+    await MongoNoticeStore(fake).notices("t")
+    await inbox.opt_outs(["t:pn:5511"])
+    await MongoAccountNotices(fake, 0).notices(Channel(phone_number_id="pn", tenant_id="t",
+                                                       waba_id="waba"))
     return db.recorded
 
 

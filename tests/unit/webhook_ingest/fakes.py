@@ -71,6 +71,7 @@ class InMemoryAliases:
         self.docs: dict[str, dict[str, Any]] = {}
         self.finds = 0
         self.inserts = 0
+        self.repoints = 0
         self.down = False
 
     def find(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -96,6 +97,16 @@ class InMemoryAliases:
             else:
                 self.docs[doc["_id"]] = dict(doc)
         return taken
+
+    async def repoint(self, alias: str, absorbed: str, survivor: str) -> bool:
+        if self.down:
+            raise ConnectionError("mongo is down")
+        self.repoints += 1
+        doc = self.docs.get(alias)
+        if doc is None or doc["conversation_id"] != absorbed:
+            return False
+        doc["conversation_id"] = survivor
+        return True
 
     def aliases(self) -> dict[str, str]:
         return {k: v["conversation_id"] for k, v in self.docs.items()}

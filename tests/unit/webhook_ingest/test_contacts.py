@@ -16,7 +16,9 @@ from services.webhook_ingest.signature import sign
 from shared.channels import ChannelDirectory
 from shared.contact_directory import ContactDirectory
 from shared.events import (
+    ConversationMerged,
     IdentityChange,
+    Merge,
     MessageReceived,
     MessageStatusChanged,
     WebhookChangeUnhandled,
@@ -223,6 +225,107 @@ async def test_neither_id_is_kept_unhandled_and_counted(body: dict[str, Any]) ->
     assert "NoCustomerIdentity" in orjson.dumps(event.payload.value).decode()
     assert anonymous_count() == before + 1
     assert ingest.store.aliases() == {}
+
+
+class TestMerge:
+    """A number and a BSUID first seen apart, then named together: one conversation."""
+
+    async def apart(self, ingest: Ingest) -> None:
+        await ingest.one(message("wamid.n", user_id=None))  # a thread by number
+        await ingest.one(message("wamid.u", number=None))  # a thread by BSUID
+
+    async def test_the_event_goes_to_the_numbers_thread_and_a_merge_follows(self) -> None:
+        ingest = Ingest()
+        await self.apart(ingest)
+        event, merge = await ingest.send(message("wamid.both"))
+        assert event.conversation_id == f"{PN}:{NUMBER}"
+        assert isinstance(merge, ConversationMerged)
+        # Keyed by the absorbed thread: after everything already published for it.
+        assert merge.record_key() == f"{PN}:{BSUID}".encode()
+        assert merge.payload == Merge(survivor_conversation_id=f"{PN}:{NUMBER}",
+                                      business_phone_number_id=PN, wa_id=NUMBER, user_id=BSUID)
+        # Once durable, the aliases moved: the BSUID alone now reaches the survivor.
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+        assert ingest.store.aliases()[f"{PN}|merged:{PN}:{BSUID}"] == f"{PN}:{NUMBER}"
+        assert (await ingest.one(message("wamid.later", number=None))).conversation_id == \
+            f"{PN}:{NUMBER}"
+        assert (await ingest.one(message("wamid.again"))).conversation_id == f"{PN}:{NUMBER}"
+
+    async def test_nothing_moves_when_the_publish_fails_so_the_retry_merges_again(self) -> None:
+        ingest = Ingest()
+        await self.apart(ingest)
+        ingest.publisher.failure = "broker down"
+        with pytest.raises(NotDurable):
+            await ingest.send(message("wamid.both"))
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{BSUID}"
+        ingest.publisher.failure = None
+        _, merge = await ingest.send(message("wamid.both"))  # Meta retries
+        assert isinstance(merge, ConversationMerged)
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+
+    async def test_a_merge_not_recorded_is_found_again_by_the_next_event(self) -> None:
+        ingest = Ingest()
+        await self.apart(ingest)
+        original = ingest.store.insert_absent
+
+        async def down(docs: Any) -> set[str]:
+            if any("|merged:" in d["_id"] for d in docs):
+                raise ConnectionError("mongo is down")  # gone once the events are published
+            return await original(docs)
+        ingest.store.insert_absent = down  # type: ignore[method-assign]
+        await ingest.send(message("wamid.both"))  # accepted all the same (it is durable)
+        ingest.store.insert_absent = original  # type: ignore[method-assign]
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{BSUID}"
+        _, merge = await ingest.send(message("wamid.both2"))
+        assert isinstance(merge, ConversationMerged)
+        # The same merge: the same event id, so the store can tell (it takes it once anyway).
+        assert merge.event_id == merge_id(f"{PN}:{BSUID}", f"{PN}:{NUMBER}")
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+
+    async def test_a_merge_recorded_but_not_moved_is_not_published_again(self) -> None:
+        ingest = Ingest()
+        await self.apart(ingest)
+        original = ingest.store.repoint
+
+        async def down(alias: str, absorbed: str, survivor: str) -> bool:
+            raise ConnectionError("mongo is down")
+        ingest.store.repoint = down  # type: ignore[method-assign]
+        await ingest.send(message("wamid.both"))  # the merge record is in, the move failed
+        ingest.store.repoint = original  # type: ignore[method-assign]
+        (event,) = await ingest.send(message("wamid.both2"))
+        assert event.conversation_id == f"{PN}:{NUMBER}"
+        assert ingest.store.aliases()[f"{PN}|uid:{BSUID}"] == f"{PN}:{NUMBER}"
+
+    async def test_a_replica_with_a_stale_cache_moves_its_alias_without_merging(self) -> None:
+        store = InMemoryAliases()
+        first, second = Ingest(store), Ingest(store)
+        await self.apart(second)  # the second replica caches both threads
+        await first.send(message("wamid.both"))  # the first one merges
+        # The stale replica still sends the BSUID to the absorbed thread (the store forwards)...
+        stale = await second.one(message("wamid.u2", number=None))
+        assert stale.conversation_id == f"{PN}:{BSUID}"
+        # ...until it sees both: the merge record tells it, and it merges nothing.
+        assert (await second.one(message("wamid.both3"))).conversation_id == f"{PN}:{NUMBER}"
+        assert (await second.one(message("wamid.u3", number=None))).conversation_id == \
+            f"{PN}:{NUMBER}"
+
+    async def test_a_status_naming_both_merges_too(self) -> None:
+        ingest = Ingest()
+        await self.apart(ingest)
+        event, merge = await ingest.send(status("wamid.out", number=NUMBER))
+        assert event.conversation_id == f"{PN}:{NUMBER}"
+        assert isinstance(merge, ConversationMerged)
+
+
+def merge_id(absorbed: str, survivor: str) -> Any:
+    from services.webhook_ingest.conversations import Repoint, merge_events
+    from shared.contacts import Resolution
+    trigger = MessageReceived.model_validate({
+        "occurred_at": corpus.RECEIVED_AT, "tenant_id": "t", "payload": {
+            "wamid": "w", "message_type": "text", "sent_at": corpus.RECEIVED_AT,
+            "business_phone_number_id": PN, "from_wa_id": NUMBER}})
+    (event,) = merge_events(trigger, Repoint(PN, "t", Resolution(survivor, absorbed=(absorbed,))))
+    return event.event_id
 
 
 async def test_mongo_down_on_a_miss_answers_503() -> None:

@@ -13,10 +13,16 @@ from services.webhook_ingest.payload import parse_webhook
 from shared.channels import UNASSIGNED_TENANT
 from shared.events import (
     INBOUND_EVENTS,
+    AccountNoticeReceived,
+    AppContactSynced,
+    CallUpdated,
+    MarketingPreferenceChanged,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     PhoneNumberQualityChanged,
     TemplateCategoryChanged,
+    TemplateComponentsChanged,
     TemplateQualityChanged,
     TemplateStatusChanged,
     WebhookChangeUnhandled,
@@ -337,11 +343,15 @@ def _value_errors(events: list[Event]) -> None:
 
 
 def _unknown_field(events: list[Event]) -> None:
+    # automatic_events (purchases and leads detected in ad chats) is kept raw on purpose
+    # (docs/webhook_kinds.md): the product has no use for it yet, and nothing of it is lost.
     (event,) = events
     assert isinstance(event, WebhookChangeUnhandled)
-    assert event.payload.field == "account_update"
-    assert event.payload.value == {"phone_number": "15550783881", "event": "VERIFIED_ACCOUNT"}
-    assert event.occurred_at == utc(1750035000)
+    assert event.payload.field == "automatic_events"
+    assert isinstance(event.payload.value, dict)
+    assert event.payload.value["automatic_events"][0]["event_name"] == "Purchase"  # type: ignore[index,call-overload]
+    assert event.occurred_at == utc(1750035800)
+    assert event.tenant_id == corpus.TENANT
 
 
 def _batch(events: list[Event]) -> None:
@@ -359,6 +369,240 @@ def _batch(events: list[Event]) -> None:
     # The second entry's WABA has no channel: still published, marked unassigned.
     assert quality.tenant_id == UNASSIGNED_TENANT
     assert quality.payload.waba_id == "209876543210987"  # type: ignore[attr-defined]
+
+
+# Edits and deletions, echoes, history, calls, preferences, the app's contacts, account notices.
+ORIGINAL = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTRBNjU5OUFF"
+
+
+def _edit(events: list[Event]) -> None:
+    p = only_message(events).payload
+    assert (p.message_type, p.original_wamid, p.edited_type) == ("edit", ORIGINAL, "text")
+    assert p.content == {"body": "Hi, is my order on its way? (order 7741)"}
+    assert p.preview == "Hi, is my order on its way? (order 7741)"
+    assert (p.history, p.extra) == (False, {})
+
+
+def _edit_caption(events: list[Event]) -> None:
+    p = only_message(events).payload
+    assert (p.message_type, p.edited_type) == ("edit", "image")
+    assert p.original_wamid == "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzSU1BR0UxAA=="
+    assert p.content["id"] == "1003383421387256"
+    assert p.preview == "The broken part, from the left"
+
+
+def _revoke(events: list[Event]) -> None:
+    p = only_message(events).payload
+    assert (p.message_type, p.original_wamid, p.edited_type) == ("revoke", ORIGINAL, None)
+    assert p.preview == "🚫 Deleted a message"
+    assert p.from_user_id == "US.13491208655302741918"
+
+
+def _call_permission_reply(events: list[Event]) -> None:
+    p = only_message(events).payload
+    assert (p.message_type, p.content["type"]) == ("interactive", "call_permission_reply")
+    assert p.content["call_permission_reply"]["response"] == "accept"  # type: ignore[index,call-overload]
+    assert p.preview == "📞 Allowed calls"
+
+
+def echoes(count: int) -> Callable[[list[Event]], list[MessageEchoed]]:
+    def check(events: list[Event]) -> list[MessageEchoed]:
+        assert len(events) == count
+        for event in events:
+            assert isinstance(event, MessageEchoed)
+            assert event.conversation_id == CONVERSATION
+            assert event.tenant_id == corpus.TENANT
+            assert event.payload.business_phone_number_id == corpus.PHONE_NUMBER_ID
+            assert event.payload.business_display_number == "15550783881"
+            assert "from" not in event.payload.extra  # the business's own number
+        return [e for e in events if isinstance(e, MessageEchoed)]
+    return check
+
+
+def _echo_text(events: list[Event]) -> None:
+    (echo,) = echoes(1)(events)
+    p = echo.payload
+    # The customer is the echo's ``to`` (Meta writes it with a "+"; the id is canonical).
+    assert (p.from_wa_id, p.from_user_id) == ("+16505551234", "US.13491208655302741918")
+    assert p.customer is not None
+    assert (p.customer.name, p.customer.username, p.customer.parent_user_id) == (
+        "Sheena Nelson", "@sheena", "US.ENT.11815799212886844830")
+    assert (p.message_type, p.history) == ("text", False)
+    assert p.preview.startswith("Here's the info you requested!")
+    assert echo.occurred_at == utc(1739321024)
+
+
+def _echo_edit_and_revoke(events: list[Event]) -> None:
+    edit, revoke = echoes(2)(events)
+    assert (edit.payload.message_type, edit.payload.edited_type) == ("edit", "text")
+    assert edit.payload.original_wamid == "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJFQ0hPMDAwMDAwMDAwMQA="
+    assert edit.payload.preview == "Here's the info you asked for"
+    assert revoke.payload.message_type == "revoke"
+    assert revoke.payload.original_wamid == edit.payload.wamid
+
+
+def notice(event_name: str, check: Callable[[Any], None] = lambda _: None,
+           ) -> Callable[[list[Event]], None]:
+    def run(events: list[Event]) -> None:
+        notices = [e for e in events if isinstance(e, AccountNoticeReceived)]
+        assert len(notices) == 1
+        (event,) = notices
+        assert event.conversation_id is None  # keyed by tenant
+        assert event.tenant_id == corpus.TENANT
+        assert event.payload.waba_id == corpus.WABA_ID
+        assert event.payload.event == event_name
+        check(event)
+    return run
+
+
+def _history_chunk(events: list[Event]) -> None:
+    notice("HISTORY_SYNC_PROGRESS", lambda n: _assert_details(
+        n, {"phase": 1, "chunk_order": 2, "progress": 55}))(events)
+    messages = [e for e in events if not isinstance(e, AccountNoticeReceived)]
+    assert [type(e).__name__ for e in messages] == [
+        "MessageReceived", "MessageEchoed", "MessageReceived"]
+    for event in messages:
+        assert isinstance(event, MessageReceived | MessageEchoed)
+        assert event.conversation_id == CONVERSATION
+        assert event.payload.history is True
+        assert event.payload.from_wa_id == corpus.CUSTOMER
+    question, answer, media = messages
+    assert isinstance(question, MessageReceived)
+    assert question.payload.extra == {"history_context": {"status": "READ"}}
+    assert isinstance(answer, MessageEchoed)
+    assert answer.payload.content == {"body": "Yes, until 2pm."}
+    assert answer.payload.extra == {"history_context": {"status": "DELIVERED"}}
+    assert isinstance(media, MessageReceived)
+    assert (media.payload.message_type, media.payload.preview) == (
+        "media_placeholder", "📎 Media (not synced)")
+
+
+def _assert_details(event: AccountNoticeReceived, expected: dict[str, Any]) -> None:
+    for key, value in expected.items():
+        assert event.payload.details[key] == value, key
+    assert event.payload.business_phone_number_id == corpus.PHONE_NUMBER_ID
+
+
+def _history_declined(event: Any) -> None:
+    p = event.payload
+    assert p.business_phone_number_id == corpus.PHONE_NUMBER_ID
+    assert p.description == (
+        "History sync is turned off by the business from the WhatsApp Business App")
+    assert p.details["errors"][0]["code"] == 2593109
+
+
+def _history_media(events: list[Event]) -> None:
+    p = only_message(events).payload
+    assert (p.message_type, p.history) == ("image", True)
+    assert p.content["id"] == "1252281926133451"
+    # The same wamid as the placeholder of history_chunk, yet its own event (not a duplicate).
+    placeholder = [e for e in parse("history_chunk") if isinstance(e, MessageReceived)][-1]
+    assert placeholder.payload.wamid == p.wamid
+    assert placeholder.event_id != events[0].event_id
+
+
+def _app_state_sync(events: list[Event]) -> None:
+    assert all(isinstance(e, AppContactSynced) for e in events)
+    added, removed = events
+    assert isinstance(added, AppContactSynced)
+    assert isinstance(removed, AppContactSynced)
+    assert added.conversation_id == f"{corpus.PHONE_NUMBER_ID}:16505551299"
+    assert (added.payload.wa_id, added.payload.full_name, added.payload.first_name,
+            added.payload.action) == ("16505551299", "Pablo Morales", "Pablo", "add")
+    assert added.occurred_at == added.payload.at == utc(1739321024)
+    assert (removed.payload.action, removed.payload.full_name) == ("remove", None)
+
+
+def _user_preferences(events: list[Event]) -> None:
+    (event,) = events
+    assert isinstance(event, MarketingPreferenceChanged)
+    assert event.conversation_id == CONVERSATION
+    p = event.payload
+    assert (p.wa_id, p.category, p.value) == (corpus.CUSTOMER, "marketing_messages", "stop")
+    assert p.detail == "User requested to stop marketing messages"
+    assert p.at == event.occurred_at == utc(1731705721)
+    assert p.extra["contact"] == {"profile": {"name": "Sheena Nelson"}, "wa_id": corpus.CUSTOMER}
+
+
+def call(check: Callable[[Any], None]) -> Callable[[list[Event]], None]:
+    def run(events: list[Event]) -> None:
+        (event,) = events
+        assert isinstance(event, CallUpdated)
+        assert event.conversation_id == CONVERSATION
+        assert event.tenant_id == corpus.TENANT
+        assert event.payload.wa_id == corpus.CUSTOMER
+        assert event.payload.business_phone_number_id == corpus.PHONE_NUMBER_ID
+        assert event.occurred_at == event.payload.at
+        check(event.payload)
+    return run
+
+
+def _call_connect(p: Any) -> None:
+    assert (p.call_id, p.event, p.direction, p.status) == (
+        "wacid.ABGGFjFVU2AfAgo6V-Hc5eCgK5Gh", "connect", "USER_INITIATED", None)
+    assert p.user_id == "US.13491208655302741918"
+    assert p.extra["session"]["sdp_type"] == "offer"
+    assert "to" not in p.extra  # the business's own number
+
+
+def _call_terminate(p: Any) -> None:
+    assert (p.event, p.direction, p.status, p.duration_seconds) == (
+        "terminate", "BUSINESS_INITIATED", "FAILED", 0)
+    assert (p.started_at, p.ended_at) == (utc(1749196895), utc(1749196999))
+    assert [e["code"] for e in p.errors] == [138021]  # the value's errors, about this call
+    assert p.extra["biz_opaque_callback_data"] == "TRx334DUDFTI4Mj"
+
+
+def _call_status(p: Any) -> None:
+    assert (p.event, p.status, p.direction) == ("status", "RINGING", None)
+    assert p.at == utc(1749196897)
+
+
+def _account_verified(event: Any) -> None:
+    assert event.payload.details == {"phone_number": "15550783881"}
+    assert event.occurred_at == event.payload.at == utc(1750035000)
+
+
+def _account_restriction(event: Any) -> None:
+    assert [r["restriction_type"] for r in event.payload.restrictions] == [
+        "RESTRICTED_BIZ_INITIATED_MESSAGING", "RESTRICTED_ADD_PHONE_NUMBER_ACTION"]
+    assert event.payload.details == {}
+
+
+def _account_ban(event: Any) -> None:
+    assert event.payload.details["ban_info"]["waba_ban_state"] == "SCHEDULE_FOR_DISABLE"
+
+
+def _account_violation(event: Any) -> None:
+    assert event.payload.details == {"violation_info": {"violation_type": "SCAM"}}
+
+
+def _account_alert(event: Any) -> None:
+    p = event.payload
+    assert (p.severity, p.status) == ("WARNING", "ACTIVE")
+    assert p.description.startswith("Limits cannot be increased yet.")
+    assert p.business_phone_number_id == corpus.PHONE_NUMBER_ID
+    assert p.details == {"entity_type": "PHONE_NUMBER", "entity_id": corpus.PHONE_NUMBER_ID}
+
+
+def _capability(event: Any) -> None:
+    assert event.payload.details == {"max_daily_conversations_per_business": "TIER_10K",
+                                     "max_phone_numbers_per_waba": 25}
+
+
+def _name_update(event: Any) -> None:
+    assert event.payload.details["rejection_reason"] == "NAME_FORMAT_UNACCEPTABLE"
+
+
+def _components(event: Any) -> None:
+    p = event.payload
+    assert (p.template_id, p.name, p.language) == ("806312974732579", "order_confirmation",
+                                                  "en_US")
+    assert p.header == "Your order is confirmed!"
+    assert p.body == "Thank you for your order, {{1}}! Your order number is {{2}}."
+    assert p.footer == "Lucky Shrub: the Succulent Specialists!"
+    assert [b["message_template_button_type"] for b in p.buttons] == ["URL", "PHONE_NUMBER"]
+    assert p.extra == {}
 
 
 EXPECTATIONS: dict[str, Callable[[list[Event]], None]] = {
@@ -403,9 +647,36 @@ EXPECTATIONS: dict[str, Callable[[list[Event]], None]] = {
     "template_category_update": template(TemplateCategoryChanged, _category),
     "phone_number_quality_update": template(PhoneNumberQualityChanged, _number_quality),
     "value_errors": _value_errors,
-    "unknown_field_account_update": _unknown_field,
+    "unknown_field_automatic_events": _unknown_field,
+    "message_edit": _edit,
+    "message_edit_caption": _edit_caption,
+    "message_revoke": _revoke,
+    "message_call_permission_reply": _call_permission_reply,
+    "echo_text": _echo_text,
+    "echo_edit_and_revoke": _echo_edit_and_revoke,
+    "history_chunk": _history_chunk,
+    "history_declined": notice("HISTORY_SHARING_DECLINED", _history_declined),
+    "history_media": _history_media,
+    "app_state_sync": _app_state_sync,
+    "user_preferences": _user_preferences,
+    "calls_connect": call(_call_connect),
+    "calls_terminate": call(_call_terminate),
+    "calls_status": call(_call_status),
+    "account_update_verified": notice("VERIFIED_ACCOUNT", _account_verified),
+    "account_update_restriction": notice("ACCOUNT_RESTRICTION", _account_restriction),
+    "account_update_ban": notice("DISABLED_UPDATE", _account_ban),
+    "account_update_violation": notice("ACCOUNT_VIOLATION", _account_violation),
+    "account_alerts": notice("INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED", _account_alert),
+    "business_capability_update": notice("BUSINESS_CAPABILITY_UPDATE", _capability),
+    "phone_number_name_update": notice("REJECTED", _name_update),
+    "template_components_update": template(TemplateComponentsChanged, _components),
     "batch_mixed": _batch,
 }
+
+
+# Discriminators the event's type already says: ``state_sync[].type`` "contact" is an
+# AppContactSynced, a ``calls`` status's ``type`` "call" is a CallUpdated (any other is kept).
+IMPLIED: dict[str, set[str]] = {"app_state_sync": {"contact"}, "calls_status": {"call"}}
 
 
 def test_every_fixture_has_an_expectation() -> None:
@@ -423,6 +694,7 @@ class TestCorpus:
         if name == "value_errors":
             # WebhookErrors names the number by id only; its display form is the channel's.
             published.add("15550783881")
+        published |= IMPLIED.get(name, set())
         for value in _change_values(corpus.load(name)):
             missing = _leaves(value) - published
             assert not missing, f"{name}: values not carried by any event: {missing}"

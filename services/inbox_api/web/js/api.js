@@ -82,15 +82,23 @@ export const api = {
     if (replyTo) form.append('reply_to', replyTo);
     return request('POST', `/conversations/${enc(id)}/attachments`, { form, headers: { 'Idempotency-Key': key } });
   },
+  // No body: the server marks the customer's newest message read (and tells WhatsApp, once).
   markRead: (id) =>
-    request('POST', `/conversations/${enc(id)}/read`, { body: { message_id: null }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+    request('POST', `/conversations/${enc(id)}/read`, { headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  // WhatsApp's typing indicator while the agent types (the server allows one per 10 s).
+  typing: (id) => request('POST', `/conversations/${enc(id)}/typing`),
   setStatus: (id, status) =>
     request('POST', `/conversations/${enc(id)}/status`, { body: { status }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   assign: (id, assigneeId) =>
     request('POST', `/conversations/${enc(id)}/assignee`, { body: { assignee_id: assigneeId }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   react: (id, messageId, emoji) =>
     request('POST', `/conversations/${enc(id)}/reactions`, { body: { message_id: messageId, emoji }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
+  // Download a customer's media into the archive again (docs/media.md).
+  retryMedia: (mediaId) =>
+    request('POST', `/media/${enc(mediaId)}/retry`, { headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   templates: () => request('GET', '/templates?status=APPROVED'),
+  // Meta's notices about the tenant's accounts and numbers (the banner).
+  accountNotices: () => request('GET', '/account/notices'),
   openConversation: (body, key) =>
     request('POST', '/conversations', { body, headers: { 'Idempotency-Key': key } }),
 

@@ -7,12 +7,17 @@ const templateValue = (t) => `${t.name}:${t.language}`;
 
 // What WhatsApp takes (docs/inbox-api.md, attachments); the API checks sizes and says what is wrong.
 const ATTACH_ACCEPT = 'image/jpeg,image/png,image/webp,video/mp4,video/3gpp,audio/aac,audio/amr,audio/mpeg,audio/mp4,audio/ogg,.pdf,.txt,.doc,.docx,.xls,.xlsx,.ppt,.pptx';
+// WhatsApp shows "typing…" for 25 s or until the reply: one call per 10 s keeps it up (the
+// server refuses more often with 429, and outside the window).
+const TYPING_EVERY_MS = 10_000;
 const fileSize = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`);
 let controls = 0;
 
 export class Composer {
-  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id }) {
+  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id, typing = async () => {} }) {
     this.agentName = agentName;
+    this.sendTyping = typing;
+    this.typingAt = new Map(); // conversation id -> when the indicator was last asked for
     this.loadTemplates = loadTemplates;
     this.sendCommand = send;
     this.confirmSend = confirmSend;
@@ -155,7 +160,7 @@ export class Composer {
     textarea.value = this.drafts.get(this.conversation.id) || '';
     this.textarea = textarea;
     const grow = () => { textarea.style.height = 'auto'; textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`; };
-    textarea.addEventListener('input', () => { grow(); this.clearError(); });
+    textarea.addEventListener('input', () => { grow(); this.clearError(); this.noteTyping(); });
     textarea.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.reply) { event.preventDefault(); event.stopPropagation(); this.replyTo(null); return; }
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -171,6 +176,20 @@ export class Composer {
     requestAnimationFrame(grow);
     requestAnimationFrame(() => this.drawReply());
     return form;
+  }
+
+  // The customer sees WhatsApp's typing indicator while the agent types a reply (not with read
+  // receipts off: Meta's typing call marks their message read too). Best effort: a refusal
+  // (window closed, asked too soon) only means no indicator.
+  noteTyping() {
+    const c = this.conversation;
+    const me = this.me();
+    if (!c || this.mode() !== 'text' || !this.textarea || !this.textarea.value.trim()) return;
+    if (me && me.settings && me.settings.read_receipts === false) return;
+    const now = Date.now();
+    if (now - (this.typingAt.get(c.id) || 0) < TYPING_EVERY_MS) return;
+    this.typingAt.set(c.id, now);
+    this.sendTyping(c).catch(() => {});
   }
 
   // Quote a message in the composer; the next reply is sent with reply_to (null cancels).

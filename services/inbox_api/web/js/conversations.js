@@ -17,6 +17,7 @@ export function compare(a, b) {
 }
 
 export function matchesFilter(c) {
+  if (c.merged_into) return false; // merged into the same customer's other conversation
   switch (state.filter) {
     case 'open': return c.status === 'open';
     case 'resolved': return c.status === 'resolved';
@@ -76,7 +77,7 @@ export async function loadList({ more = false } = {}) {
 
 export function upsertConversation(c, { fromStream = false } = {}) {
   const index = state.conversations.findIndex((x) => x.id === c.id);
-  const keep = matchesFilter(c) || c.id === state.selectedId;
+  const keep = matchesFilter(c) || (c.id === state.selectedId && !c.merged_into);
   if (index >= 0) {
     if (!keep) state.conversations.splice(index, 1);
     else state.conversations[index] = c;

@@ -87,7 +87,8 @@ export function atUsername(username) {
 // "WhatsApp user" (never the conversation key or the BSUID; customerTooltip has the BSUID).
 export function contactName(conversation) {
   const customer = (conversation && conversation.customer) || {};
-  return customer.name || atUsername(customer.username) || customer.display_number
+  // The profile name, else the name the WhatsApp Business app saved them as.
+  return customer.name || customer.saved_name || atUsername(customer.username) || customer.display_number
     || (customer.wa_id ? formatNumber(customer.wa_id) : '') || 'WhatsApp user';
 }
 
@@ -96,13 +97,14 @@ export function customerDetails(conversation) {
   const customer = (conversation && conversation.customer) || {};
   const shown = contactName(conversation);
   const number = customer.display_number || (customer.wa_id ? formatNumber(customer.wa_id) : '');
-  return [atUsername(customer.username), number].filter((part) => part && part !== shown);
+  const saved = customer.saved_name && customer.saved_name !== shown ? `Saved as ${customer.saved_name}` : '';
+  return [saved, atUsername(customer.username), number].filter((part) => part && part !== shown);
 }
 
 // The BSUID when nothing but it is known: a hover text for the "WhatsApp user" label.
 export function customerTooltip(conversation) {
   const customer = (conversation && conversation.customer) || {};
-  if (customer.name || customer.username || customer.wa_id) return '';
+  if (customer.name || customer.saved_name || customer.username || customer.wa_id) return '';
   return customer.user_id ? `WhatsApp user ${customer.user_id}` : '';
 }
 

@@ -1,6 +1,7 @@
 // The conversation list: one <li><a> per conversation, patched in place so focus survives updates.
 import { fill, h, icon } from './dom.js';
 import { contactName, customerKey, customerTooltip, formatNumber, hue, initials, listTime, windowState } from './format.js';
+import { optOutBadge } from './notices.js';
 
 export function avatar(conversation, size = '') {
   const name = contactName(conversation);
@@ -44,6 +45,7 @@ function itemChildren(conversation, me, now, agentName) {
       h('span', { class: 'conv-meta' },
         windowChip(conversation.window, now),
         conversation.status === 'resolved' ? h('span', { class: 'tag tag-resolved' }, 'Resolved') : null,
+        optOutBadge(conversation),
         assignee ? h('span', { class: `tag tag-assignee${mine ? ' is-mine' : ''}`, title: `Assigned to ${agentName(assignee)}` }, icon('user'), mine ? 'You' : agentName(assignee)) : null)),
   ];
 }

@@ -2,6 +2,7 @@
 // template of that number's account (live preview), send it with POST /conversations, then
 // open the conversation.
 import { api, newIdempotencyKey } from './api.js';
+import { START_CONVERSATION } from './content.js';
 import { fill, h, icon, toast } from './dom.js';
 import { customerNumber, formatNumber, templateParts } from './format.js';
 import { $, state, templatesOfNumber } from './state.js';
@@ -33,12 +34,15 @@ export function setupNewConversation() {
   ui.number.addEventListener('input', () => { ui.numberError.hidden = true; ui.number.removeAttribute('aria-invalid'); refreshSend(); });
   ui.number.addEventListener('blur', () => { if (ui.number.value.trim()) checkNumber(); });
   ui.select.addEventListener('change', () => pick(form.templates.find((t) => templateValue(t) === ui.select.value) || null));
+  // A shared contact's "Start conversation" (content.js): the form with their number filled in.
+  document.addEventListener(START_CONVERSATION, (event) => { if (!dialog.open) openNewConversation({ number: event.detail && event.detail.number }); });
 }
 
-export async function openNewConversation() {
+// ``prefill.number``: the customer's number to start with (a click event passes none).
+export async function openNewConversation(prefill) {
   const channels = (state.me && state.me.channels) || [];
   form = { template: null, values: {}, key: newIdempotencyKey(), busy: false, templates: [], allTemplates: null };
-  ui.number.value = '';
+  ui.number.value = typeof prefill?.number === 'string' ? prefill.number : '';
   ui.numberError.hidden = true;
   ui.error.hidden = true;
   ui.number.removeAttribute('aria-invalid');
@@ -56,7 +60,7 @@ export async function openNewConversation() {
   fill(ui.select, h('option', { value: '' }, 'Loading approved templates…'));
   pick(null);
   ui.dialog.showModal();
-  ui.number.focus();
+  if (ui.number.value) ui.select.focus(); else ui.number.focus();
   try {
     form.allTemplates = await loadTemplates();
     drawTemplates();

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { ask } from './confirm.js';
 import { announce, fill, h, icon, toast } from './dom.js';
 import { listTime, fullTime } from './format.js';
+import { templateDetails } from './notices.js';
 import { renderPreview } from './preview.js';
 import { closeTemplateForm, openTemplateForm } from './templateform.js';
 
@@ -194,6 +195,7 @@ function row(t) {
         t.editable ? h('a', { class: 'btn-icon btn-icon-sm', href: `#/templates/edit/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name} (${t.language})`, title: 'Edit', 'data-testid': 'template-edit' }, icon('compose')) : null,
         h('button', { type: 'button', class: 'btn-icon btn-icon-sm', 'aria-label': `Delete ${t.name} (${t.language})`, title: 'Delete', 'data-testid': 'template-delete', onclick: () => remove(t) }, icon('trash')))),
     reason,
+    templateDetails(t),
     open ? previewEl : null);
   if (open) {
     api.previewStored(t.id)

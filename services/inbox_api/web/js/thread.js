@@ -1,6 +1,9 @@
 // The thread: message bubbles, day separators, status ticks, media, quotes, reactions.
-import { h, icon } from './dom.js';
+import { api } from './api.js';
+import { h, icon, toast } from './dom.js';
 import { clockTime, dayLabel, fullTime, parseTime } from './format.js';
+import { callNode, editedLabel, fromAppLabel } from './changes.js';
+import { bubbleErrors, bubbleHead, coversText, errorText, messageContent } from './content.js';
 
 const STATUS_TEXT = {
   accepted: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', played: 'Played',
@@ -25,9 +28,34 @@ function history(message) {
   return rows.length ? rows.join('\n') : STATUS_TEXT[message.status] || '';
 }
 
+// The inbox's own copy of a customer's media (docs/media.md): refused or failed says why, with
+// a retry; WhatsApp's copy may still show meanwhile, but not for long.
+function archiveNote(media) {
+  const archive = media.archive;
+  if (!archive || archive.status === 'stored' || archive.status === 'pending') return null;
+  const button = archive.retryable ? h('button', { type: 'button', class: 'media-retry', 'data-testid': 'media-retry' }, icon('refresh'), 'Retry') : null;
+  button?.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await api.retryMedia(media.id);
+      button.replaceChildren('Retry requested');
+    } catch (err) {
+      button.disabled = false;
+      if (err.status !== 401) toast(err.detail, 'error');
+    }
+  });
+  return h('p', { class: 'media-archive', role: 'note', 'data-testid': 'media-archive' }, icon('alert'),
+    h('span', {}, `Media not kept: ${archive.reason || archive.status.replace('_', ' ')}`), button);
+}
+
 function mediaBlock(message) {
   const media = message.media;
   if (!media) return null;
+  const note = archiveNote(media);
+  return note ? h('div', { class: 'media-block' }, mediaElement(message, media), note) : mediaElement(message, media);
+}
+
+function mediaElement(message, media) {
   const mime = media.mime_type || '';
   const kind = message.type;
   const url = media.url || `/api/v1/media/${encodeURIComponent(media.id)}`;
@@ -45,26 +73,14 @@ function mediaBlock(message) {
   return fileChip();
 }
 
+// Locations, contacts, orders, interactive replies, ...: content.js.
 function specialContent(message) {
-  const c = message.content || {};
-  if (message.type === 'location') {
-    const lat = c.latitude ?? c.location?.latitude;
-    const lon = c.longitude ?? c.location?.longitude;
-    const name = c.name || c.location?.name || 'Shared location';
-    const address = c.address || c.location?.address;
-    return h('a', { class: 'file-chip', target: '_blank', rel: 'noopener', href: lat != null ? `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}` : '#' },
-      icon('pin'), h('span', { class: 'file-name' }, name, address ? h('small', {}, address) : null));
-  }
-  if (message.type === 'contacts') {
-    const contacts = Array.isArray(c.contacts) ? c.contacts : Array.isArray(c) ? c : [];
-    return h('span', { class: 'file-chip' }, icon('user'),
-      h('span', { class: 'file-name' }, contacts.map((x) => x.name?.formatted_name || 'Contact').join(', ') || 'Contact card'));
-  }
-  return null;
+  return messageContent(message);
 }
 
 function bubbleText(message) {
   if (message.deleted) return h('p', { class: 'text is-deleted' }, icon('ban'), message.direction === 'inbound' ? 'This message was deleted' : 'You deleted this message');
+  if (coversText(message)) return null;
   const text = message.media ? message.media.caption || (message.text !== message.media.filename ? message.text : '') : message.text;
   if (!text) {
     if (message.media || specialContent(message)) return null;
@@ -77,7 +93,7 @@ function bubbleText(message) {
 function problem(message) {
   const error = message.error;
   if (message.status === 'failed') {
-    const what = (error && (error.detail || error.title)) || 'WhatsApp did not deliver this message.';
+    const what = errorText(error) || 'WhatsApp did not deliver this message.';
     return h('div', { class: 'msg-problem is-failed', 'data-testid': 'message-error' }, icon('alert'),
       h('span', {}, h('strong', {}, 'Not delivered. '), what, error && error.code ? h('span', { class: 'code' }, ` (error ${error.code})`) : null));
   }
@@ -88,7 +104,7 @@ function problem(message) {
   }
   if (message.status === 'unknown') {
     return h('div', { class: 'msg-problem is-unknown' }, icon('question'),
-      h('span', {}, (error && (error.detail || error.title)) || 'The Cloud API did not confirm this message; it may or may not have been sent.'));
+      h('span', {}, errorText(error) || 'The Cloud API did not confirm this message; it may or may not have been sent.'));
   }
   return null;
 }
@@ -158,21 +174,25 @@ function systemNode(message, handlers) {
 }
 
 export function messageNode(message, handlers = {}) {
+  if (message.call) return callNode(message);
   if (message.direction === 'system') return systemNode(message, handlers);
   const { onQuote } = handlers;
   const agentName = handlers.agentName || ((id) => id);
   const outbound = message.direction === 'outbound';
   const at = parseTime(message.sent_at);
   const reactions = message.reactions || [];
-  const byOther = outbound && message.actor_id && handlers.meId && message.actor_id !== handlers.meId;
+  // A campaign's actor id ("campaign:<id>") is no author: content.js shows the campaign's name.
+  const byOther = outbound && message.actor_id && handlers.meId && message.actor_id !== handlers.meId
+    && !message.campaign && !String(message.actor_id).startsWith('campaign:');
   const bubble = h('div', { class: `bubble${message.media && !message.text ? ' is-media' : ''}${message.type === 'template' ? ' is-template' : ''}` },
     byOther ? h('span', { class: 'bubble-author' }, agentName(message.actor_id)) : null,
+    bubbleHead(message),
     message.type === 'template' ? h('span', { class: 'bubble-kind' }, icon('template'), 'Template') : null,
     message.reply_to ? h('button', { type: 'button', class: 'quote', onclick: () => onQuote && onQuote(message.reply_to.wamid), 'aria-label': `Replying to: ${message.reply_to.preview || 'a message'}` },
       h('span', { class: 'quote-text' }, message.reply_to.preview || 'Original message')) : null,
-    mediaBlock(message), specialContent(message), bubbleText(message),
+    mediaBlock(message), specialContent(message), bubbleText(message), bubbleErrors(message),
     h('span', { class: 'meta' },
-      message.edited && !message.deleted ? h('span', { class: 'edited' }, 'edited') : null,
+      fromAppLabel(message), editedLabel(message),
       h('time', { datetime: message.sent_at || '', title: fullTime(message.sent_at) }, at ? clockTime(at) : ''),
       outbound ? h('span', { class: `ticks tick-${message.status}`, title: history(message), 'data-testid': 'message-status' }, statusIcon(message)) : null),
     reactions.length ? h('span', { class: 'reactions', 'data-testid': 'reactions', 'aria-label': `Reactions: ${reactions.map((r) => r.emoji).join(' ')}` },

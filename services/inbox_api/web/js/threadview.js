@@ -4,6 +4,7 @@ import { Composer } from './composer.js';
 import { announce, fill, h, icon, toast } from './dom.js';
 import { contactName, customerDetails, customerTooltip } from './format.js';
 import { avatar, windowChip } from './list.js';
+import { optOutBadge } from './notices.js';
 import { renderMessages } from './thread.js';
 import { $, agentName, selected, state } from './state.js';
 import { renderConversations, upsertConversation } from './conversations.js';
@@ -25,6 +26,7 @@ export function buildThread() {
     loadTemplates,
     send: sendMessage,
     confirmSend: confirmDialog,
+    typing: (c) => api.typing(c.id),
   });
   const view = h('div', { class: 'thread-view' },
     h('header', { class: 'thread-head' }, back, who, actions),
@@ -49,7 +51,8 @@ export function renderThreadHead(c) {
       h('h2', { class: 'who-name', 'data-testid': 'thread-name', title: customerTooltip(c) || null }, name),
       h('div', { class: 'who-sub' },
         customerDetails(c).map((detail) => h('span', { class: 'who-number', 'data-testid': 'thread-customer-detail' }, detail)),
-        windowChip(c.window, new Date(), true))));
+        windowChip(c.window, new Date(), true),
+        optOutBadge(c))));
   const mine = state.me && c.assignee_id === state.me.agent_id;
   const assignee = agentName(c.assignee_id);
   const assignLabel = mine ? 'Unassign' : c.assignee_id ? `Take over from ${assignee}` : 'Assign to me';
@@ -63,10 +66,22 @@ export function renderThreadHead(c) {
 
 // A conversation's new state (from the stream or a fetch) into the list and the open thread;
 // false when it is older than what the page shows.
+// A conversation merged into the same customer's other one: the agent goes there (its thread
+// has every message of both).
+export function followMerge(c) {
+  toast('This customer\'s two conversations were merged: showing the one they are in now.');
+  location.replace(`#/c/${encodeURIComponent(c.merged_into)}`);
+}
+
 export function applyConversation(c) {
   const old = state.conversations.find((x) => x.id === c.id) || (state.thread && state.thread.id === c.id ? state.thread.conversation : null);
   if (old && typeof old.version === 'number' && typeof c.version === 'number' && c.version < old.version) return false;
   upsertConversation(c, { fromStream: true });
+  if (c.merged_into) {
+    if (state.thread && state.thread.id === c.id) followMerge(c);
+    renderConversations();
+    return false;
+  }
   if (state.thread && state.thread.id === c.id) {
     state.thread.conversation = c;
     renderThreadHead(c);
@@ -144,6 +159,7 @@ export async function openConversation(id) {
       state.thread.conversation = c;
     }
     if (state.thread.request !== request) return;
+    if (c.merged_into) { followMerge(c); return; }
     renderThreadHead(c);
     composer.update(c);
     const page = await api.messages(id);
