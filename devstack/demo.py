@@ -1,15 +1,18 @@
 """The demo tenant of ``./dev run`` (and of ``docker compose``): the sandbox's business number, its
-approved templates, an agent key to sign in with, and a few customers who have written in.
+approved templates, an agent key to sign in with, the demo agent as a person (an admin who signs
+in with ``DEMO_EMAIL`` and a generated password), and a few customers who have written in.
 
 ``python -m devstack.demo`` seeds the database named by ``MONGODB_URI`` / ``MONGODB_DATABASE`` and
-prints the agent key. The key is kept in a file beside the data (``.cache/demo-agent-key``
-locally) so that every run signs in with the same key; only its digest is in the database.
+prints the agent key and password. The key is kept in a file beside the data
+(``.cache/demo-agent-key`` locally, the password beside it in ``demo-agent-password``) so that
+every run signs in with the same ones; only their digest and hash are in the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +24,14 @@ from pymongo import AsyncMongoClient
 
 from sandbox.catalog import demo_channel, demo_templates
 from services.inbox_api.accounts.credentials import digest, looks_like_key, new_api_key
+from services.inbox_api.admin import create_agent
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from shared.channels import CHANNELS_COLLECTION
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
 DEMO_AGENT = "demo-agent"
 DEMO_AGENT_NAME = "Demo Agent"
+DEMO_EMAIL = "demo@example.com"
 # Customers who "wrote in" before the newcomer opened the inbox: (wa_id, name, message).
 DEMO_CUSTOMERS: tuple[tuple[str, str, str], ...] = (
     ("16505550101", "Ana Souza", "Hi! Is my order #4471 on its way?"),
@@ -42,6 +47,8 @@ class DemoTenant:
     key: str
     # The demo number has conversations already (an earlier run): no need to stage customers.
     has_conversations: bool
+    # The demo agent's password (None: set by an earlier run whose password file is gone).
+    password: str | None = None
 
 
 async def seed(mongodb_uri: str, database: str, key_file: Path | None) -> DemoTenant:
@@ -72,11 +79,27 @@ async def seed(mongodb_uri: str, database: str, key_file: Path | None) -> DemoTe
                 "created_at": datetime.now(UTC), "revoked_at": None})
         if key_file is not None:
             _store_key(key_file, key)
+        password = await _demo_person(db, channel.tenant_id, key_file)
         existing = await db["conversations"].find_one(
             {"business_phone_number_id": channel.phone_number_id}, {"_id": 1})
-        return DemoTenant(key, existing is not None)
+        return DemoTenant(key, existing is not None, password)
     finally:
         await client.close()
+
+
+async def _demo_person(db: Any, tenant: str, key_file: Path | None) -> str | None:
+    """The demo agent as a person (an admin, the key's agent id): their password."""
+    password_file = key_file.with_name("demo-agent-password") if key_file else None
+    stored = (password_file.read_text().strip()
+              if password_file is not None and password_file.exists() else None)
+    if await db["agents"].find_one({"_id": f"{tenant}:{DEMO_AGENT}"}) is not None:
+        return stored
+    password = stored or secrets.token_urlsafe(12)
+    await create_agent(db, tenant=tenant, email=DEMO_EMAIL, name=DEMO_AGENT_NAME,
+                       password=password, role="admin", agent=DEMO_AGENT)
+    if password_file is not None:
+        _store_key(password_file, password)
+    return password
 
 
 def _store_key(key_file: Path, key: str) -> None:
@@ -109,7 +132,8 @@ def main() -> int:
     database = os.environ.get("MONGODB_DATABASE", "inbox")
     key_file = os.environ.get("DEMO_KEY_FILE")
     demo = asyncio.run(seed(uri, database, Path(key_file) if key_file else None))
-    print(f"demo tenant {demo_channel().tenant_id!r} ready; agent key: {demo.key}")
+    print(f"demo tenant {demo_channel().tenant_id!r} ready; agent key: {demo.key}; or sign in "
+          f"as {DEMO_EMAIL} with password {demo.password or '(set by an earlier run)'}")
     return 0
 
 

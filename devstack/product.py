@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.demo import customers_write_in, seed
+from devstack.demo import DEMO_EMAIL, customers_write_in, seed
 from devstack.paths import CACHE_DIR, SetupError
 from devstack.process import ManagedProcess
 from devstack.stack import local_stack
@@ -117,7 +117,9 @@ def main() -> int:
                 print(f"""
 inbox: ready.
   web inbox      http://127.0.0.1:{INBOX_PORT}/#key={key}
-                 (or sign in at http://127.0.0.1:{INBOX_PORT}/ with the agent key {key})
+                 (or sign in at http://127.0.0.1:{INBOX_PORT}/ as {DEMO_EMAIL} with the
+                 password {demo.password or "set by an earlier run"}: an admin, who invites
+                 colleagues on the Team page; "Use an API key instead" takes {key})
   play customer  http://127.0.0.1:{SANDBOX_PORT}/_sandbox/
   API docs       http://127.0.0.1:{INBOX_PORT}/api/docs
 inbox: Ctrl-C stops everything""", flush=True)

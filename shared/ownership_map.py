@@ -32,13 +32,24 @@ from shared.media_archive import (
     MEDIA_FILES_COLLECTION,
 )
 from shared.read_model import (
+    AGENTS_COLLECTION,
     API_KEYS_COLLECTION,
+    AUDIT_LOG_COLLECTION,
+    CANNED_REPLIES_COLLECTION,
+    CONVERSATION_LABELS_COLLECTION,
     CONVERSATIONS_COLLECTION,
+    INVITATIONS_COLLECTION,
+    LABELS_COLLECTION,
+    MENTIONS_COLLECTION,
     MESSAGES_COLLECTION,
+    NOTES_COLLECTION,
+    ROUND_ROBIN_COLLECTION,
     SEND_ATTEMPTS_COLLECTION,
     SEND_OUTCOMES_COLLECTION,
     SEND_RETRIES_COLLECTION,
     SESSIONS_COLLECTION,
+    SIGN_IN_FAILURES_COLLECTION,
+    TEAMS_COLLECTION,
     TENANT_SETTINGS_COLLECTION,
 )
 from shared.templates import TEMPLATES_COLLECTION
@@ -101,6 +112,12 @@ COLLECTIONS: dict[str, CollectionUse] = {
         "a customer's number or BSUID -> conversation"),
     API_KEYS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "agent and service keys"),
     SESSIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "web inbox sessions"),
+    AGENTS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                     "people: name, email, role, active, password hash"),
+    INVITATIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                          "pending invitations (token digests)"),
+    SIGN_IN_FAILURES_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                               "failed sign-ins counted by the throttle"),
     MEDIA_ARCHIVE_COLLECTION: CollectionUse(
         (CONVERSATION_STORE,), (INBOX_API,), "one per customer media: archived, or why not"),
     MEDIA_FILES_COLLECTION: CollectionUse(
@@ -109,6 +126,20 @@ COLLECTIONS: dict[str, CollectionUse] = {
         (CONVERSATION_STORE,), (INBOX_API,), "archived media bytes (GridFS)"),
     TENANT_SETTINGS_COLLECTION: CollectionUse(
         (INBOX_API,), (INBOX_API,), "a tenant's settings (read receipts)"),
+    # Inbox-owned beside the conversation document (which conversation_store replaces whole).
+    LABELS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "a tenant's labels"),
+    CONVERSATION_LABELS_COLLECTION: CollectionUse(
+        (INBOX_API,), (INBOX_API,), "the labels a conversation carries"),
+    CANNED_REPLIES_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "canned replies"),
+    AUDIT_LOG_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "agents' actions"),
+    TEAMS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "teams: name, member agents"),
+    # inbox_api sets the switch and who takes turns; the store advances the pointer.
+    ROUND_ROBIN_COLLECTION: CollectionUse(
+        (INBOX_API, CONVERSATION_STORE), (INBOX_API, CONVERSATION_STORE),
+        "round-robin: on/off, agents in turn, the pointer"),
+    NOTES_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "private notes"),
+    MENTIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                       "unread @mentions per agent and conversation"),
 }
 
 TOPICS: dict[str, TopicUse] = {

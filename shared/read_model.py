@@ -13,12 +13,16 @@ The indexes themselves are defined where they are created (a declaration names i
 - ``templates``: ``services/conversation_store/adapters/mongo_templates.py`` ``INDEXES``;
 - ``campaigns``: ``shared/campaigns.py`` ``CAMPAIGN_INDEXES``;
 - ``account_health``: ``shared/account_health.py`` ``INDEXES``;
-- ``api_keys``: ``services/inbox_api/accounts/repository.py`` ``INDEXES``;
+- ``api_keys``, ``agents``, ``sessions``: ``services/inbox_api/accounts/repository.py``
+  ``INDEXES``;
 - every collection: MongoDB's own ``_id_``.
 
 Adding a query: declare its shape here (or extend one), name the index that serves it, and use
 the declared sort in the code (``.sort(SHAPE.sort_spec)``). A query that is deliberately left
 to a scan or an in-memory sort goes in :data:`COLD_QUERIES`, with the reason.
+
+Size: the one list of every collection's hot and cold queries, beside the rule that checks them;
+split, a reader could no longer see all of a collection's queries (and indexes) in one place.
 """
 
 from __future__ import annotations
@@ -43,10 +47,28 @@ MESSAGES_COLLECTION = "messages"
 # Collections that only one service touches (their constants live in that service).
 API_KEYS_COLLECTION = "api_keys"
 SESSIONS_COLLECTION = "sessions"
+# People (issue 16): agents who sign in with email and password, their pending invitations, and
+# failed sign-ins per email and per client (the throttle's counts).
+AGENTS_COLLECTION = "agents"
+INVITATIONS_COLLECTION = "invitations"
+SIGN_IN_FAILURES_COLLECTION = "sign_in_failures"
 TENANT_SETTINGS_COLLECTION = "tenant_settings"
 SEND_ATTEMPTS_COLLECTION = "send_attempts"
 SEND_RETRIES_COLLECTION = "send_retries"
 SEND_OUTCOMES_COLLECTION = "send_outcomes"
+# inbox_api's own: a tenant's labels, which labels each conversation carries (not on the
+# conversation document, which conversation_store replaces whole: docs/inbox-api.md, "Labels"),
+# canned replies, and the audit log.
+LABELS_COLLECTION = "labels"
+CONVERSATION_LABELS_COLLECTION = "conversation_labels"
+CANNED_REPLIES_COLLECTION = "canned_replies"
+AUDIT_LOG_COLLECTION = "audit_log"
+# inbox_api's own (docs/inbox-api.md, "Teams, assignment and notes"): teams, the round-robin
+# rotation (also read and advanced by conversation_store), private notes and unread mentions.
+TEAMS_COLLECTION = "teams"
+ROUND_ROBIN_COLLECTION = "round_robin"
+NOTES_COLLECTION = "notes"
+MENTIONS_COLLECTION = "mentions"
 
 ASC, DESC = 1, -1
 # Residual fields of a primary-key lookup: any (the one document is checked after the lookup).
@@ -175,6 +197,52 @@ ACCOUNT_NOTICES = QueryShape("account_health.of_tenant", ACCOUNT_HEALTH_COLLECTI
 AGENT_KEYS = QueryShape("api_keys.agents", API_KEYS_COLLECTION, "tenant_agent", ("tenant_id",),
                         (("agent_id", ASC),), residual=("revoked_at",),
                         where=f"{_ACCOUNTS} agent_keys()")
+# The team page: a tenant's people by agent id (sorted by name in memory: a team, not a crowd).
+AGENTS_OF_TENANT = QueryShape("agents.of_tenant", AGENTS_COLLECTION, "tenant_agent",
+                              ("tenant_id",), (("agent_id", ASC),),
+                              where=f"{_ACCOUNTS} tenant_agents()")
+# Password sign-in: the people with that email (one per tenant at most; the index is unique).
+AGENTS_BY_EMAIL = QueryShape("agents.by_email", AGENTS_COLLECTION, "email_tenant", ("email",),
+                             residual=("active",), where=f"{_ACCOUNTS} agents_by_email()")
+# Deactivating someone ends their sessions at once.
+SESSIONS_OF_AGENT = QueryShape("sessions.of_agent", SESSIONS_COLLECTION, "tenant_agent",
+                               ("tenant_id", "agent_id"),
+                               where=f"{_ACCOUNTS} delete_agent_sessions()")
+# Labels (services/inbox_api/labels/): a tenant's labels by name; the conversations carrying one
+# (the list's label filter becomes an `_id $in` residual of the list's index, as a search's hits;
+# a label's deletion pulls it from them).
+_LABELS = "services/inbox_api/labels/repository.py"
+LABELS_OF_TENANT = QueryShape("labels.of_tenant", LABELS_COLLECTION, "tenant_name",
+                              ("tenant_id",), (("name_key", ASC),),
+                              where=f"{_LABELS} labels(); {_INBOX} label_names()")
+CONVERSATIONS_WITH_LABEL = QueryShape(
+    "conversation_labels.with_label", CONVERSATION_LABELS_COLLECTION, "tenant_label",
+    ("tenant_id", "label_ids"), where=f"{_INBOX} labelled(); {_LABELS} delete_label()")
+# Canned replies by shortcut (the composer's "/sho" is a prefix range on the same index).
+CANNED_REPLIES = QueryShape("canned_replies.of_tenant", CANNED_REPLIES_COLLECTION,
+                            "tenant_shortcut", ("tenant_id",), (("shortcut", ASC),),
+                            ("shortcut",),
+                            where="services/inbox_api/canned_replies/repository.py replies()")
+# The audit log, newest first, keyset on (at, _id), bounded by since/until; by agent or action.
+_AUDIT = "services/inbox_api/audit/repository.py entries()"
+_AUDIT_SORT = (("at", DESC), ("_id", DESC))
+AUDIT_LOG = QueryShape("audit_log.of_tenant", AUDIT_LOG_COLLECTION, "tenant_at", ("tenant_id",),
+                       _AUDIT_SORT, ("at", "_id"), where=_AUDIT)
+AUDIT_LOG_BY_AGENT = QueryShape("audit_log.by_agent", AUDIT_LOG_COLLECTION, "tenant_agent_at",
+                                ("tenant_id", "agent_id"), _AUDIT_SORT, ("at", "_id"),
+                                ("action",), where=_AUDIT)
+AUDIT_LOG_BY_ACTION = QueryShape("audit_log.by_action", AUDIT_LOG_COLLECTION,
+                                 "tenant_action_at", ("tenant_id", "action"), _AUDIT_SORT,
+                                 ("at", "_id"), where=_AUDIT)
+# Teams by name; a conversation's private notes, oldest first (keyset on created_at, _id).
+_TEAMS = "services/inbox_api/teams/repository.py"
+_NOTES = "services/inbox_api/notes/repository.py"
+TEAMS_OF_TENANT = QueryShape("teams.of_tenant", TEAMS_COLLECTION, "tenant_name", ("tenant_id",),
+                             (("name_key", ASC),), where=f"{_TEAMS} MongoTeamRepository.teams()")
+NOTES_OF_CONVERSATION = QueryShape(
+    "notes.of_conversation", NOTES_COLLECTION, "conversation_created",
+    ("tenant_id", "conversation_id"), (("created_at", ASC), ("_id", ASC)), ("created_at", "_id"),
+    where=f"{_NOTES} MongoNoteRepository.notes()")
 
 # Primary-key reads and conditional writes: the store's loads (conversations and messages by
 # `_id $in`), the sender's ledger, windows, opt-outs and template statuses, the dispatcher's
@@ -198,6 +266,11 @@ BY_ID: tuple[QueryShape, ...] = (
     by_id(SEND_OUTCOMES_COLLECTION, "the send ledger"),
     by_id(API_KEYS_COLLECTION, "authentication"),
     by_id(SESSIONS_COLLECTION, "authentication"),
+    # A person by `<tenant>:<agent id>` (every request re-checks they are active), an
+    # invitation by its token's digest, a throttle count by its key.
+    by_id(AGENTS_COLLECTION, f"{_ACCOUNTS} agent(); deactivate_agent()"),
+    by_id(INVITATIONS_COLLECTION, f"{_ACCOUNTS} invitation(); take_invitation()"),
+    by_id(SIGN_IN_FAILURES_COLLECTION, f"{_ACCOUNTS} failures(); record_failures()"),
     # The media archive: one record (the proxy, a retry) or a thread page's (`_id $in`).
     by_id(MEDIA_ARCHIVE_COLLECTION, f"{_INBOX} archived_media(); "
           "services/conversation_store/media/adapters/mongo.py MongoArchiveRecords.begin()"),
@@ -205,6 +278,19 @@ BY_ID: tuple[QueryShape, ...] = (
     # A customer's number or BSUID -> their conversation (`_id $in`, on a cache miss only).
     by_id(CONTACT_ALIASES_COLLECTION, "shared/contact_directory.py ContactDirectory._load(); "
           "webhook_ingest and inbox_api resolve()"),
+    by_id(LABELS_COLLECTION, f"{_LABELS} label(); a label's edit or deletion"),
+    # A conversation's labels, or a list page's (`_id $in`; the id is the conversation's).
+    by_id(CONVERSATION_LABELS_COLLECTION, f"{_LABELS} conversation_labels(); "
+          f"{_INBOX} conversation_labels()"),
+    by_id(TEAMS_COLLECTION, f"{_TEAMS} MongoTeamRepository.team(); a team's edit or deletion"),
+    # One per tenant: the admin's switch, the agents who opted in, and the atomic pointer.
+    by_id(ROUND_ROBIN_COLLECTION, f"{_TEAMS} MongoTeamRepository.rotation(); "
+          "services/conversation_store/adapters/mongo_round_robin.py MongoRotation.next()"),
+    # A note by id; the caller's unread mentions of a list page (`_id $in`: tenant:agent:cid).
+    by_id(NOTES_COLLECTION, f"{_NOTES} MongoNoteRepository.add()"),
+    by_id(MENTIONS_COLLECTION, f"{_NOTES} MongoNoteRepository.unread_mentions()"),
+    by_id(CANNED_REPLIES_COLLECTION, "a canned reply's read, edit or deletion"),
+    by_id(AUDIT_LOG_COLLECTION, "one audit entry (GET /audit/{entry_id})"),
 )
 
 HOT_QUERIES: tuple[QueryShape, ...] = (
@@ -225,6 +311,17 @@ HOT_QUERIES: tuple[QueryShape, ...] = (
     TEMPLATES_BY_STATUS,
     ACCOUNT_NOTICES,
     AGENT_KEYS,
+    AGENTS_OF_TENANT,
+    AGENTS_BY_EMAIL,
+    SESSIONS_OF_AGENT,
+    LABELS_OF_TENANT,
+    CONVERSATIONS_WITH_LABEL,
+    CANNED_REPLIES,
+    AUDIT_LOG,
+    AUDIT_LOG_BY_AGENT,
+    AUDIT_LOG_BY_ACTION,
+    TEAMS_OF_TENANT,
+    NOTES_OF_CONVERSATION,
     *BY_ID,
 )
 

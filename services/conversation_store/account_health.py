@@ -14,7 +14,7 @@ pipeline.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,7 +82,10 @@ def changes_of(event: Event) -> list[HealthChange]:
             "tenant_id": event.tenant_id, "waba_id": p.waba_id, "scope": scope, "kind": kind,
             "field": p.field, "event": name,
             "business_phone_number_id": p.business_phone_number_id,
-            "display_phone_number": None, "severity": p.severity, "status": p.status,
+            # The number as people know it, when the webhook said it (the metadata's, kept in
+            # details): the banner names a number by it rather than by its id.
+            "display_phone_number": _display(p.details),
+            "severity": p.severity, "status": p.status,
             "description": p.description, "restrictions": restrictions,
             "details": bson_safe(dict(p.details)), "at": p.at})]
     if isinstance(event, PhoneNumberQualityChanged):
@@ -97,6 +100,11 @@ def changes_of(event: Event) -> list[HealthChange]:
             "severity": None, "status": None, "description": None, "restrictions": [],
             "details": bson_safe(details), "at": event.occurred_at})]
     return []
+
+
+def _display(details: Mapping[str, Any]) -> str | None:
+    number = details.get("display_phone_number")
+    return number if isinstance(number, str) and number else None
 
 
 def latest(changes: Sequence[HealthChange]) -> dict[str, HealthChange]:

@@ -2,7 +2,9 @@
 message. docs/data-model.md describes them for readers (inbox_api); this module is the definition.
 
 Both carry a ``fold`` sub-document: bookkeeping the fold needs to stay idempotent (positions
-applied, unread wamids, reaction clocks). Readers ignore it.
+applied, unread wamids, reaction clocks, edits' targets). Readers ignore it.
+
+Size: the two documents and every part of them, in one place, as docs/data-model.md lists them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ class UnreadEntry(Doc):
     at: datetime
 
 
+class EditLink(Doc):
+    """An edit applied in this conversation: its wamid, and the wamid of the message it changed
+    (edits.py: a deletion or edit may name the edit rather than the message)."""
+
+    wamid: str
+    target: str
+    at: datetime  # WhatsApp's time of the edit
+
+
 class ConversationFold(Doc):
     """What the fold remembers so a replayed or duplicated event changes nothing."""
 
@@ -48,6 +59,8 @@ class ConversationFold(Doc):
     # "customer_wa_id" ... -> the clock of the current value, "{epoch ms}.{rank}.{value}"
     # (identity.py): the greatest wins, whatever order the events come in.
     identity: dict[str, str] = Field(default_factory=dict)
+    # The edits applied to the thread's messages, oldest first (the newest edits.EDIT_LINKS).
+    edits: list[EditLink] = Field(default_factory=list)
 
 
 class Conversation(Doc):

@@ -12,7 +12,8 @@ app's chat-history sync (issue 15). Pure.
   WhatsApp's time order (the sort key), without duplicates (the wamid), without unread counts
   and without reopening. A customer's history message is still customer activity at its own
   time: ``last_inbound_at`` is a maximum, so the window reflects only what the timestamps allow
-  (a month-old message leaves it closed).
+  (a month-old message leaves it closed). A later delivery of a placeholder's wamid with its
+  media fills the placeholder in (placeholders.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from services.conversation_store.documents import (
 from services.conversation_store.edits import absorb_changes, change_of, message_changed
 from services.conversation_store.identity import learn
 from services.conversation_store.messages import absorb, react
+from services.conversation_store.placeholders import filled, fills
 from services.conversation_store.thread import Step, Thread
 from shared.events import MessageEchoed, MessageReceived
 
@@ -43,13 +45,15 @@ from shared.events import MessageEchoed, MessageReceived
 def echoed(event: MessageEchoed, thread: Thread, step: Step) -> Thread:
     p = event.payload
     change = change_of(p)
-    if change is not None:
-        return message_changed(event, thread, step, change)
+    if change is not None and (change.target or change.kind == "revoke"):
+        return message_changed(event, thread, step, change)  # an edit naming none is shown
     if p.message_type == "reaction":
         return _app_reaction(event, thread)
     mid = message_id(thread.id, p.wamid)
     existing = thread.messages.get(mid)
     if existing is not None and not existing.stub:
+        if fills(existing, p):  # a history placeholder's media came (placeholders.py)
+            return filled(event, thread, existing)
         return thread  # a duplicate (or the same message again from a history sync)
     conversation = ensure_conversation(thread, event, p.business_phone_number_id)
     sent_at = ms(p.sent_at)

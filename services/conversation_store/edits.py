@@ -21,11 +21,16 @@ unread): it changes its target.
 - **Before the target** (another topic, an unordered history sync): the target's stub holds the
   edits (its ``edit_history``) and the deletion, and the message takes them over on arrival
   (:func:`absorb_changes`, from ``messages.absorb``), as it does a stub's statuses.
+- **Naming an edit.** A deletion or edit may name an edit's wamid instead of the message's (an
+  app echo deleting an edited message). The conversation remembers which message each edit
+  changed (``fold.edits``, :func:`linked`; the store loads that message too, handlers.py), and
+  :func:`changed_message` follows it. One that came before the edit waits in the edit's stub,
+  which the edit hands to its message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -33,17 +38,21 @@ from typing import Any, Literal
 from services.conversation_store.conversations import ensure_conversation, on_customer_activity
 from services.conversation_store.documents import (
     Conversation,
+    EditLink,
     Message,
     MessageVersion,
     Revoked,
     epoch_ms,
+    message_id,
     ms,
 )
-from services.conversation_store.messages import by_wamid, new_stub, notice_kind
+from services.conversation_store.messages import absorb, by_wamid, new_stub, notice_kind
 from services.conversation_store.thread import Step, Thread
 from shared.events import InboundMessage, MessageEchoed, MessageReceived
 
 DELETED_PREVIEW = "This message was deleted"
+# How many edits a conversation remembers the targets of (the newest).
+EDIT_LINKS = 200
 CAPTIONED = frozenset({"image", "video", "document", "sticker"})
 
 
@@ -104,9 +113,17 @@ def message_changed(event: MessageReceived | MessageEchoed, thread: Thread, step
     conversation = ensure_conversation(thread, event, p.business_phone_number_id)
     messages = dict(thread.messages)
     if change.target:
-        target = by_wamid(messages, change.target) or new_stub(
+        target = changed_message(messages, conversation, change.target) or new_stub(
             thread, change.target, conversation, "inbound" if customer else "outbound")
         updated = apply_change(target, change)
+        if change.kind == "edit" and target.wamid is not None and p.wamid != target.wamid:
+            conversation = linked(conversation, p.wamid, target.wamid, change.at)
+            held = messages.get(message_id(thread.id, p.wamid))
+            if held is not None and held.stub:
+                # What named this edit before it came (its deletion, an edit of it) concerns
+                # the message it changed.
+                updated = absorb_changes(absorb(updated, held), held)
+                del messages[held.id]
         if updated != messages.get(target.id):
             messages[target.id] = updated
             conversation = shown_last(conversation, updated)
@@ -118,6 +135,38 @@ def message_changed(event: MessageReceived | MessageEchoed, thread: Thread, step
     if messages == thread.messages and conversation == thread.conversation:
         return thread
     return replace(thread, conversation=conversation, messages=messages)
+
+
+def changed_message(messages: Mapping[str, Message], conversation: Conversation,
+                    wamid: str) -> Message | None:
+    """The message a change naming ``wamid`` changes: when ``wamid`` is an edit's, the message
+    that edit changed; else the message with that wamid."""
+    target = next((e.target for e in conversation.fold.edits if e.wamid == wamid), None)
+    return (by_wamid(messages, target) if target is not None else None) or by_wamid(
+        messages, wamid)
+
+
+def linked(conversation: Conversation, edit_wamid: str, target: str,
+           at: datetime) -> Conversation:
+    """The conversation remembering that edit ``edit_wamid`` changed message ``target`` (the
+    newest edits by WhatsApp's time, so the same whatever order they came in)."""
+    links = conversation.fold.edits
+    if any(e.wamid == edit_wamid for e in links):
+        return conversation
+    kept = sorted([*links, EditLink(wamid=edit_wamid, target=target, at=at)],
+                  key=lambda e: (e.at, e.wamid))[-EDIT_LINKS:]
+    return conversation.model_copy(update={
+        "fold": conversation.fold.model_copy(update={"edits": kept})})
+
+
+def edited_targets(thread: Thread, named: Iterable[str]) -> set[str]:
+    """The messages (wamids) that the edits among ``named`` changed, and ``thread`` lacks: what
+    the store loads too (handlers.py) before folding a change that names an edit."""
+    if thread.conversation is None or not thread.conversation.fold.edits:
+        return set()
+    targets = {e.wamid: e.target for e in thread.conversation.fold.edits}
+    held = {m.wamid for m in thread.messages.values()}
+    return {targets[w] for w in named if w in targets and targets[w] not in held}
 
 
 def apply_change(message: Message, change: MessageChange) -> Message:
@@ -161,6 +210,22 @@ def absorb_changes(message: Message, stub: Message) -> Message:
     if held.deleted:
         full = unsealed(revoked(full, held.deleted_at))
     return sealed(full)
+
+
+def original_version(message: Message) -> MessageVersion | None:
+    """What the message itself said, before any edit (None for a stub)."""
+    if message.stub:
+        return None
+    return next((v for v in _versions(unsealed(message)) if v.wamid == message.wamid), None)
+
+
+def with_original(message: Message, version: MessageVersion) -> Message:
+    """The message with ``version`` as what it said itself (a history media follow-up in place
+    of its placeholder, placeholders.py); the edits made since still show over it, and a
+    deleted message stays deleted."""
+    full = unsealed(message)
+    edits = [v for v in _versions(full) if v.wamid != message.wamid]
+    return sealed(_rebuilt(full, [*edits, version]))
 
 
 def shown_last(conversation: Conversation, message: Message) -> Conversation:

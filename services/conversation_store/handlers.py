@@ -23,14 +23,15 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.conversation_store import merge, metrics
 from services.conversation_store.calls import call_message_id
 from services.conversation_store.changes import ThreadChange, diff, notice
 from services.conversation_store.documents import command_message_id, message_id
+from services.conversation_store.edits import edited_targets
 from services.conversation_store.ports import (
     Forwarder,
     NoticePublisher,
@@ -120,11 +121,14 @@ class StoreHandler:
         attempts: int = 3,
         group_events: int = 250,
         forwarder: Forwarder | None = None,
+        assign_new: Callable[[list[ThreadChange]], Awaitable[list[ThreadChange]]] | None = None,
     ) -> None:
         self.repository = repository
         self.publisher = publisher
         # Where a merged conversation's hand-over and later events go (merge.py).
         self.forwarder = forwarder
+        # Round-robin: new conversations assigned in their first write (round_robin.py).
+        self.assign_new = assign_new
         self.sources = sources  # real topic name -> position source ("in", "out", "cmd")
         self.clock = clock
         self.attempts = attempts
@@ -143,7 +147,7 @@ class StoreHandler:
 
     async def _fold_and_save(self, steps: Steps) -> list[Settled]:
         """One read for the whole batch (what the cache lacks), then the pipeline of groups."""
-        loaded = await self.repository.load({cid: wanted(cid, s) for cid, s in steps.items()})
+        loaded = await self._load(steps)
         settled: list[Settled] = []
         writing: asyncio.Task[Settled] | None = None
         try:
@@ -164,8 +168,21 @@ class StoreHandler:
     async def _fold(self, steps: Steps, loaded: Mapping[str, Thread] | None) -> Settled:
         """Fold one group, loading it first unless ``loaded`` has it."""
         if loaded is None:
-            loaded = await self.repository.load({cid: wanted(cid, s) for cid, s in steps.items()})
+            loaded = await self._load(steps)
         return await _fold_group(loaded, steps)
+
+    async def _load(self, steps: Steps) -> dict[str, Thread]:
+        """What folding ``steps`` may read: the messages the events name, then those changed
+        by the edits they name (edits.py: a deletion may name an edit, not its message)."""
+        needs = {cid: wanted(cid, s) for cid, s in steps.items()}
+        loaded = await self.repository.load(needs)
+        follow = {cid: Wanted(wamids=targets) for cid, thread in loaded.items()
+                  if (targets := edited_targets(thread, needs[cid].wamids))}
+        if not follow:
+            return loaded
+        more = await self.repository.load(follow)
+        return {cid: replace(thread, messages={**more[cid].messages, **thread.messages})
+                if cid in more else thread for cid, thread in loaded.items()}
 
     async def _write(self, steps: Steps, folded: Settled) -> Settled:
         """Hand over what the fold addressed to other conversations, then save one group; on a
@@ -174,6 +191,8 @@ class StoreHandler:
         for attempt in range(1, self.attempts + 1):
             try:
                 await self._forward(folded)
+                if self.assign_new is not None:
+                    folded = Settled(folded.threads, await self.assign_new(folded.changes))
                 started = time.perf_counter()
                 await self.repository.save(folded.changes)
                 metrics.WRITE_SECONDS.observe(time.perf_counter() - started)

@@ -38,6 +38,7 @@ from services.conversation_store.messages import (
     settled,
     with_status,
 )
+from services.conversation_store.placeholders import filled, fills
 from services.conversation_store.thread import Step, Thread
 from shared.events import MessageReceived, MessageStatusChanged
 
@@ -49,11 +50,15 @@ def received(event: MessageReceived, thread: Thread, step: Step) -> Thread:
     if p.identity_change is not None:
         return _identity_changed(event, thread, step)
     change = change_of(p)
-    if change is not None:  # an edit or deletion changes its target: no message of its own
+    if change is not None and (change.target or change.kind == "revoke"):
+        # An edit or deletion changes its target: no message of its own. An edit that names
+        # no target (an older ``unsupported`` payload) is shown as Meta sent it, with its reason.
         return message_changed(event, thread, step, change)
     mid = message_id(thread.id, p.wamid)
     existing = thread.messages.get(mid)
     if existing is not None and not existing.stub:
+        if fills(existing, p):  # the app's history sync: a placeholder's media came
+            return filled(event, thread, existing)
         return thread  # a duplicate: the message, and so its conversation effects, are stored
     conversation = ensure_conversation(thread, event, p.business_phone_number_id)
     received_at = ms(event.occurred_at)

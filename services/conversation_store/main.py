@@ -21,12 +21,14 @@ from services.conversation_store.adapters.kafka import (
 from services.conversation_store.adapters.mongo import MongoThreadRepository
 from services.conversation_store.adapters.mongo_account_health import AccountHealthFold
 from services.conversation_store.adapters.mongo_opt_outs import OptOutFold
+from services.conversation_store.adapters.mongo_round_robin import MongoRotation
 from services.conversation_store.adapters.mongo_templates import TemplateStatusFold
 from services.conversation_store.cache import CachingRepository
 from services.conversation_store.handlers import StoreHandler
 from services.conversation_store.media.main import MediaArchiverService
 from services.conversation_store.ownership import OwnershipGuard
 from services.conversation_store.pipeline import StorePipeline
+from services.conversation_store.round_robin import RoundRobin
 from services.conversation_store.settings import ConversationStoreSettings
 from shared.config import load_settings
 from shared.consumer import BatchConsumer
@@ -86,7 +88,8 @@ class StoreService(ConsumerService):
             conversations=StoreHandler(
                 cache, KafkaNoticePublisher(producer, settings), source_names(settings),
                 self.clock, settings.fold_attempts,
-                forwarder=KafkaForwarder(producer, settings)),
+                forwarder=KafkaForwarder(producer, settings),
+                assign_new=RoundRobin(MongoRotation(database(client, settings)), self.clock)),
         )
         runner: BatchConsumer[Any] = BatchConsumer(
             consumer, producer, pipeline.decode, pipeline,

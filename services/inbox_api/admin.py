@@ -1,11 +1,15 @@
-"""Tenants, their settings, channels and API keys from the command line (keys are printed
-once, stored hashed).
+"""Tenants, their settings, channels, API keys and people from the command line (keys,
+passwords and invitation links are printed once, stored hashed).
 
 ::
 
     python -m services.inbox_api.admin create-tenant --tenant acme --phone-number-id 1000 \\
-        --waba-id 2000 --display-number 15550001111 --access-token TOKEN --agent ana --name Ana
+        --waba-id 2000 --display-number 15550001111 --access-token TOKEN --agent ana --name Ana \\
+        --email ana@acme.test
     python -m services.inbox_api.admin create-key --tenant acme --agent bot --service
+    python -m services.inbox_api.admin invite --tenant acme --email bea@acme.test --name Bea
+    python -m services.inbox_api.admin create-agent --tenant acme --email cy@acme.test --name Cy \\
+        --role admin
     python -m services.inbox_api.admin revoke-key --key wai_...
     python -m services.inbox_api.admin set-tenant --tenant acme --read-receipts off
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,9 +29,16 @@ from typing import Any, Literal
 from pydantic import SecretStr
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.inbox_api.accounts.credentials import digest, new_api_key
+from services.inbox_api.accounts.credentials import Identity, Role, digest, new_api_key
+from services.inbox_api.accounts.passwords import hash_password, weak_password
+from services.inbox_api.accounts.people import PeopleAdmin, new_agent_id
 from services.inbox_api.accounts.repository import MongoAccountRepository
+from services.inbox_api.accounts.schemas import InvitationIn
+from services.inbox_api.accounts.service import AccountService
 from services.inbox_api.accounts.tenants import TenantSettings
+from services.inbox_api.audit.repository import MongoAuditStore
+from services.inbox_api.audit.service import new_entry
+from services.inbox_api.errors import InboxApiError
 from services.inbox_api.settings import InboxApiSettings
 from shared.channels import Channel
 from shared.config import ConfigError, load_settings
@@ -35,16 +47,55 @@ from shared.mongo import database, make_client
 Document = dict[str, Any]
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:8081"
+
+
 async def create_key(db: AsyncDatabase[Document], *, tenant: str, agent: str,
                      name: str | None = None,
-                     kind: Literal["agent", "service"] = "agent") -> str:
-    """A new API key for ``agent`` of ``tenant``; only its digest is stored."""
+                     kind: Literal["agent", "service"] = "agent", role: Role = "agent") -> str:
+    """A new API key for ``agent`` of ``tenant``; only its digest is stored. A person with that
+    agent id (``agents``) decides the role instead, and deactivating them stops the key."""
     key = new_api_key()
     await MongoAccountRepository(db).add_api_key({
         "_id": digest(key), "tenant_id": tenant, "agent_id": agent,
-        "display_name": name or agent, "kind": kind, "created_at": datetime.now(UTC),
-        "revoked_at": None})
+        "display_name": name or agent, "kind": kind, "role": role,
+        "created_at": datetime.now(UTC), "revoked_at": None})
     return key
+
+
+async def invite(db: AsyncDatabase[Document], *, tenant: str, email: str, name: str,
+                 role: Role = "agent", base_url: str = DEFAULT_BASE_URL) -> str:
+    """A one-time invitation link (as an admin's from the Team page)."""
+    repository = MongoAccountRepository(db)
+    admin = Identity(tenant_id=tenant, agent_id="admin-cli", display_name="command line",
+                     kind="service", key_hash="", role="admin")
+    people = PeopleAdmin(AccountService(repository, _now, people=repository), repository)
+    made = await people.invite(admin, InvitationIn(name=name, email=email, role=role))
+    return base_url.rstrip("/") + made.link_path
+
+
+async def create_agent(db: AsyncDatabase[Document], *, tenant: str, email: str, name: str,
+                       password: str, role: Role = "agent", agent: str | None = None) -> str:
+    """A person who signs in with ``email`` and ``password`` (for a first admin, or a test);
+    their agent id. ``agent``: an id that keys carry already (those keys then follow them)."""
+    problem = weak_password(password)
+    if problem:
+        raise ValueError(problem)
+    email = email.strip().casefold()
+    repository = MongoAccountRepository(db)
+    if any(p["tenant_id"] == tenant for p in await repository.agents_by_email(email)):
+        raise ValueError(f"{email} is in {tenant} already")
+    agent_id = agent or new_agent_id()
+    if not await repository.add_agent({
+            "_id": f"{tenant}:{agent_id}", "tenant_id": tenant, "agent_id": agent_id,
+            "name": name, "email": email, "role": role, "active": True,
+            "password_hash": hash_password(password), "created_at": _now()}):
+        raise ValueError(f"agent {agent_id} (or {email}) exists in {tenant} already")
+    return agent_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def revoke_key(db: AsyncDatabase[Document], key: str) -> bool:
@@ -61,7 +112,7 @@ async def create_tenant(db: AsyncDatabase[Document], *, tenant: str, phone_numbe
                       display_phone_number=display_number,
                       access_token=SecretStr(access_token), throughput_mps=throughput)
     await MongoAccountRepository(db).upsert_channel(channel)
-    return await create_key(db, tenant=tenant, agent=agent, name=name)
+    return await create_key(db, tenant=tenant, agent=agent, name=name, role="admin")
 
 
 async def set_tenant_settings(db: AsyncDatabase[Document], *, tenant: str,
@@ -88,11 +139,26 @@ def _parser() -> argparse.ArgumentParser:
     tenant.add_argument("--throughput", type=int, default=80)
     tenant.add_argument("--agent", required=True)
     tenant.add_argument("--name")
+    tenant.add_argument("--email", help="the first admin's email: prints their invitation link")
+    tenant.add_argument("--base-url", default=DEFAULT_BASE_URL)
     key = commands.add_parser("create-key", help="another key for an agent or a service")
     key.add_argument("--tenant", required=True)
     key.add_argument("--agent", required=True)
     key.add_argument("--name")
     key.add_argument("--service", action="store_true", help="a service credential")
+    key.add_argument("--role", choices=("admin", "agent"), default="agent")
+    for name, help_ in (("invite", "a one-time invitation link for a new person"),
+                        ("create-agent", "a person with a password (printed)")):
+        person = commands.add_parser(name, help=help_)
+        person.add_argument("--tenant", required=True)
+        person.add_argument("--email", required=True)
+        person.add_argument("--name", required=True)
+        person.add_argument("--role", choices=("admin", "agent"), default="agent")
+        if name == "invite":
+            person.add_argument("--base-url", default=DEFAULT_BASE_URL,
+                                help="the web inbox's address, for the link")
+        else:
+            person.add_argument("--agent", help="an agent id keys carry already")
     revoke = commands.add_parser("revoke-key", help="revoke a key")
     revoke.add_argument("--key", required=True)
     settings = commands.add_parser("set-tenant", help="the tenant's settings")
@@ -112,6 +178,14 @@ async def _run(args: argparse.Namespace, settings: InboxApiSettings) -> int:
                 waba_id=args.waba_id, display_number=args.display_number,
                 access_token=args.access_token, throughput=args.throughput, agent=args.agent,
                 name=args.name)
+            if args.email:
+                print(key)
+                print("admin invitation:", await invite(
+                    db, tenant=args.tenant, email=args.email, name=args.name or args.agent,
+                    role="admin", base_url=args.base_url))
+                return 0
+        elif args.command in ("invite", "create-agent"):
+            return await _person(db, args)
         elif args.command == "set-tenant":
             read_receipts = None if args.read_receipts is None else args.read_receipts == "on"
             chosen = await set_tenant_settings(db, tenant=args.tenant,
@@ -120,17 +194,49 @@ async def _run(args: argparse.Namespace, settings: InboxApiSettings) -> int:
             return 0
         elif args.command == "create-key":
             key = await create_key(db, tenant=args.tenant, agent=args.agent, name=args.name,
-                                   kind="service" if args.service else "agent")
+                                   kind="service" if args.service else "agent", role=args.role)
+            await _audited(db, args.tenant, "key.create", args.agent,
+                           {"kind": "service" if args.service else "agent", "role": args.role})
         else:
+            known = await MongoAccountRepository(db).api_key(digest(args.key))
             if not await revoke_key(db, args.key):
                 print("error: no such active key", file=sys.stderr)
                 return 1
+            if known:
+                await _audited(db, known.get("tenant_id"), "key.revoke",
+                               str(known.get("agent_id") or ""), {})
             print("revoked")
             return 0
         print(key)
         return 0
     finally:
         await client.close()
+
+
+async def _audited(db: AsyncDatabase[Document], tenant: str | None, action: str, agent: str,
+                   summary: dict[str, Any]) -> None:
+    """A key change made here is in the tenant's audit log too (by "command line")."""
+    entry = new_entry(tenant_id=tenant, at=_now(), who=None, action=action, method="CLI",
+                      route="inbox_api.admin", target={"agent_id": agent}, summary=summary,
+                      status=0)
+    await MongoAuditStore(db).add_many([{**entry, "agent_name": "command line"}])
+
+
+async def _person(db: AsyncDatabase[Document], args: argparse.Namespace) -> int:
+    try:
+        if args.command == "invite":
+            print(await invite(db, tenant=args.tenant, email=args.email, name=args.name,
+                               role=args.role, base_url=args.base_url))
+            return 0
+        password = secrets.token_urlsafe(12)
+        agent_id = await create_agent(db, tenant=args.tenant, email=args.email, name=args.name,
+                                      password=password, role=args.role, agent=args.agent)
+    except (ValueError, InboxApiError) as exc:
+        print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return 1
+    print(f"agent {agent_id}: sign in as {args.email.strip().casefold()} with password "
+          f"{password}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

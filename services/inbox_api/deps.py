@@ -12,17 +12,27 @@ from fastapi import Cookie, Depends, Header, Request
 
 from services.inbox_api.account_health.service import AccountNoticesQuery
 from services.inbox_api.accounts.credentials import Identity
+from services.inbox_api.accounts.people import PeopleAdmin
+from services.inbox_api.accounts.roles import require_admin
 from services.inbox_api.accounts.service import AccountService
+from services.inbox_api.audit.service import AuditLog
 from services.inbox_api.campaigns.service import CampaignService
+from services.inbox_api.canned_replies.service import CannedReplies
 from services.inbox_api.conversations.commands import InboxCommands
 from services.inbox_api.conversations.media import InboxMedia
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
+from services.inbox_api.errors import Unavailable
+from services.inbox_api.labels.service import Labels
+from services.inbox_api.notes.service import NoteService
 from services.inbox_api.settings import InboxApiSettings
+from services.inbox_api.teams.service import TeamService
 from services.inbox_api.templates.ports import TemplateReader
 from services.inbox_api.templates.service import TemplateAdmin
 
 SESSION_COOKIE = "wai_session"
+# Where current_identity leaves the caller in the request's scope, for the audit middleware.
+IDENTITY_SCOPE_KEY = "inbox_api.identity"
 
 
 class State(TypedDict):
@@ -39,6 +49,15 @@ class State(TypedDict):
     campaigns: NotRequired[CampaignService]
     template_admin: NotRequired[TemplateAdmin]
     account_notices: NotRequired[AccountNoticesQuery]
+    # Accounts with people (password sign-in, roles of persons, the team); absent in unit tests
+    # wired without a database, where ``queries`` authenticates keys only.
+    accounts: NotRequired[AccountService]
+    people: NotRequired[PeopleAdmin]
+    teams: NotRequired[TeamService]
+    notes: NotRequired[NoteService]
+    labels: NotRequired[Labels]
+    canned_replies: NotRequired[CannedReplies]
+    audit: NotRequired[AuditLog]
 
 
 def _state(request: Request) -> Any:
@@ -51,8 +70,16 @@ def get_queries(request: Request) -> InboxQueries:
 
 
 def get_accounts(request: Request) -> AccountService:
-    accounts: AccountService = _state(request).queries
+    state = _state(request)
+    accounts: AccountService = getattr(state, "accounts", None) or state.queries
     return accounts
+
+
+def get_people_admin(request: Request) -> PeopleAdmin:
+    people: PeopleAdmin | None = getattr(_state(request), "people", None)
+    if people is None:
+        raise Unavailable("Managing people needs the database; it is not wired here.")
+    return people
 
 
 def get_commands(request: Request) -> InboxCommands:
@@ -96,8 +123,25 @@ def get_campaigns(request: Request) -> CampaignService:
     return campaigns
 
 
+def get_teams(request: Request) -> TeamService:
+    teams: TeamService = _state(request).teams
+    return teams
+
+
+def get_notes(request: Request) -> NoteService:
+    notes: NoteService = _state(request).notes
+    return notes
+
+
+def get_mentions(request: Request) -> NoteService | None:
+    """The notes' use cases where the app has them (the list's mention markers)."""
+    notes: NoteService | None = getattr(_state(request), "notes", None)
+    return notes
+
+
 Queries = Annotated[InboxQueries, Depends(get_queries)]
 Accounts = Annotated[AccountService, Depends(get_accounts)]
+PeopleAdminDep = Annotated[PeopleAdmin, Depends(get_people_admin)]
 Commands = Annotated[InboxCommands, Depends(get_commands)]
 Settings = Annotated[InboxApiSettings, Depends(get_settings)]
 Hub = Annotated[StreamHub, Depends(get_hub)]
@@ -106,18 +150,53 @@ Templates = Annotated[TemplateReader, Depends(get_template_reader)]
 TemplateAdminDep = Annotated[TemplateAdmin, Depends(get_template_admin)]
 Campaigns = Annotated[CampaignService, Depends(get_campaigns)]
 AccountNotices = Annotated[AccountNoticesQuery, Depends(get_account_notices)]
+Teams = Annotated[TeamService, Depends(get_teams)]
+Notes = Annotated[NoteService, Depends(get_notes)]
+Mentions = Annotated[NoteService | None, Depends(get_mentions)]
+
+
+def get_labels(request: Request) -> Labels:
+    labels: Labels = _state(request).labels
+    return labels
+
+
+def get_canned_replies(request: Request) -> CannedReplies:
+    canned: CannedReplies = _state(request).canned_replies
+    return canned
+
+
+def get_audit(request: Request) -> AuditLog:
+    audit: AuditLog = _state(request).audit
+    return audit
+
+
+LabelsDep = Annotated[Labels, Depends(get_labels)]
+CannedRepliesDep = Annotated[CannedReplies, Depends(get_canned_replies)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
 async def current_identity(
+    request: Request,
     accounts: Accounts,
     authorization: Annotated[str | None, Header(
         description="`Bearer wai_...` (or use the session cookie)")] = None,
     wai_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Identity:
-    return await accounts.authenticate(authorization, wai_session)
+    identity = await accounts.authenticate(authorization, wai_session)
+    request.scope[IDENTITY_SCOPE_KEY] = identity
+    return identity
 
 
 Caller = Annotated[Identity, Depends(current_identity)]
+
+
+async def admin_identity(caller: Caller) -> Identity:
+    """The caller, if an admin; else 403 ``admin_only``."""
+    return require_admin(caller)
+
+
+# For routes that manage templates, campaigns, channels, keys or people.
+RequireAdmin = Annotated[Identity, Depends(admin_identity)]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="Any string; the same key twice is one command.")]

@@ -3,6 +3,7 @@
 InboxApiError
  +-- BadRequest (400)          malformed request (JSON that does not parse, a bad cursor)
  +-- Unauthorized (401)        no credential, or a wrong, expired or revoked one
+ +-- Forbidden (403)           the caller's role may not do this (``required_role``)
  +-- NotFound (404)            absent, or another tenant's (never 403: that would confirm it exists)
  +-- SendRefused (409)         the window policy refuses the send (``reason``, ``hint``), or a
  |                             tenant setting turned the action off
@@ -55,6 +56,13 @@ class BadRequest(InboxApiError):
 class Unauthorized(InboxApiError):
     status_code = 401
     code = "unauthorized"
+
+
+class Forbidden(InboxApiError):
+    """The caller's role may not do this (``required_role``); never for another tenant's ids."""
+
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFound(InboxApiError):
@@ -159,6 +167,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _STATUS_TEXT = {400: "Malformed request", 401: "No or bad credential",
+                403: "Your role may not do this (admin_only)",
                 404: "Not found (or another tenant's)",
                 409: "Refused: the window policy, a setting, or a merged conversation",
                 413: "Over WhatsApp's size limit", 415: "A type WhatsApp does not take",

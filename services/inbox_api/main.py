@@ -21,19 +21,30 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inbox_api.account_health import routes as account_health
 from services.inbox_api.account_health.repository import MongoNoticeStore
 from services.inbox_api.account_health.service import AccountNoticesQuery
 from services.inbox_api.accounts import routes as accounts
+from services.inbox_api.accounts.people import PeopleAdmin
+from services.inbox_api.accounts.service import AccountService
 from services.inbox_api.adapters.cloud_api import CloudApiMedia
 from services.inbox_api.adapters.cloud_templates import CloudApiTemplates
 from services.inbox_api.adapters.contact_aliases import contact_directory
 from services.inbox_api.adapters.kafka import ChangeFeed, KafkaCommandPublisher
 from services.inbox_api.adapters.media_archive import GridFsMediaArchive
+from services.inbox_api.audit import routes as audit_routes
+from services.inbox_api.audit.recorder import AuditRecorder
+from services.inbox_api.audit.repository import MongoAuditStore
+from services.inbox_api.audit.routes import AuditMiddleware
+from services.inbox_api.audit.service import AuditLog
 from services.inbox_api.campaigns import routes as campaigns
 from services.inbox_api.campaigns.repository import CampaignRepository
 from services.inbox_api.campaigns.service import CampaignService
+from services.inbox_api.canned_replies import routes as canned_replies
+from services.inbox_api.canned_replies.repository import MongoCannedReplyStore
+from services.inbox_api.canned_replies.service import CannedReplies
 from services.inbox_api.conversations import routes as conversations
 from services.inbox_api.conversations.commands import InboxCommands
 from services.inbox_api.conversations.media import InboxMedia
@@ -42,8 +53,17 @@ from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
+from services.inbox_api.labels import routes as labels
+from services.inbox_api.labels.repository import MongoLabelStore
+from services.inbox_api.labels.service import Labels
 from services.inbox_api.metrics import MetricsMiddleware
+from services.inbox_api.notes import routes as notes
+from services.inbox_api.notes.repository import MongoNoteRepository
+from services.inbox_api.notes.service import NoteService
 from services.inbox_api.settings import InboxApiSettings
+from services.inbox_api.teams import routes as teams
+from services.inbox_api.teams.repository import MongoTeamRepository
+from services.inbox_api.teams.service import TeamService
 from services.inbox_api.templates import routes as templates
 from services.inbox_api.templates.repository import MongoTemplateStore
 from services.inbox_api.templates.service import TemplateAdmin, sync_at_start
@@ -115,9 +135,12 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
     install_error_handlers(app)
     # The one list of routes: a router per package (CONTRIBUTING.md, "inbox_api: one package
     # per feature").
-    for routes in (accounts, conversations, templates, campaigns, account_health):
+    for routes in (accounts, conversations, templates, campaigns, account_health, teams,
+                   notes, labels, canned_replies, audit_routes):
         app.include_router(routes.router, prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
+    # Every successful mutating call (and every sign-in) is an audit entry (audit/).
+    app.add_middleware(AuditMiddleware, router_owner=app, clock=clock)
     app.add_middleware(MetricsMiddleware, router_owner=app)
     if WEB_DIR.is_dir():
         # Last: everything not matched above is the web inbox's files.
@@ -178,14 +201,48 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     media = CloudApiMedia(http, str(settings.cloud_api_base_url))
     # Meta's account notices: the banner, and the send pre-check (as the sender decides).
     notices = MongoNoticeStore(repository.db)
+    # Accounts with people: password sign-in, persons' roles, the team (accounts/people.py).
+    account_service = AccountService(repository, clock, people=repository)
+    # Teams (and whom a conversation may be assigned to) and private notes, over the accounts'
+    # list of active agents.
+    team_repository, note_repository = (MongoTeamRepository(repository.db),
+                                        MongoNoteRepository(repository.db))
+    try:
+        await team_repository.ensure_indexes()
+        await note_repository.ensure_indexes()
+    except Exception as exc:
+        raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
+    team_service = TeamService(team_repository, account_service, clock)
+    desk_labels, desk_canned, desk_audit = await _open_desk(repository.db, clock, closers)
     return State(settings=settings, queries=InboxQueries(repository, clock),
+                 labels=desk_labels, canned_replies=desk_canned, audit=desk_audit,
+                 accounts=account_service, people=PeopleAdmin(account_service, repository),
                  commands=InboxCommands(repository, publisher, clock, media, contacts,
-                                        notices=notices),
+                                        notices=notices, assignees=team_service),
+                 teams=team_service,
+                 notes=NoteService(note_repository, account_service, clock),
                  account_notices=AccountNoticesQuery(notices, clock),
                  hub=hub,
                  media=InboxMedia(repository, publisher, clock, media,
                                   GridFsMediaArchive(repository.db)),
                  campaigns=campaign_service, template_admin=template_service)
+
+
+async def _open_desk(db: AsyncDatabase[dict[str, Any]], clock: Callable[[], datetime],
+                     closers: Closers) -> tuple[Labels, CannedReplies, AuditLog]:
+    """Labels, canned replies and the audit log (its background writer closes before Mongo)."""
+    label_store, canned_store, audit_store = (MongoLabelStore(db), MongoCannedReplyStore(db),
+                                              MongoAuditStore(db))
+    try:
+        for store in (label_store, canned_store, audit_store):
+            await store.ensure_indexes()
+    except Exception as exc:
+        raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
+    recorder = AuditRecorder(audit_store)
+    recorder.start()
+    closers.add(recorder.close)
+    return (Labels(label_store, clock), CannedReplies(canned_store, clock),
+            AuditLog(audit_store, recorder, clock))
 
 
 class InboxServer(uvicorn.Server):

@@ -35,19 +35,42 @@ MEDIA_SERVED = Counter(
     "Media downloads served, by source: the archive, or WhatsApp's copy (not archived yet)",
     ["source"],
 )
+AUDIT_ENTRIES = Counter(
+    "inbox_api_audit_entries_total",
+    "Audit entries by outcome: written, or dropped (queue full, write failed)", ["outcome"],
+)
 
 # Everything the API does not route (the web inbox's files) shares one label.
 STATIC_ROUTE = "static"
 
 
 def route_template(app: Any, scope: Scope) -> str:
-    """The path template of the route that serves ``scope``, or ``static``."""
+    """The path template of the route that serves ``scope``, or ``static``.
+
+    After routing, the router leaves the matched route in the scope; its path is the one it was
+    declared with, without the prefix its router was included under (FastAPI includes routers
+    lazily), so the prefix is the part of the request's path before the route matches."""
+    route = scope.get("route")
+    if route is not None:
+        return _with_prefix(route, str(scope.get("path") or ""))
     for route in getattr(app, "routes", ()):
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            path = getattr(route, "path", None)
-            return str(path) if path and getattr(route, "name", "") != "web" else STATIC_ROUTE
+            return _with_prefix(route, str(scope.get("path") or ""))
     return STATIC_ROUTE
+
+
+def _with_prefix(route: Any, path: str) -> str:
+    template = getattr(route, "path", None)
+    if not template or getattr(route, "name", "") == "web":
+        return STATIC_ROUTE
+    regex = getattr(route, "path_regex", None)
+    if regex is None or regex.match(path):
+        return str(template)
+    for at, char in enumerate(path):
+        if char == "/" and at and regex.match(path[at:]):
+            return path[:at] + str(template)
+    return str(template)
 
 
 class MetricsMiddleware:
@@ -65,7 +88,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        route = route_template(self.router_owner, scope)
         method = scope.get("method", "GET")
         reported = False
 
@@ -73,6 +95,8 @@ class MetricsMiddleware:
             nonlocal reported
             if message["type"] == "http.response.start" and not reported:
                 reported = True
+                # Read when the answer starts: by then the router has left its route in scope.
+                route = route_template(self.router_owner, scope)
                 REQUESTS.labels(method, route, str(message["status"])).inc()
                 REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
             await send(message)
@@ -81,5 +105,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_count)
         except Exception:
             if not reported:
-                REQUESTS.labels(method, route, "500").inc()
+                REQUESTS.labels(method, route_template(self.router_owner, scope), "500").inc()
             raise

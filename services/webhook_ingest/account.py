@@ -55,7 +55,19 @@ def _notice(ctx: Change, value: Raw) -> None:
     if isinstance(info, list) and all(isinstance(item, dict) for item in info):
         restrictions = info
         known.add("restriction_info")
-    notice(ctx, value, event=event, restrictions=restrictions, details=leftovers(value, known))
+    description = _name_review(value) if ctx.field_name == "phone_number_name_update" else None
+    notice(ctx, value, event=event, restrictions=restrictions, description=description,
+           details=leftovers(value, known))
+
+
+def _name_review(value: Raw) -> str | None:
+    """A display-name review in Meta's words: the name, the decision, the reason."""
+    name, decision = value.get("requested_verified_name"), value.get("decision")
+    if not isinstance(name, str) or not isinstance(decision, str):
+        return None
+    reason = value.get("rejection_reason")
+    because = f": {reason}" if isinstance(reason, str) and reason not in ("", "NONE") else ""
+    return f'Display name "{name}" {decision.lower()}{because}'
 
 
 def _alert(ctx: Change, value: Raw) -> None:

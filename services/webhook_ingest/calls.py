@@ -87,8 +87,11 @@ def parse_calls(ctx: Change, value: Raw) -> None:
         extra = leftovers(item, _STATUS_KEYS | {"type"})
         if item.get("type") != "call":
             extra["type"] = item.get("type")
+        # Meta sends call statuses (RINGING, ACCEPTED, REJECTED) only for the calls a business
+        # places, so a call known only from its statuses is an outgoing one.
         return _event(ctx, metadata, tenant, contact_list, item, extra, event="status",
-                      direction=None, wa_id=wa_id, user_id=user_id, errors=shared_errors)
+                      direction="BUSINESS_INITIATED", wa_id=wa_id, user_id=user_id,
+                      errors=shared_errors)
 
     ctx.each(value, "calls", call, kept)
     ctx.each(value, "statuses", status, kept)

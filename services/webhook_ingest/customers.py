@@ -47,6 +47,18 @@ def parse_user_preferences(ctx: Change, value: Raw) -> None:
     metadata = Metadata.of(value)
     tenant = ctx.tenant_for_number(metadata.phone_number_id)
     raw_meta = value["metadata"]
+    preferences(ctx, value, metadata, tenant)
+    if "errors" in value:
+        ctx.value_errors(value, metadata, tenant)
+    rest = leftovers(value, known_keys(value, "user_preferences"))
+    if rest:
+        ctx.unhandled({"metadata": raw_meta, **rest})
+
+
+def preferences(ctx: Change, value: Raw, metadata: Metadata, tenant: str) -> None:
+    """The events of ``value.user_preferences[]``: in a ``user_preferences`` change, or beside
+    the messages of a ``messages`` change (a stop is honoured wherever Meta puts it)."""
+    raw_meta = value["metadata"]
     contacts = value.get("contacts")
     contact_list = contacts if isinstance(contacts, list) else []
 
@@ -79,11 +91,6 @@ def parse_user_preferences(ctx: Change, value: Raw) -> None:
         )
 
     ctx.each(value, "user_preferences", build, {"metadata": raw_meta, "contacts": contacts})
-    if "errors" in value:
-        ctx.value_errors(value, metadata, tenant)
-    rest = leftovers(value, known_keys(value, "user_preferences"))
-    if rest:
-        ctx.unhandled({"metadata": raw_meta, **rest})
 
 
 def parse_app_state_sync(ctx: Change, value: Raw) -> None:

@@ -88,7 +88,10 @@ def _chunk(ctx: Change, metadata: Metadata, tenant: str, raw_meta: Any, chunk: R
                description=(first.message or first.title or first.details) if first else None,
                details={**details, "errors": chunk["errors"]})
     else:
+        progress = details.get("progress")
         notice(ctx, identity, event=SYNC_PROGRESS, number=number, tenant=tenant,
+               description=(f"Chat history from the WhatsApp Business app: {progress}% synced"
+                            if isinstance(progress, int | float | str) else None),
                details=details)
 
     threads = chunk.get("threads")

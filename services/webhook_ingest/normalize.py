@@ -32,7 +32,11 @@ from services.webhook_ingest.change import (
     TenantLookup,
     known_keys,
 )
-from services.webhook_ingest.customers import parse_app_state_sync, parse_user_preferences
+from services.webhook_ingest.customers import (
+    parse_app_state_sync,
+    parse_user_preferences,
+    preferences,
+)
 from services.webhook_ingest.echoes import parse_echoes
 from services.webhook_ingest.history import parse_history
 from services.webhook_ingest.ids import named_id
@@ -107,13 +111,13 @@ _STATUS_KEYS = frozenset({"id", "status", "timestamp", "recipient_id", "recipien
 
 def _messages(ctx: Change, value: Raw) -> None:
     """``field: messages``: inbound messages (edits and deletions included), statuses of outbound
-    ones, value-level errors."""
+    ones, value-level errors, and marketing preferences if Meta puts them beside messages."""
     metadata = Metadata.of(value)
     tenant = ctx.tenant_for_number(metadata.phone_number_id)
     raw_meta = value["metadata"]
     contacts = value.get("contacts")
     contact_list = contacts if isinstance(contacts, list) else []
-    known = known_keys(value, "messages", "statuses")
+    known = known_keys(value, "messages", "statuses", "user_preferences")
 
     ctx.each(value, "messages",
              lambda item: parse_message(item, metadata, contact_list, tenant, ctx.salt),
@@ -121,6 +125,8 @@ def _messages(ctx: Change, value: Raw) -> None:
     ctx.each(value, "statuses",
              lambda item: _status(item, metadata, tenant, ctx.salt, contact_list),
              {"metadata": raw_meta})
+    if "user_preferences" in known:  # a customer's marketing stop, beside their messages
+        preferences(ctx, value, metadata, tenant)
     if "errors" in value:
         ctx.value_errors(value, metadata, tenant)
     rest = leftovers(value, known)

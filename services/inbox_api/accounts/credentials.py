@@ -2,7 +2,7 @@
 
 Keys look like ``wai_<43 url-safe chars>`` (32 random bytes). Only their SHA-256 is stored, so a
 leaked database holds no usable key; the digest is also the lookup key, which keeps comparison
-exact. Session tokens (the browser cookie) follow the same rule.
+exact. Session tokens (the browser cookie) and invitation tokens follow the same rule.
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 KEY_PREFIX = "wai_"
 _KEY_SHAPE = re.compile(r"^wai_[A-Za-z0-9_-]{43}$")
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 Kind = Literal["agent", "service"]
+# What the caller may do: admins also manage templates, campaigns, channels, keys and people.
+Role = Literal["admin", "agent"]
+ROLES: tuple[Role, ...] = ("admin", "agent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +33,9 @@ class Identity:
     agent_id: str
     display_name: str
     kind: Kind
+    # The key's digest; "" for a session signed in with email and password.
     key_hash: str
+    role: Role = "agent"
 
 
 def new_api_key() -> str:
@@ -38,6 +44,19 @@ def new_api_key() -> str:
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_invite_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def role_of_key(doc: Mapping[str, Any]) -> Role:
+    """A key's role: as stored; a key from before roles existed (none stored) keeps what every
+    key could do then (admin) if it is an agent's, and a service key without one is an agent."""
+    role = doc.get("role")
+    if role in ROLES:
+        return "admin" if role == "admin" else "agent"
+    return "agent" if doc.get("kind") == "service" else "admin"
 
 
 def looks_like_key(value: str) -> bool:

@@ -1,7 +1,9 @@
-"""The accounts' MongoDB queries: owns ``api_keys``, ``sessions`` (and their indexes) and
-``tenant_settings``, reads and upserts ``channels``. Every query of a tenant's data filters on
-``tenant_id`` first: that is both the index prefix and the tenant wall. The hot ones sort by
-their declared shape (shared/read_model.py), whose index a unit test checks.
+"""The accounts' MongoDB queries: owns ``api_keys``, ``sessions``, ``agents``, ``invitations``,
+``sign_in_failures`` (and their indexes) and ``tenant_settings``, reads and upserts
+``channels``. Every query of a tenant's data filters on ``tenant_id`` first: that is both the
+index prefix and the tenant wall (a sign-in by email, which has no tenant yet, is the
+exception). The hot ones sort by their declared shape (shared/read_model.py), whose index a
+unit test checks.
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.inbox_api.accounts.tenants import TenantSettings, settings_document, settings_of
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
-from shared.read_model import AGENT_KEYS, TENANT_SETTINGS_COLLECTION
+from shared.read_model import (
+    AGENT_KEYS,
+    AGENTS_COLLECTION,
+    AGENTS_OF_TENANT,
+    INVITATIONS_COLLECTION,
+    SIGN_IN_FAILURES_COLLECTION,
+    TENANT_SETTINGS_COLLECTION,
+)
 
 Document = dict[str, Any]
 
@@ -28,7 +37,16 @@ AGENT_KEYS_SCAN = 5000
 INDEXES: dict[str, list[IndexModel]] = {
     API_KEYS: [IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)],
                           name="tenant_agent")],
+    # A person's `_id` is `<tenant>:<agent id>`; an email belongs to one person per tenant.
+    AGENTS_COLLECTION: [
+        IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)], name="tenant_agent"),
+        IndexModel([("email", ASCENDING), ("tenant_id", ASCENDING)], name="email_tenant",
+                   unique=True)],
+    SESSIONS: [IndexModel([("tenant_id", ASCENDING), ("agent_id", ASCENDING)],
+                          name="tenant_agent")],
 }
+# The team page reads at most this many people of a tenant.
+AGENTS_SCAN = 2000
 # Sessions expire by a TTL index where the server has them (MongoDB purges by itself); FerretDB
 # v1.24 refuses the option (NotImplemented), so there a plain index serves the same lookups and
 # expired sessions are deleted when found at use (docs/inbox-api.md, Decisions).
@@ -119,6 +137,68 @@ class MongoAccountRepository:
         return settings_of(await self.db[TENANT_SETTINGS_COLLECTION].find_one({"_id": tenant_id}))
 
     async def put_tenant_settings(self, tenant_id: str, settings: TenantSettings) -> None:
-        """The admin command line's write (the API has no admin role)."""
+        """The admin command line's write (the API has no settings endpoint)."""
         await self.db[TENANT_SETTINGS_COLLECTION].replace_one(
             {"_id": tenant_id}, settings_document(tenant_id, settings), upsert=True)
+
+    # -- people, invitations, the sign-in throttle's counts ------------------------------------
+
+    async def agent(self, tenant_id: str, agent_id: str) -> Document | None:
+        return await self.db[AGENTS_COLLECTION].find_one({"_id": f"{tenant_id}:{agent_id}"})
+
+    async def agents_by_email(self, email: str) -> list[Document]:
+        cursor = self.db[AGENTS_COLLECTION].find({"email": email}).limit(100)
+        return await cursor.to_list(None)
+
+    async def tenant_agents(self, tenant_id: str) -> list[Document]:
+        cursor = (self.db[AGENTS_COLLECTION].find({"tenant_id": tenant_id}, {"password_hash": 0})
+                  .sort(AGENTS_OF_TENANT.sort_spec).limit(AGENTS_SCAN))
+        return await cursor.to_list(None)
+
+    async def add_agent(self, doc: Document) -> bool:
+        """False when the person (or their email, in that tenant) exists already."""
+        try:
+            await self.db[AGENTS_COLLECTION].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def deactivate_agent(self, tenant_id: str, agent_id: str, at: datetime,
+                               name: str) -> None:
+        """Mark the person inactive (a key-only agent gets a record saying so)."""
+        await self.db[AGENTS_COLLECTION].update_one(
+            {"_id": f"{tenant_id}:{agent_id}"},
+            {"$set": {"active": False, "deactivated_at": at},
+             "$setOnInsert": {"tenant_id": tenant_id, "agent_id": agent_id, "name": name,
+                              "email": None, "role": "agent", "created_at": at}},
+            upsert=True)
+
+    async def delete_agent_sessions(self, tenant_id: str, agent_id: str) -> int:
+        result = await self.db[SESSIONS].delete_many({"tenant_id": tenant_id,
+                                                      "agent_id": agent_id})
+        return result.deleted_count
+
+    async def add_invitation(self, doc: Document) -> None:
+        await self.db[INVITATIONS_COLLECTION].insert_one(doc)
+
+    async def invitation(self, token_hash: str) -> Document | None:
+        return await self.db[INVITATIONS_COLLECTION].find_one({"_id": token_hash})
+
+    async def take_invitation(self, token_hash: str, at: datetime) -> bool:
+        """Use an invitation once: False if it was used (or expired) meanwhile."""
+        result = await self.db[INVITATIONS_COLLECTION].update_one(
+            {"_id": token_hash, "accepted_at": None, "expires_at": {"$gt": at}},
+            {"$set": {"accepted_at": at}})
+        return result.modified_count == 1
+
+    async def failures(self, keys: list[str]) -> dict[str, list[datetime]]:
+        cursor = self.db[SIGN_IN_FAILURES_COLLECTION].find({"_id": {"$in": keys}})
+        return {doc["_id"]: list(doc.get("at", [])) async for doc in cursor}
+
+    async def put_failures(self, key: str, at: list[datetime]) -> None:
+        """Replace a key's counted failures (none: the key's record goes)."""
+        if not at:
+            await self.db[SIGN_IN_FAILURES_COLLECTION].delete_one({"_id": key})
+            return
+        await self.db[SIGN_IN_FAILURES_COLLECTION].replace_one(
+            {"_id": key}, {"_id": key, "at": at}, upsert=True)

@@ -1,29 +1,64 @@
-"""Sign-in for browsers (API key -> HttpOnly session cookie), sign-out, who am I, and the
-tenant's agents (so the inbox can show names where the data has agent ids)."""
+"""Sign-in for browsers (an API key, or an email and password -> HttpOnly session cookie),
+sign-out, who am I, and the tenant's people: listed for everyone (so the inbox can show names
+where the data has agent ids), invited and deactivated by admins; an invitation's acceptance."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Response
+from fastapi import APIRouter, Cookie, Path, Request, Response
 
-from services.inbox_api.accounts.schemas import AgentList, Me, SessionIn
-from services.inbox_api.deps import SESSION_COOKIE, Accounts, Caller, Settings
-from services.inbox_api.errors import error_responses
+from services.inbox_api.accounts.schemas import (
+    AcceptIn,
+    AgentList,
+    AgentOut,
+    InvitationIn,
+    InvitationOut,
+    InvitationView,
+    Me,
+    SessionIn,
+)
+from services.inbox_api.deps import (
+    SESSION_COOKIE,
+    Accounts,
+    Caller,
+    PeopleAdminDep,
+    RequireAdmin,
+    Settings,
+)
+from services.inbox_api.errors import InvalidInput, error_responses
+from services.inbox_api.settings import InboxApiSettings
 
 router = APIRouter(tags=["session"])
+AgentId = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-@router.post("/session", status_code=204, response_class=Response,
-             responses=error_responses(401, 422))
-async def sign_in(body: SessionIn, accounts: Accounts, settings: Settings) -> Response:
-    """Exchange an API key for a session cookie (HttpOnly, SameSite=Strict)."""
-    token, _ = await accounts.sign_in(body.api_key, settings.session_lifetime.total_seconds())
-    response = Response(status_code=204)
+def _with_cookie(response: Response, token: str, settings: InboxApiSettings) -> Response:
     response.set_cookie(SESSION_COOKIE, token,
                         max_age=int(settings.session_lifetime.total_seconds()), path="/",
                         httponly=True, samesite="strict", secure=settings.cookie_secure)
     return response
+
+
+@router.post("/session", status_code=204, response_class=Response,
+             responses=error_responses(401, 422, 429))
+async def sign_in(body: SessionIn, request: Request, accounts: Accounts,
+                  settings: Settings) -> Response:
+    """Exchange an API key, or a person's email and password, for a session cookie (HttpOnly,
+    SameSite=Strict). Repeated failures for an email or from a client are throttled (429 with
+    Retry-After)."""
+    lifetime = settings.session_lifetime.total_seconds()
+    client = request.client.host if request.client else None
+    if body.api_key:
+        token, _ = await accounts.sign_in(body.api_key, lifetime, client)
+    elif body.email and body.password:
+        token, _ = await accounts.sign_in_with_password(body.email, body.password, lifetime,
+                                                        client)
+    else:
+        raise InvalidInput("Send an api_key, or an email and a password.",
+                           code="validation_failed", field="email" if body.password else
+                           "password" if body.email else "api_key")
+    return _with_cookie(Response(status_code=204), token, settings)
 
 
 @router.delete("/session", status_code=204, response_class=Response)
@@ -46,5 +81,37 @@ async def me(caller: Caller, accounts: Accounts) -> Me:
 
 @router.get("/agents", responses=error_responses(401))
 async def list_agents(caller: Caller, accounts: Accounts) -> AgentList:
-    """Everyone with a usable key in the caller's tenant (one entry per agent id)."""
+    """The caller's team: its people (role, active) and the agents of its usable keys (one
+    entry per agent id)."""
     return await accounts.agents(caller)
+
+
+@router.post("/agents/invitations", status_code=201, responses=error_responses(401, 403, 422))
+async def invite(body: InvitationIn, caller: RequireAdmin, people: PeopleAdminDep) -> InvitationOut:
+    """Invite someone (admins only): a one-time link, shown once, valid for 7 days."""
+    return await people.invite(caller, body)
+
+
+@router.post("/agents/{agent_id}/deactivate", responses=error_responses(401, 403, 404, 422))
+async def deactivate(agent_id: AgentId, caller: RequireAdmin, people: PeopleAdminDep) -> AgentOut:
+    """Deactivate someone of the team (admins only): their sessions and keys stop at once."""
+    return await people.deactivate(caller, agent_id)
+
+
+InvitationToken = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+@router.get("/invitations/{token}", responses=error_responses(404))
+async def invitation(token: InvitationToken, people: PeopleAdminDep) -> InvitationView:
+    """Who an invitation is for, while it can be accepted (no credential: the link is one)."""
+    return await people.invitation(token)
+
+
+@router.post("/invitations/{token}", status_code=201, responses=error_responses(404, 422))
+async def accept_invitation(token: InvitationToken, body: AcceptIn, people: PeopleAdminDep,
+                            settings: Settings, response: Response) -> AgentOut:
+    """Accept an invitation with a new password: the person is created and signed in."""
+    session, agent = await people.accept(token, body.password,
+                                         settings.session_lifetime.total_seconds())
+    _with_cookie(response, session, settings)
+    return agent

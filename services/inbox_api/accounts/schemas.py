@@ -1,16 +1,53 @@
-"""The accounts' JSON shapes (docs/inbox-api.md): sign-in in; the caller, numbers, agents out."""
+"""The accounts' JSON shapes (docs/inbox-api.md): sign-in, invitations in; the caller, numbers,
+agents (people) out."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
+from services.inbox_api.accounts.passwords import MAX_LENGTH
 from services.inbox_api.schemas import ApiModel
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Role = Literal["admin", "agent"]
 
 
 class SessionIn(ApiModel):
-    api_key: str = Field(min_length=1, max_length=200)
+    """Either an API key, or a person's email and password."""
+
+    api_key: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+    password: str | None = Field(default=None, min_length=1, max_length=MAX_LENGTH)
+
+
+class InvitationIn(ApiModel):
+    name: str = Field(min_length=1, max_length=100)
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+    role: Role = "agent"
+
+
+class InvitationView(ApiModel):
+    """Who an invitation is for (the page that accepts it greets them)."""
+
+    name: str
+    email: str
+    role: Role
+    expires_at: datetime
+
+
+class InvitationOut(InvitationView):
+    """A one-time invitation: the token is shown once (only its digest is stored)."""
+
+    token: str
+    # The page that accepts it, relative to the inbox's address ("/#invite=<token>").
+    link_path: str
+
+
+class AcceptIn(ApiModel):
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 
 class ChannelOut(ApiModel):
@@ -37,6 +74,7 @@ class Me(ApiModel):
     agent_id: str
     display_name: str
     kind: Literal["agent", "service"]
+    role: Role = "agent"
     channels: list[ChannelOut]
     settings: TenantSettingsOut = Field(default_factory=TenantSettingsOut)
 
@@ -45,6 +83,10 @@ class AgentOut(ApiModel):
     id: str
     display_name: str
     kind: Literal["agent", "service"]
+    role: Role = "agent"
+    active: bool = True
+    # A person's sign-in email; None for an agent known only by API keys.
+    email: str | None = None
 
 
 class AgentList(ApiModel):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from services.inbox_api.accounts.credentials import role_of_key
 from services.inbox_api.accounts.schemas import AgentList, AgentOut, ChannelOut, TenantSettingsOut
 from services.inbox_api.accounts.tenants import TenantSettings
 from shared.channels import Channel
@@ -15,9 +16,10 @@ from shared.phone import display_number
 Doc = Mapping[str, Any]
 
 
-def agent_list(key_docs: Iterable[Doc]) -> AgentList:
-    """One entry per agent id (an agent may hold several keys): the newest key's name wins,
-    since renaming someone means giving them a new key. Sorted by name, then id."""
+def agent_list(key_docs: Iterable[Doc], people: Iterable[Doc] = ()) -> AgentList:
+    """One entry per agent id: a person as recorded (name, email, role, active), else the agent
+    of keys (an agent may hold several; the newest key's name wins, since renaming someone means
+    giving them a new key). Sorted by name, then id."""
     newest: dict[str, Doc] = {}
     for doc in key_docs:
         agent_id = doc.get("agent_id")
@@ -26,10 +28,23 @@ def agent_list(key_docs: Iterable[Doc]) -> AgentList:
         seen = newest.get(agent_id)
         if seen is None or _created(doc) >= _created(seen):
             newest[agent_id] = doc
-    agents = [AgentOut(id=agent_id, display_name=_str(doc.get("display_name")) or agent_id,
-                       kind="service" if doc.get("kind") == "service" else "agent")
-              for agent_id, doc in newest.items()]
-    return AgentList(items=sorted(agents, key=lambda a: (a.display_name.casefold(), a.id)))
+    agents = {agent_id: AgentOut(id=agent_id,
+                                 display_name=_str(doc.get("display_name")) or agent_id,
+                                 kind="service" if doc.get("kind") == "service" else "agent",
+                                 role=role_of_key(doc))
+              for agent_id, doc in newest.items()}
+    for person in people:
+        agent_id = person.get("agent_id")
+        if not isinstance(agent_id, str) or not agent_id:
+            continue
+        keyed = agents.get(agent_id)
+        agents[agent_id] = AgentOut(
+            id=agent_id, display_name=_str(person.get("name")) or agent_id,
+            kind=keyed.kind if keyed else "agent",
+            role="admin" if person.get("role") == "admin" else "agent",
+            active=person.get("active", True) is not False, email=_str(person.get("email")))
+    return AgentList(items=sorted(agents.values(),
+                                  key=lambda a: (a.display_name.casefold(), a.id)))
 
 
 def settings_view(settings: TenantSettings) -> TenantSettingsOut:

@@ -18,11 +18,11 @@ from services.inbox_api.campaigns.views import (
     campaign_view,
     report_json,
 )
-from services.inbox_api.deps import Caller, Campaigns, IdempotencyKey
+from services.inbox_api.deps import Caller, Campaigns, IdempotencyKey, RequireAdmin
 from services.inbox_api.errors import InboxApiError, InvalidInput, error_responses
 
 router = APIRouter(tags=["campaigns"])
-ERRORS = error_responses(401, 404, 409, 422)
+ERRORS = error_responses(401, 403, 404, 409, 422)
 CampaignId = Annotated[str, Path(min_length=1, max_length=64)]
 # An upload with an invalid row (a malformed number or BSUID, a missing variable) is refused
 # whole with 422 and every invalid row listed; ``skip`` adds the valid rows and lists the others.
@@ -41,7 +41,7 @@ def _rows(items: list[RecipientIn] | None) -> list[Row] | None:
 
 
 @router.post("/campaigns", status_code=201, responses=ERRORS)
-async def create_campaign(caller: Caller, campaigns: Campaigns, body: CampaignIn,
+async def create_campaign(caller: RequireAdmin, campaigns: Campaigns, body: CampaignIn,
                           idempotency_key: IdempotencyKey = None,
                           invalid_rows: InvalidRows = "reject") -> JSONResponse:
     """Create a draft (or scheduled) campaign, optionally with its recipients."""
@@ -54,13 +54,13 @@ async def create_campaign(caller: Caller, campaigns: Campaigns, body: CampaignIn
                         status_code=201 if created else 200)
 
 
-@router.post("/campaigns/{campaign_id}/recipients", responses=error_responses(401, 404, 409,
-                                                                               415, 422),
+@router.post("/campaigns/{campaign_id}/recipients", responses=error_responses(401, 403, 404,
+                                                                               409, 415, 422),
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": {"type": "object", "properties": {
                      "recipients": {"type": "array", "items": {"type": "object"}}}}},
                  "text/csv": {"schema": {"type": "string"}}}}})
-async def add_recipients(caller: Caller, campaigns: Campaigns, campaign_id: CampaignId,
+async def add_recipients(caller: RequireAdmin, campaigns: Campaigns, campaign_id: CampaignId,
                          request: Request, invalid_rows: InvalidRows = "reject"
                          ) -> dict[str, Any]:
     """Add recipients: JSON ``{"recipients": [...]}`` or a raw CSV body (``text/csv``)."""
@@ -94,21 +94,22 @@ async def add_recipients(caller: Caller, campaigns: Campaigns, campaign_id: Camp
 
 
 @router.put("/campaigns/{campaign_id}/schedule", responses=ERRORS)
-async def schedule_campaign(caller: Caller, campaigns: Campaigns, campaign_id: CampaignId,
+async def schedule_campaign(caller: RequireAdmin, campaigns: Campaigns,
+                            campaign_id: CampaignId,
                             body: ScheduleIn) -> dict[str, Any]:
     """Send at a local time in a time zone."""
     return campaign_view(await campaigns.schedule(caller, campaign_id, body.model_dump()))
 
 
 @router.delete("/campaigns/{campaign_id}/schedule", responses=ERRORS)
-async def unschedule_campaign(caller: Caller, campaigns: Campaigns,
+async def unschedule_campaign(caller: RequireAdmin, campaigns: Campaigns,
                               campaign_id: CampaignId) -> dict[str, Any]:
     """Back to draft."""
     return campaign_view(await campaigns.unschedule(caller, campaign_id))
 
 
 def _action(name: str, summary: str) -> None:
-    async def act(caller: Caller, campaigns: Campaigns,
+    async def act(caller: RequireAdmin, campaigns: Campaigns,
                   campaign_id: CampaignId) -> dict[str, Any]:
         return campaign_view(await campaigns.act(caller, campaign_id, name))
 

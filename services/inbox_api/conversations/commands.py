@@ -29,6 +29,7 @@ from services.inbox_api.conversations.customers import Customer, new_customer
 from services.inbox_api.conversations.customers import of_conversation as _customer
 from services.inbox_api.conversations.ports import (
     AccountNotices,
+    Assignees,
     Clock,
     CommandPublisher,
     Document,
@@ -106,8 +107,11 @@ class InboxCommands:
     def __init__(self, repository: InboxRepository, publisher: CommandPublisher,
                  clock: Clock, uploader: MediaUploader, contacts: Contacts | None = None,
                  typing_throttle: TypingThrottle | None = None,
-                 notices: AccountNotices | None = None) -> None:
+                 notices: AccountNotices | None = None,
+                 assignees: Assignees | None = None) -> None:
         self.repository = repository
+        # Whom a conversation may be assigned to (teams/); None: any id (unit tests, tools).
+        self.assignees = assignees
         # Meta's account notices, pre-checked as the sender will (None: no pre-check).
         self.notices = notices
         self.publisher = publisher
@@ -269,8 +273,14 @@ class InboxCommands:
 
     async def assign(self, who: Identity, conversation_id: str, body: AssigneeIn,
                      idempotency_key: str | None) -> CommandAccepted:
+        """To an active agent of the tenant (``"me"``: the caller), a team (``team:<id>``), or
+        nobody (null); anything else is 422 naming ``assignee_id``, and nothing is published."""
         await self._conversation(who, conversation_id)
         assignee = who.agent_id if body.assignee_id == "me" else body.assignee_id
+        if (assignee is not None and self.assignees is not None
+                and not await self.assignees.is_assignable(who, assignee)):
+            raise InvalidInput(f"assignee_id: {assignee!r} is neither an active agent nor a "
+                               "team of yours.", code="unknown_assignee", field="assignee_id")
         return await self._publish(AssignConversation(
             occurred_at=self.clock(), tenant_id=who.tenant_id, conversation_id=conversation_id,
             command_id=command_id_for(who.tenant_id, idempotency_key), actor_id=who.agent_id,

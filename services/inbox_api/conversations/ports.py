@@ -8,14 +8,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.accounts.ports import AccountRepository, Clock, Document
 from services.inbox_api.conversations.cursors import ListPosition
 from shared.channels import Channel
 from shared.events.commands import Command
 from shared.media_archive import ArchivedMedia
 
-__all__ = ["Clock", "CommandPublisher", "Document", "InboxRepository", "MediaArchive",
-           "MediaDownload", "MediaFile", "MediaSource", "MediaUploader"]
+__all__ = ["Assignees", "Clock", "CommandPublisher", "Document", "InboxRepository",
+           "MediaArchive", "MediaDownload", "MediaFile", "MediaSource", "MediaUploader"]
 
 
 class InboxRepository(AccountRepository, Protocol):
@@ -29,7 +30,14 @@ class InboxRepository(AccountRepository, Protocol):
 
     async def conversations(self, tenant_id: str, *, filter: Any, agent_id: str,
                             q: str | None, after: ListPosition | None,
-                            limit: int) -> list[Document]: ...
+                            limit: int, label: str | None = None) -> list[Document]: ...
+
+    # ``label_ids``, ``updated_at`` by conversation (``conversation_labels``, labels/), and the
+    # tenant's labels.
+    async def conversation_labels(self, tenant_id: str,
+                                  conversation_ids: Sequence[str]) -> dict[str, Document]: ...
+
+    async def label_names(self, tenant_id: str) -> list[Document]: ...
 
     async def thread(self, tenant_id: str, conversation_id: str, before: str | None,
                      limit: int) -> list[Document]: ...
@@ -49,6 +57,13 @@ class InboxRepository(AccountRepository, Protocol):
 
     async def customer_wamid(self, tenant_id: str, conversation_id: str,
                              wamid: str | None = None) -> str | None: ...
+
+
+class Assignees(Protocol):
+    """Whom a conversation may be assigned to: an active agent of the caller's tenant or one
+    of its teams (``teams/service.py``)."""
+
+    async def is_assignable(self, who: Identity, assignee_id: str) -> bool: ...
 
 
 class AccountNotices(Protocol):

@@ -17,10 +17,14 @@ from typing import Any
 from services.inbox_api.accounts.repository import MongoAccountRepository
 from services.inbox_api.conversations.cursors import ListPosition
 from services.inbox_api.conversations.schemas import ListFilter
+from services.inbox_api.teams.assignees import TEAM_PREFIX
 from shared.campaigns import CAMPAIGNS_COLLECTION, OPT_OUTS_COLLECTION
 from shared.media_archive import MEDIA_ARCHIVE_COLLECTION, archive_id
 from shared.read_model import (
+    CONVERSATION_LABELS_COLLECTION,
     CONVERSATION_LIST,
+    LABELS_COLLECTION,
+    LABELS_OF_TENANT,
     LATEST_CUSTOMER_MESSAGE,
     RECENT_MESSAGES,
     TEMPLATES_BY_STATUS,
@@ -35,6 +39,9 @@ MESSAGES = "messages"
 # Message-text search reads at most this many of a tenant's newest messages (index
 # ``tenant_recent``) and matches them here: the cost of a search is bounded whatever it asks for.
 TEXT_SEARCH_SCAN = 2000
+# A tenant's labels (a short list), and the conversations one label filter or search reads at most.
+LABELS_SCAN = 500
+LABELLED_SCAN = 20_000
 
 
 class MongoInboxRepository(MongoAccountRepository):
@@ -70,11 +77,12 @@ class MongoInboxRepository(MongoAccountRepository):
         return await self.db[CONVERSATIONS].find_one(
             {"_id": conversation_id, "tenant_id": tenant_id}, {"fold": 0})
 
-    async def conversations(self, tenant_id: str, *, filter: ListFilter, agent_id: str,
+    async def conversations(self, tenant_id: str, *, filter: ListFilter | str, agent_id: str,
                             q: str | None, after: ListPosition | None,
-                            limit: int) -> list[Document]:
+                            limit: int, label: str | None = None) -> list[Document]:
         """A page of the list, newest activity first (``limit`` + 1 asked by the caller to
-        learn whether there is a next page)."""
+        learn whether there is a next page); with ``label``, of the conversations carrying it
+        (an ``_id $in`` the list's index filters, as a search's hits)."""
         # Not one with nothing to show yet (only a status or a reaction of an unknown message:
         # conversation_store listing.py); documents older than the field are listed. Nor one
         # merged into another of the same customer (conversation_store merge.py).
@@ -87,6 +95,10 @@ class MongoInboxRepository(MongoAccountRepository):
             query["assignee_id"] = agent_id
         elif filter == "unassigned":
             query["assignee_id"] = None
+        elif filter.startswith(TEAM_PREFIX):  # a team's conversations (teams/assignees.py)
+            query["assignee_id"] = filter
+        if label is not None:
+            query["_id"] = {"$in": await self.labelled(tenant_id, [label])}
         clauses: list[Document] = []
         if q:
             clauses.append({"$or": await self._search(tenant_id, q)})
@@ -116,9 +128,37 @@ class MongoInboxRepository(MongoAccountRepository):
             prefixes.add(digits)
         ors: list[Document] = [{"search_keys": {"$regex": f"^{re.escape(p)}"}} for p in prefixes]
         ids = await self._conversations_with_text(tenant_id, text)
+        # A label's name (its start) finds the conversations carrying it.
+        labels = [d["_id"] for d in await self.label_names(tenant_id)
+                  if str(d.get("name_key") or "").startswith(text)]
+        ids = sorted({*ids, *(await self.labelled(tenant_id, labels) if labels else [])})
         if ids:
             ors.append({"_id": {"$in": ids}})
         return ors
+
+    # -- labels (labels/ writes them) ------------------------------------------------------------
+
+    async def label_names(self, tenant_id: str) -> list[Document]:
+        """The tenant's labels, by name (a short list: labels/repository.py)."""
+        cursor = (self.db[LABELS_COLLECTION].find({"tenant_id": tenant_id},
+                                                  {"name": 1, "name_key": 1, "colour": 1})
+                  .sort(LABELS_OF_TENANT.sort_spec).limit(LABELS_SCAN))
+        return await cursor.to_list(None)
+
+    async def labelled(self, tenant_id: str, label_ids: Sequence[str]) -> list[str]:
+        """The conversations carrying any of these labels (index ``tenant_label``)."""
+        cursor = self.db[CONVERSATION_LABELS_COLLECTION].find(
+            {"tenant_id": tenant_id, "label_ids": {"$in": list(label_ids)}},
+            {"_id": 1}).limit(LABELLED_SCAN)
+        return [str(doc["_id"]) async for doc in cursor]
+
+    async def conversation_labels(self, tenant_id: str,
+                                  conversation_ids: Sequence[str]) -> dict[str, Document]:
+        """``label_ids`` and ``updated_at`` by conversation, for a page (one ``_id $in``)."""
+        cursor = self.db[CONVERSATION_LABELS_COLLECTION].find(
+            {"_id": {"$in": list(conversation_ids)}, "tenant_id": tenant_id},
+            {"label_ids": 1, "updated_at": 1})
+        return {str(doc["_id"]): doc async for doc in cursor}
 
     async def _conversations_with_text(self, tenant_id: str, text: str) -> list[str]:
         """Conversations among the tenant's newest messages whose text contains ``text``.

@@ -1,6 +1,10 @@
 """Conversations: the list, one conversation, its thread, opening one with a template; the
 commands on a conversation (each answers 202 once it is on inbox.commands.v1); the live stream
-of changes; a message's media; attachments (a file sent as media)."""
+of changes; a message's media; attachments (a file sent as media).
+
+Size: every route under ``/conversations/{id}`` of the conversations feature, with the few
+lines that read an attachment's form and mark the caller's mentions (notes/) on what it lists.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from services.inbox_api.accounts.credentials import Identity
 from services.inbox_api.conversations.attachments import (
     CAPTION_LIMIT,
     HEAD_BYTES,
@@ -40,6 +45,7 @@ from services.inbox_api.deps import (
     Hub,
     IdempotencyKey,
     Media,
+    Mentions,
     Queries,
     Settings,
 )
@@ -51,6 +57,7 @@ from services.inbox_api.errors import (
     error_responses,
 )
 from services.inbox_api.metrics import STREAM_CLIENTS
+from services.inbox_api.teams.assignees import team_assignee
 
 router = APIRouter()
 
@@ -65,15 +72,33 @@ COMMAND_ERRORS = error_responses(401, 404, 409, 422, 503)  # 409: a merged conve
 @router.get("/conversations", tags=["conversations"],
             responses=error_responses(400, 401, 422))
 async def list_conversations(
-    caller: Caller, queries: Queries,
+    caller: Caller, queries: Queries, mentions: Mentions,
     filter: ListFilter = "all",
     q: Annotated[str | None, Query(max_length=100,
                                    description="Contact name prefix, number, or text")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    team: Annotated[str | None, Query(min_length=1, max_length=100,
+                                      description="A team's id: the conversations assigned "
+                                                  "to it (instead of ``filter``)")] = None,
+    label: Annotated[str | None, Query(min_length=1, max_length=64,
+                                       description="A label's id: only conversations with it "
+                                                   "(labels/)")] = None,
 ) -> ConversationPage:
-    """The tenant's conversations, latest activity first (keyset pagination)."""
-    return await queries.conversations(caller, filter=filter, q=q, cursor=cursor, limit=limit)
+    """The tenant's conversations, latest activity first (keyset pagination), each with the
+    caller's unread mentions."""
+    page = await queries.conversations(caller, filter=team_assignee(team) if team else filter,
+                                       q=q, cursor=cursor, limit=limit, label=label)
+    return page.model_copy(update={"items": await _marked(caller, mentions, page.items)})
+
+
+async def _marked(caller: Identity, mentions: Mentions,
+                  items: list[ConversationOut]) -> list[ConversationOut]:
+    """The conversations with the caller's unread mention counts (notes/)."""
+    if mentions is None or not items:
+        return items
+    unread = await mentions.unread_mentions(caller, [c.id for c in items])
+    return [c.model_copy(update={"mentions_unread": unread.get(c.id, 0)}) for c in items]
 
 
 @router.post("/conversations", tags=["conversations"], status_code=202,
@@ -88,9 +113,11 @@ async def open_conversation(caller: Caller, commands: Commands,
 
 @router.get("/conversations/{conversation_id}", tags=["conversations"],
             responses=error_responses(401, 404, 422))
-async def get_conversation(caller: Caller, queries: Queries,
+async def get_conversation(caller: Caller, queries: Queries, mentions: Mentions,
                            conversation_id: ConversationId) -> ConversationOut:
-    return await queries.conversation(caller, conversation_id)
+    [shown] = await _marked(caller, mentions,
+                            [await queries.conversation(caller, conversation_id)])
+    return shown
 
 
 @router.get("/conversations/{conversation_id}/messages", tags=["conversations"],
@@ -241,7 +268,10 @@ async def stream(
     tenant = caller.tenant_id
 
     async def render(change: Change) -> dict[str, Any] | None:
-        return await queries.render_change(tenant, change, hub.reads)
+        data = await queries.render_change(tenant, change, hub.reads)
+        if data is not None:  # a tenant's change, not the caller's mentions: the page keeps its
+            data.pop("mentions_unread", None)
+        return data
 
     return StreamingResponse(
         _counted(event_stream(hub, subscription, render, settings.stream_ping_seconds)),

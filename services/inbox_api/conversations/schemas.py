@@ -63,6 +63,14 @@ class MarketingOptOut(ApiModel):
     keyword: str | None = None
 
 
+class ConversationLabel(ApiModel):
+    """A label on the conversation (labels/): its id, name and ``#rrggbb`` colour."""
+
+    id: str
+    name: str
+    colour: str
+
+
 class ConversationOut(ApiModel):
     id: str
     business_phone_number_id: str
@@ -80,6 +88,12 @@ class ConversationOut(ApiModel):
     # Set once merged into another conversation of the same customer (that one's id): it is in
     # no list, and commands on it are refused (409 ``conversation_merged``).
     merged_into: str | None = None
+    # The caller's unread @mentions in the conversation's notes (cleared when they open it).
+    mentions_unread: int = 0
+    # Its labels (labels/), in the tenant's label order, and when they last changed (the
+    # newer of two copies wins: a label change is not on the change feed).
+    labels: list[ConversationLabel] = Field(default_factory=list)
+    labels_at: AwareDatetime | None = None
 
 
 class ConversationPage(ApiModel):
@@ -271,4 +285,6 @@ class StatusIn(ApiModel):
 
 
 class AssigneeIn(ApiModel):
+    """An active agent's id (``"me"``: the caller), a team as ``team:<id>``, or null."""
+
     assignee_id: str | None = Field(min_length=1, max_length=200)

@@ -18,12 +18,18 @@ from services.inbox_api.conversations.cursors import (
 from services.inbox_api.conversations.ports import Clock, Document, InboxRepository
 from services.inbox_api.conversations.preferences import marker, opt_out_ids
 from services.inbox_api.conversations.schemas import (
+    ConversationLabel,
     ConversationOut,
     ConversationPage,
     MessagePage,
 )
 from services.inbox_api.conversations.stream import Change, ReadOnce
-from services.inbox_api.conversations.views import conversation_view, media_id_of, message_view
+from services.inbox_api.conversations.views import (
+    conversation_view,
+    label_chips,
+    media_id_of,
+    message_view,
+)
 from services.inbox_api.errors import BadRequest, NotFound
 
 
@@ -49,9 +55,24 @@ class InboxQueries(AccountService):
         now = self.clock()
         keys = opt_out_ids(tenant_id, docs)
         found = {d["_id"]: d for d in await self.repository.opt_outs(list(keys.values()))}
+        carried = (await self.repository.conversation_labels(tenant_id,
+                                                             [str(d["_id"]) for d in docs])
+                   if docs else {})
+        chips = await self._labels(tenant_id, carried)
         return [conversation_view(d, now).model_copy(update={
-                    "marketing_opt_out": marker(found.get(keys.get(str(d["_id"]), "")))})
+                    "marketing_opt_out": marker(found.get(keys.get(str(d["_id"]), ""))),
+                    "labels": chips.get(str(d["_id"]), []),
+                    "labels_at": carried.get(str(d["_id"]), {}).get("updated_at")})
                 for d in docs]
+
+    async def _labels(self, tenant_id: str,
+                      carried: dict[str, Document]) -> dict[str, list[ConversationLabel]]:
+        """The conversations' labels (labels/), in the tenant's label order (by name)."""
+        if not any(doc.get("label_ids") for doc in carried.values()):
+            return {}
+        labels = await self.repository.label_names(tenant_id)
+        return {cid: label_chips(labels, {str(x) for x in doc.get("label_ids") or []})
+                for cid, doc in carried.items()}
 
     async def _conversation_doc(self, identity: Identity, conversation_id: str) -> Document:
         doc = await self.repository.conversation(identity.tenant_id, conversation_id)
@@ -60,7 +81,8 @@ class InboxQueries(AccountService):
         return doc
 
     async def conversations(self, identity: Identity, *, filter: str, q: str | None,
-                            cursor: str | None, limit: int) -> ConversationPage:
+                            cursor: str | None, limit: int,
+                            label: str | None = None) -> ConversationPage:
         after: ListPosition | None = None
         if cursor:
             try:
@@ -70,7 +92,8 @@ class InboxQueries(AccountService):
                                  code="bad_cursor", field="cursor") from None
         docs = await self.repository.conversations(
             identity.tenant_id, filter=filter, agent_id=identity.agent_id,
-            q=q.strip() if q and q.strip() else None, after=after, limit=limit + 1)
+            q=q.strip() if q and q.strip() else None, after=after, limit=limit + 1,
+            label=label)
         page = docs[:limit]
         next_cursor = None
         if len(docs) > limit and page[-1].get("last_activity_at") is not None:

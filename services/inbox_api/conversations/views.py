@@ -12,6 +12,7 @@ from services.inbox_api.conversations.people import customer_fields, identity_ch
 from services.inbox_api.conversations.schemas import (
     AgentReply,
     CampaignRef,
+    ConversationLabel,
     ConversationOut,
     Customer,
     LastMessage,
@@ -36,6 +37,13 @@ MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 STATUS_ORDER: dict[str, int] = {"unknown": 0, "accepted": 1, "sent": 3, "delivered": 4,
                                 "read": 5, "played": 6, "failed": 7, "refused": 7}
 UNLISTED_STATUS = 2
+
+
+def label_chips(labels: Iterable[Doc], carried: set[str]) -> list[ConversationLabel]:
+    """The labels (``labels`` documents, in their order) that a conversation carries."""
+    return [ConversationLabel(id=str(d["_id"]), name=str(d.get("name") or ""),
+                              colour=str(d.get("colour") or "#6e7781"))
+            for d in labels if d["_id"] in carried]
 
 
 def conversation_view(doc: Doc, now: datetime) -> ConversationOut:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from services.inbox_api.deps import Caller, TemplateAdminDep, Templates
+from services.inbox_api.deps import Caller, RequireAdmin, TemplateAdminDep, Templates
 from services.inbox_api.errors import error_responses
 from services.inbox_api.templates.schemas import (
     ContentIn,
@@ -49,23 +49,25 @@ async def get_template(template_id: TemplateId, caller: Caller,
     return await admin.get(caller, template_id)
 
 
-@router.post("/templates", status_code=201, responses=error_responses(401, 404, 409, 422,
-                                                                       503))
-async def create_template(body: TemplateCreateIn, caller: Caller,
+@router.post("/templates", status_code=201, responses=error_responses(401, 403, 404, 409,
+                                                                       422, 503))
+async def create_template(body: TemplateCreateIn, caller: RequireAdmin,
                           admin: TemplateAdminDep) -> TemplateDetail:
     """Validate with Meta's rules, submit to the Cloud API, store as PENDING."""
     return await admin.create(caller, body)
 
 
-@router.put("/templates/{template_id}", responses=error_responses(401, 404, 409, 422, 503))
-async def edit_template(template_id: TemplateId, body: ContentIn, caller: Caller,
+@router.put("/templates/{template_id}", responses=error_responses(401, 403, 404, 409, 422,
+                                                                503))
+async def edit_template(template_id: TemplateId, body: ContentIn, caller: RequireAdmin,
                         admin: TemplateAdminDep) -> TemplateDetail:
     return await admin.edit(caller, template_id, body)
 
 
 @router.delete("/templates/{template_id}", status_code=204,
-               responses=error_responses(401, 404, 422, 503))
-async def delete_template(template_id: TemplateId, caller: Caller, admin: TemplateAdminDep,
+               responses=error_responses(401, 403, 404, 422, 503))
+async def delete_template(template_id: TemplateId, caller: RequireAdmin,
+                          admin: TemplateAdminDep,
                           all_languages: Annotated[bool, Query()] = False) -> Response:
     await admin.delete(caller, template_id, all_languages)
     return Response(status_code=204)
@@ -76,8 +78,8 @@ async def preview_draft(body: PreviewDraftIn, caller: Caller) -> Preview:
     return TemplateAdmin.preview_draft(body)
 
 
-@router.post("/templates/sync", responses=error_responses(401))
-async def sync_templates(caller: Caller, admin: TemplateAdminDep) -> SyncResult:
+@router.post("/templates/sync", responses=error_responses(401, 403))
+async def sync_templates(caller: RequireAdmin, admin: TemplateAdminDep) -> SyncResult:
     return await admin.sync_tenant(caller.tenant_id)
 
 

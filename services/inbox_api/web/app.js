@@ -1,20 +1,23 @@
 // The web inbox: wires the modules in js/ together and boots.
 import { api } from './js/api.js';
+import { loadAssignees, syncTeamFilter } from './js/assign.js';
 import { hue, initials } from './js/format.js';
 import { loadList, setFilter } from './js/conversations.js';
 import { startStream } from './js/live.js';
 import { openNewConversation, setupNewConversation } from './js/newconversation.js';
+import { startLabels } from './js/labels.js';
 import { startNotices } from './js/notices.js';
 import { onKey, route, tick } from './js/routing.js';
-import { closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signIn, signOut } from './js/session.js';
+import { acceptInvitationFromLink, closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signIn, signOut } from './js/session.js';
 import { $, selected, state } from './js/state.js';
 import { markRead, redrawNames } from './js/threadview.js';
 
 function setupApp() {
   $('filters').addEventListener('click', (event) => {
     const button = event.target.closest('button[data-filter]');
-    if (button) setFilter(button.dataset.filter);
+    if (button) { setFilter(button.dataset.filter); syncTeamFilter(); }
   });
+  $('filters').addEventListener('team-filter', (event) => setFilter(event.detail));
   let searchTimer = 0;
   $('search').addEventListener('input', (event) => {
     clearTimeout(searchTimer);
@@ -63,10 +66,15 @@ function startApp() {
   avatarEl.textContent = initials(me.display_name || me.agent_id);
   avatarEl.style.setProperty('--h', hue(me.agent_id));
   $('account-button').title = `${me.display_name || me.agent_id} (${me.tenant_id})`;
+  // Only admins manage people (the API refuses agents anyway).
+  $('nav-team').hidden = me.role !== 'admin';
+  $('nav-audit').hidden = me.role !== 'admin';
   state.conversations = [];
   state.agents = new Map([[me.agent_id, me.display_name || me.agent_id]]);
   loadAgents().then(redrawNames);
+  loadAssignees().then(redrawNames);
   loadList();
+  startLabels(() => { state.conversations = []; loadList(); });
   startStream();
   startNotices();
   route();
@@ -75,6 +83,8 @@ function startApp() {
 async function boot() {
   setupSignIn(startApp);
   setupApp();
+  // An invitation's link (`#invite=...`): choose a password, then the inbox.
+  if (acceptInvitationFromLink(startApp)) return;
   // A one-click login link (`#key=...`, printed by ./dev run): use it once, then drop it from the
   // address bar and history so the key is not left lying around.
   const keyMatch = location.hash.match(/^#key=([^&]+)/);

@@ -267,7 +267,7 @@ class TestAuthorization:
             assert "samesite=strict" in cookie
             me = (await http.get("/api/v1/me")).json()
             assert me == {"tenant_id": "acme", "agent_id": "ana", "display_name": "Ana Agent",
-                          "kind": "agent",
+                          "kind": "agent", "role": "admin",
                           "channels": [{"phone_number_id": inbox.channel.phone_number_id,
                                         "display_phone_number": "15550007171",
                                         "display_number": "+1 555-000-7171",

@@ -59,6 +59,8 @@ async def test_customer_message_arrives_live_and_the_reply_ticks_to_read(
         inbox: RunningInbox) -> None:
     async with browser_page() as page:
         await page.goto(inbox.base_url + "/")
+        # People sign in with email and password; an API key is the other way.
+        await page.get_by_test_id("signin-mode").click()
         await page.get_by_test_id("signin-key").fill(inbox.api_key)
         await snap(page, "01-sign-in")
         await page.get_by_test_id("signin-submit").click()

@@ -40,6 +40,8 @@ async def test_a_reload_keeps_the_session_and_the_section(inbox: RunningInbox) -
     await inbox.customer_says("Hello after a reload?", wa_id="16505550151", name="Rita Reload")
     async with browser_page() as page:
         await page.goto(inbox.base_url + "/")
+        # People sign in with email and password; an API key is the other way.
+        await page.get_by_test_id("signin-mode").click()
         await page.get_by_test_id("signin-key").fill(inbox.api_key)
         await page.get_by_test_id("signin-submit").click()
         item = page.get_by_test_id("conversation-item").filter(has_text="Rita Reload")

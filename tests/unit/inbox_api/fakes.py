@@ -71,6 +71,9 @@ class FakeRepository:
     notice_docs: list[Document] = field(default_factory=list)
     # media_archive records by _id (shared/media_archive.py archive_id)
     archive_docs: dict[str, Document] = field(default_factory=dict)
+    # labels (labels/): the tenant's label documents, and label ids by conversation.
+    label_docs: list[Document] = field(default_factory=list)
+    labels_of: dict[str, list[str]] = field(default_factory=dict)
 
     async def api_key(self, key_hash: str) -> Document | None:
         return self.keys.get(key_hash)
@@ -118,6 +121,14 @@ class FakeRepository:
     async def opt_outs(self, ids: Sequence[str]) -> list[Document]:
         return [self.opt_out_docs[i] for i in ids if i in self.opt_out_docs]
 
+    async def conversation_labels(self, tenant_id: str,
+                                  conversation_ids: Sequence[str]) -> dict[str, Document]:
+        return {cid: {"label_ids": self.labels_of[cid], "updated_at": NOW}
+                for cid in conversation_ids if cid in self.labels_of}
+
+    async def label_names(self, tenant_id: str) -> list[Document]:
+        return [d for d in self.label_docs if d["tenant_id"] == tenant_id]
+
     async def notices(self, tenant_id: str) -> list[Document]:
         return [d for d in self.notice_docs if d["tenant_id"] == tenant_id]
 
@@ -127,9 +138,11 @@ class FakeRepository:
 
     async def conversations(self, tenant_id: str, *, filter: Any, agent_id: str,
                             q: str | None, after: ListPosition | None,
-                            limit: int) -> list[Document]:
+                            limit: int, label: str | None = None) -> list[Document]:
         docs = [d for d in self.conversation_docs.values() if d["tenant_id"] == tenant_id
                 and d.get("listed") is not False]
+        if label is not None:
+            docs = [d for d in docs if label in self.labels_of.get(d["_id"], [])]
         if filter in ("open", "resolved"):
             docs = [d for d in docs if d["status"] == filter]
         elif filter == "unread":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client import REGISTRY
 
@@ -37,6 +37,14 @@ def _app() -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
 
+    # As main.py includes every feature's router: under a prefix.
+    feature = APIRouter()
+
+    @feature.get("/widgets/{widget_id}/parts/{part}")
+    async def part(widget_id: str, part: str) -> dict[str, str]:
+        return {"id": widget_id, "part": part}
+
+    app.include_router(feature, prefix="/api/v1")
     app.add_middleware(MetricsMiddleware, router_owner=app)
     return app
 
@@ -65,3 +73,15 @@ async def test_unrouted_paths_share_one_label_and_streams_pass_through():
     assert _count("static", "404") == before + 1
     assert response.text == "data: one\n\ndata: two\n\n"
     assert _count("/stream", "200") >= 1
+
+
+async def test_a_route_of_an_included_router_is_counted_with_its_prefix():
+    template = "/api/v1/widgets/{widget_id}/parts/{part}"
+    before = _count(template, "200")
+    before_static = _count("static", "200")
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/api/v1/widgets/w1/parts/p1")).status_code == 200
+        assert (await client.get("/api/v1/widgets/w2/parts/p2")).status_code == 200
+    assert _count(template, "200") == before + 2
+    assert _count("static", "200") == before_static

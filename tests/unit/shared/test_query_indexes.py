@@ -21,10 +21,21 @@ from services.conversation_store.media.adapters.mongo import MongoArchiveRecords
 from services.inbox_api.account_health.repository import MongoNoticeStore
 from services.inbox_api.accounts.repository import INDEXES as INBOX_INDEXES
 from services.inbox_api.accounts.repository import SESSION_TTL
+from services.inbox_api.audit.ports import AuditQuery
+from services.inbox_api.audit.repository import INDEXES as AUDIT_INDEXES
+from services.inbox_api.audit.repository import MongoAuditStore
 from services.inbox_api.campaigns.repository import CampaignRepository
+from services.inbox_api.canned_replies.repository import INDEXES as CANNED_INDEXES
+from services.inbox_api.canned_replies.repository import MongoCannedReplyStore
 from services.inbox_api.conversations.cursors import ListPosition
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from services.inbox_api.conversations.schemas import ListFilter
+from services.inbox_api.labels.repository import INDEXES as LABEL_INDEXES
+from services.inbox_api.labels.repository import MongoLabelStore
+from services.inbox_api.notes.repository import INDEXES as NOTE_INDEXES
+from services.inbox_api.notes.repository import MongoNoteRepository
+from services.inbox_api.teams.repository import INDEXES as TEAM_INDEXES
+from services.inbox_api.teams.repository import MongoTeamRepository
 from services.inbox_api.templates.repository import MongoTemplateStore
 from services.outbound_sender.adapters.account_health import MongoAccountNotices
 from services.outbound_sender.adapters.campaign_mongo import MongoCampaignStore
@@ -64,7 +75,8 @@ def declared_indexes() -> Indexes:
     """Every index the services create, by collection and name (plus MongoDB's ``_id_``)."""
     sources: list[Mapping[str, Sequence[IndexModel]]] = [
         STORE_INDEXES, {TEMPLATES_COLLECTION: TEMPLATE_INDEXES}, CAMPAIGN_INDEXES, INBOX_INDEXES,
-        {SESSIONS_COLLECTION: [SESSION_TTL]}, ACCOUNT_HEALTH_INDEXES,
+        {SESSIONS_COLLECTION: [SESSION_TTL]}, ACCOUNT_HEALTH_INDEXES, TEAM_INDEXES,
+        NOTE_INDEXES, LABEL_INDEXES, CANNED_INDEXES, AUDIT_INDEXES,
     ]
     out: Indexes = {}
     for source in sources:
@@ -244,7 +256,7 @@ class FakeCursor:
 
 
 class FakeResult:
-    matched_count = modified_count = 1
+    matched_count = modified_count = deleted_count = 1
 
 
 class FakeCollection:
@@ -274,6 +286,10 @@ class FakeCollection:
         return FakeResult()
 
     update_many = update_one
+
+    async def delete_many(self, query: Filter, *_: Any, **__: Any) -> FakeResult:
+        self._record("delete_many", query)
+        return FakeResult()
 
 
 class FakeDatabase:
@@ -320,6 +336,15 @@ async def recorded_queries() -> list[Recorded]:
     await inbox.channel("pn")
     await inbox.tenant_channels("t")
     await inbox.revoke_api_key("h", AT)
+    # People: the team page, a password sign-in, deactivation, invitations, the throttle.
+    await inbox.tenant_agents("t")
+    await inbox.agents_by_email("a@b.co")
+    await inbox.agent("t", "a")
+    await inbox.deactivate_agent("t", "a", AT, "A")
+    await inbox.delete_agent_sessions("t", "a")
+    await inbox.invitation("h")
+    await inbox.take_invitation("h", AT)
+    await inbox.failures(["email:a@b.co", "client:10.0.0.1"])
 
     campaigns = CampaignRepository(fake)
     for state in (None, "running"):
@@ -366,9 +391,46 @@ async def recorded_queries() -> list[Recorded]:
     await MongoTemplates(fake, 60).status("waba", "hello", "en")
     await MongoNoticeStore(fake).notices("t")
     await inbox.opt_outs(["t:pn:5511"])
+    teams = MongoTeamRepository(fake)
+    await teams.teams("t")
+    await teams.team("t", "team_1")
+    await teams.rotation("t")
+    notes = MongoNoteRepository(fake)
+    await notes.notes("t", "c1", 50)
+    await notes.unread_mentions("t", "a", ["c1"])
+    await notes.conversation_exists("t", "c1")
+    await _desk_queries(fake, inbox)
     await MongoAccountNotices(fake, 0).notices(Channel(phone_number_id="pn", tenant_id="t",
                                                        waba_id="waba"))
     return db.recorded
+
+
+async def _desk_queries(fake: Any, inbox: MongoInboxRepository) -> None:
+    """Labels, canned replies and the audit log (and the list's label filter)."""
+    await inbox.conversations("t", filter="all", agent_id="a", q=None, after=None, limit=51,
+                              label="lbl_1")
+    await inbox.conversation_labels("t", ["c1"])
+    await inbox.label_names("t")
+    await inbox.labelled("t", ["lbl_1"])
+    labels = MongoLabelStore(fake)
+    await labels.labels("t")
+    await labels.label("t", "lbl_1")
+    await labels.update_label("t", "lbl_1", {"name": "VIP"})
+    await labels.conversation_exists("t", "c1")
+    await labels.conversation_labels("t", "c1")
+    await labels.change_labels("t", "c1", add=["lbl_1"], at=AT)
+    canned = MongoCannedReplyStore(fake)
+    for prefix in ("", "he"):
+        await canned.replies("t", prefix)
+    await canned.reply("t", "cr_1")
+    await canned.update("t", "cr_1", {"title": "Hi"})
+    await canned.conversation("t", "c1")
+    audit = MongoAuditStore(fake)
+    await audit.entry("t", "aud_1")
+    for agent in (None, "a"):
+        for action in (None, "conversation.reply"):
+            for after in (None, (AT, "aud_1")):
+                await audit.entries("t", AuditQuery(agent, action, AT, AT, after), 51)
 
 
 async def test_every_query_the_repositories_make_is_declared() -> None:

@@ -226,21 +226,22 @@ def _request_welcome(events: list[Event]) -> None:
 
 
 def _new_fields(events: list[Event]) -> None:
-    assert [e.type for e in events] == ["message.received", "webhook.unhandled"]  # type: ignore[attr-defined]
-    message, rest = events
+    assert [e.type for e in events] == ["message.received", "customer.marketing_preference"]  # type: ignore[attr-defined]
+    message, stop = events
     assert isinstance(message, MessageReceived)
-    assert isinstance(rest, WebhookChangeUnhandled)
+    assert isinstance(stop, MarketingPreferenceChanged)
     extra = message.payload.extra
     assert extra["group_id"] == "120363025246125244@g.us"
     assert extra["metadata"] == {"phone_number_status": "CONNECTED"}
     assert extra["context"]["quoted_type"] == "image"  # type: ignore[index,call-overload]
     assert extra["contact"]["identity_key_hash"] == "DF2lS5v2W6x="  # type: ignore[index,call-overload]
     assert message.payload.content["preview_url_seen"] is True
-    # A value-level key we do not know (user_preferences) is kept whole, with its number.
-    assert rest.payload.field == "messages"
-    assert isinstance(rest.payload.value, dict)
-    assert rest.payload.value["user_preferences"][0]["value"] == "stop"  # type: ignore[index,call-overload]
-    assert rest.tenant_id == corpus.TENANT
+    # A marketing stop beside the messages is honoured like one in its own change.
+    assert stop.conversation_id == CONVERSATION
+    assert (stop.payload.wa_id, stop.payload.value) == (corpus.CUSTOMER, "stop")
+    assert stop.payload.extra["metadata"] == {"display_phone_number": "15550783881",
+                                              "phone_number_status": "CONNECTED"}
+    assert stop.tenant_id == corpus.TENANT
 
 
 def status(name: str, at: int) -> Callable[[list[Event]], None]:
@@ -554,7 +555,7 @@ def _call_terminate(p: Any) -> None:
 
 
 def _call_status(p: Any) -> None:
-    assert (p.event, p.status, p.direction) == ("status", "RINGING", None)
+    assert (p.event, p.status, p.direction) == ("status", "RINGING", "BUSINESS_INITIATED")
     assert p.at == utc(1749196897)
 
 

@@ -57,16 +57,30 @@ const enc = encodeURIComponent;
 
 export const api = {
   signIn: (apiKey) => request('POST', '/session', { body: { api_key: apiKey }, quiet401: true }),
+  signInWithPassword: (email, password) => request('POST', '/session', { body: { email, password }, quiet401: true }),
+  // People (docs/inbox-api.md, "People and roles"): invitations and deactivation are admins'.
+  invite: (body) => request('POST', '/agents/invitations', { body }),
+  invitation: (token) => request('GET', `/invitations/${enc(token)}`, { quiet401: true }),
+  acceptInvitation: (token, password) => request('POST', `/invitations/${enc(token)}`, { body: { password }, quiet401: true }),
+  deactivateAgent: (id) => request('POST', `/agents/${enc(id)}/deactivate`),
   signOut: () => request('DELETE', '/session', { quiet401: true }),
   me: () => request('GET', '/me', { quiet401: true }),
   agents: () => request('GET', '/agents'),
-  conversations: ({ filter, q, cursor, limit = 50 }) => {
-    const params = new URLSearchParams({ filter, limit: String(limit) });
+  conversations: ({ filter, q, cursor, label, limit = 50 }) => {
+    // A team's conversations: filter "team:<id>" is the API's team=<id> (assign.js).
+    const team = filter && filter.startsWith('team:') ? filter.slice(5) : null;
+    const params = new URLSearchParams({ filter: team ? 'all' : filter, limit: String(limit) });
+    if (team) params.set('team', team);
     if (q) params.set('q', q);
     if (cursor) params.set('cursor', cursor);
+    if (label) params.set('label', label);
     return request('GET', `/conversations?${params}`);
   },
   conversation: (id) => request('GET', `/conversations/${enc(id)}`),
+  teams: () => request('GET', '/teams'),
+  notes: (id) => request('GET', `/conversations/${enc(id)}/notes`),
+  addNote: (id, text) => request('POST', `/conversations/${enc(id)}/notes`, { body: { text } }),
+  readMentions: (id) => request('POST', `/conversations/${enc(id)}/mentions/read`),
   messages: (id, before, limit = 50) => {
     const params = new URLSearchParams({ limit: String(limit) });
     if (before) params.set('before', before);
@@ -132,4 +146,21 @@ export const api = {
     return request('GET', `/campaigns/${enc(id)}/report?${params}`);
   },
   reportCsvUrl: (id) => `/api/v1/campaigns/${enc(id)}/report.csv`,
+
+  // Labels, canned replies, the audit log (docs/inbox-api.md)
+  labels: () => request('GET', '/labels'),
+  createLabel: (body) => request('POST', '/labels', { body }),
+  putLabel: (id, labelId) => request('POST', `/conversations/${enc(id)}/labels/${enc(labelId)}`),
+  removeLabel: (id, labelId) => request('DELETE', `/conversations/${enc(id)}/labels/${enc(labelId)}`),
+  cannedReplies: (q) => request('GET', `/canned-replies?${new URLSearchParams(q ? { q } : {})}`),
+  renderCanned: (id, conversationId) => request('GET', `/canned-replies/${enc(id)}/render?${new URLSearchParams({ conversation_id: conversationId })}`),
+  audit: (filters, cursor) => request('GET', `/audit?${auditParams(filters, cursor)}`),
+  auditCsvUrl: (filters) => `/api/v1/audit.csv?${auditParams(filters)}`,
 };
+
+function auditParams(filters = {}, cursor = null) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+  if (cursor) params.set('cursor', cursor);
+  return params;
+}

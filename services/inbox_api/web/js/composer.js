@@ -1,6 +1,8 @@
 // The composer: a free-form reply or a file inside the window, approved templates outside it.
+import { cannedPicker } from './canned.js';
 import { fill, h, icon } from './dom.js';
 import { contactName, secondsAgo, templateParts, windowState } from './format.js';
+import { noteForm, noteToggle } from './notes.js';
 
 // The option value names one template: name and language together are its identity.
 const templateValue = (t) => `${t.name}:${t.language}`;
@@ -14,8 +16,10 @@ const fileSize = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Ma
 let controls = 0;
 
 export class Composer {
-  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id, typing = async () => {} }) {
+  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id, typing = async () => {}, addNote = async () => {} }) {
     this.agentName = agentName;
+    this.addNote = addNote; // a private note (notes.js), never sent to the customer
+    this.noteMode = false;
     this.sendTyping = typing;
     this.typingAt = new Map(); // conversation id -> when the indicator was last asked for
     this.loadTemplates = loadTemplates;
@@ -40,6 +44,7 @@ export class Composer {
       this.values = {};
       this.reply = null;
       this.file = null;
+      this.noteMode = false;
     }
     this.conversation = conversation;
     const mode = this.mode();
@@ -47,6 +52,7 @@ export class Composer {
   }
 
   mode() {
+    if (this.noteMode) return 'note';
     const w = windowState(this.conversation.window);
     if (w.state === 'none' || w.state === 'closed') return `template-${w.state}`;
     return this.forceTemplate ? 'template-choice' : 'text';
@@ -64,14 +70,16 @@ export class Composer {
     this.error = h('div', { class: 'composer-error', role: 'alert', hidden: true, 'data-testid': 'composer-error' });
     this.replyBar = h('div', { class: 'reply-bar', hidden: true, 'data-testid': 'reply-bar' });
     this.attachBar = h('form', { class: 'attach-bar', hidden: true, 'data-testid': 'attach-bar', onsubmit: (event) => { event.preventDefault(); this.sendAttachment(); } });
-    if (mode === 'text') {
+    if (mode === 'note') {
+      fill(this.el, this.error, noteForm(this));
+    } else if (mode === 'text') {
       fill(this.el, this.error, this.replyBar, this.attachBar, this.textForm());
       this.drawAttachment();
     } else {
       this.file = null; // a file is a free-form message: it cannot wait for a closed window
       const notice = this.notice(mode);
       // Shown but disabled, described by the notice that says why and what to send instead.
-      if (notice) notice.append(...this.attachControl(false, notice.id));
+      if (notice) notice.append(...this.attachControl(false, notice.id), noteToggle(this));
       fill(this.el, notice, this.error, this.templateForm(mode));
     }
     this.el.dataset.mode = mode;
@@ -159,6 +167,8 @@ export class Composer {
     });
     textarea.value = this.drafts.get(this.conversation.id) || '';
     this.textarea = textarea;
+    // "/shortcut" lists canned replies; the chosen one becomes editable text (canned.js).
+    const canned = cannedPicker(textarea, () => this.conversation);
     const grow = () => { textarea.style.height = 'auto'; textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`; };
     textarea.addEventListener('input', () => { grow(); this.clearError(); this.noteTyping(); });
     textarea.addEventListener('keydown', (event) => {
@@ -170,9 +180,10 @@ export class Composer {
     });
     const sendButton = h('button', { type: 'submit', class: 'btn-send', 'aria-label': 'Send reply', 'data-testid': 'send-button' }, icon('send'));
     const form = h('form', { class: 'composer-form', onsubmit: (event) => { event.preventDefault(); this.sendText(); } },
+      noteToggle(this),
       ...this.attachControl(true),
       h('button', { type: 'button', class: 'btn-icon', title: 'Send a template', 'aria-label': 'Send a template instead', onclick: () => { this.saveDraft(); this.forceTemplate = true; this.render(); this.el.querySelector('select')?.focus(); } }, icon('template')),
-      textarea, sendButton);
+      canned, textarea, sendButton);
     requestAnimationFrame(grow);
     requestAnimationFrame(() => this.drawReply());
     return form;

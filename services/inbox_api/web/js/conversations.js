@@ -18,13 +18,14 @@ export function compare(a, b) {
 
 export function matchesFilter(c) {
   if (c.merged_into) return false; // merged into the same customer's other conversation
+  if (state.label && !(c.labels || []).some((l) => l.id === state.label)) return false;
   switch (state.filter) {
     case 'open': return c.status === 'open';
     case 'resolved': return c.status === 'resolved';
     case 'unread': return c.unread_count > 0;
     case 'mine': return Boolean(state.me) && c.assignee_id === state.me.agent_id;
     case 'unassigned': return !c.assignee_id;
-    default: return true;
+    default: return state.filter.startsWith('team:') ? c.assignee_id === state.filter : true;
   }
 }
 
@@ -53,7 +54,7 @@ export async function loadList({ more = false } = {}) {
   $('load-more').disabled = true;
   $('load-more').textContent = 'Loading…';
   try {
-    const page = await api.conversations({ filter: state.filter, q: state.q, cursor: more ? state.nextCursor : null });
+    const page = await api.conversations({ filter: state.filter, q: state.q, label: state.label, cursor: more ? state.nextCursor : null });
     if (request !== state.listRequest) return;
     if (more) {
       const known = new Set(state.conversations.map((c) => c.id));

@@ -1,6 +1,8 @@
 // The conversation list: one <li><a> per conversation, patched in place so focus survives updates.
 import { fill, h, icon } from './dom.js';
 import { contactName, customerKey, customerTooltip, formatNumber, hue, initials, listTime, windowState } from './format.js';
+import { labelChips } from './labels.js';
+import { mentionBadge } from './notes.js';
 import { optOutBadge } from './notices.js';
 
 export function avatar(conversation, size = '') {
@@ -44,6 +46,8 @@ function itemChildren(conversation, me, now, agentName) {
         unread ? h('span', { class: 'badge', 'aria-label': `${unread} unread`, 'data-testid': 'unread-badge' }, unread > 99 ? '99+' : String(unread)) : null),
       h('span', { class: 'conv-meta' },
         windowChip(conversation.window, now),
+        mentionBadge(conversation),
+        labelChips(conversation),
         conversation.status === 'resolved' ? h('span', { class: 'tag tag-resolved' }, 'Resolved') : null,
         optOutBadge(conversation),
         assignee ? h('span', { class: `tag tag-assignee${mine ? ' is-mine' : ''}`, title: `Assigned to ${agentName(assignee)}` }, icon('user'), mine ? 'You' : agentName(assignee)) : null)),

@@ -1,14 +1,17 @@
-// The sections of the app (#/ inbox, #/templates, #/campaigns): which one shows, and the rail.
+// The sections of the app (#/ inbox, #/templates, #/campaigns, #/team): which one shows, and the
+// rail.
 import { $ } from './state.js';
 import { leaveTemplates, showTemplates } from './templates.js';
 import { leaveCampaigns, showCampaigns } from './campaigns.js';
+import { leaveTeam, showTeam } from './team.js';
+import { leaveAudit, showAudit } from './audit.js';
 
-const TITLES = { inbox: 'Inbox', templates: 'Templates', campaigns: 'Campaigns' };
+const TITLES = { inbox: 'Inbox', templates: 'Templates', campaigns: 'Campaigns', team: 'Team', audit: 'Audit log' };
 let current = null;
 
 // "#/templates", "#/templates/new", "#/campaigns", "#/campaigns/<id>"; anything else is the inbox.
 export function parsePage(hash) {
-  const match = hash.match(/^#\/(templates|campaigns)(?:\/(.+))?$/);
+  const match = hash.match(/^#\/(templates|campaigns|team|audit)(?:\/(.+))?$/);
   if (!match) return { name: 'inbox', arg: null };
   return { name: match[1], arg: match[2] ? decodeURIComponent(match[2]) : null };
 }
@@ -19,6 +22,8 @@ export function showPage(page) {
   current = page;
   if (from && from.name === 'templates') leaveTemplates();
   if (from && from.name === 'campaigns') leaveCampaigns();
+  if (from && from.name === 'team') leaveTeam();
+  if (from && from.name === 'audit') leaveAudit();
   $('app').dataset.page = page.name;
   for (const link of $('rail').querySelectorAll('a[data-nav]')) {
     if (link.dataset.nav === page.name) link.setAttribute('aria-current', 'page');
@@ -30,6 +35,8 @@ export function showPage(page) {
   if (page.name === 'inbox') return;
   el.scrollTop = 0;
   if (page.name === 'templates') showTemplates(el, page.arg);
+  else if (page.name === 'team') showTeam(el);
+  else if (page.name === 'audit') showAudit(el);
   else showCampaigns(el, page.arg);
   // Moving between sections by keyboard lands on the new section, not back on the rail's top.
   if (from) requestAnimationFrame(() => el.querySelector('h1')?.focus({ preventScroll: true }));
@@ -39,5 +46,7 @@ export function showPage(page) {
 export function leavePage() {
   if (current && current.name === 'templates') leaveTemplates();
   if (current && current.name === 'campaigns') leaveCampaigns();
+  if (current && current.name === 'team') leaveTeam();
+  if (current && current.name === 'audit') leaveAudit();
   current = null;
 }

@@ -1,4 +1,5 @@
-// Sign-in (API key -> session cookie), sign-out, the account menu, and the team's names.
+// Sign-in (email and password, or an API key -> session cookie), an invitation's acceptance,
+// sign-out, the account menu, and the team's names.
 import { api, onUnauthorized } from './api.js';
 import { $, state } from './state.js';
 import { leavePage } from './pages.js';
@@ -6,7 +7,19 @@ import { leavePage } from './pages.js';
 export function show(which) {
   $('boot').hidden = true;
   $('signin').hidden = which !== 'signin';
+  $('invite').hidden = which !== 'invite';
   $('app').hidden = which !== 'app';
+}
+
+// Which way the sign-in form asks: 'password' (people) or 'key' (API keys, e.g. a service's).
+let mode = 'password';
+function setMode(next) {
+  mode = next;
+  $('signin-by-password').hidden = mode !== 'password';
+  $('signin-by-key').hidden = mode !== 'key';
+  $('signin-mode').textContent = mode === 'password' ? 'Use an API key instead' : 'Use email and password';
+  $('signin-error').hidden = true;
+  (mode === 'password' ? $('signin-email') : $('signin-key')).focus();
 }
 
 // What else ends with the session (the live stream): the modules register here, so that this one
@@ -22,12 +35,29 @@ export function showSignIn(message) {
   const error = $('signin-error');
   error.hidden = !message;
   error.textContent = message || '';
-  $('signin-key').focus();
+  (mode === 'password' ? $('signin-email') : $('signin-key')).focus();
 }
 
 export async function signIn(key) {
   await api.signIn(key.trim());
   state.me = await api.me();
+}
+
+async function signInWithPassword(email, password) {
+  await api.signInWithPassword(email.trim(), password);
+  state.me = await api.me();
+}
+
+// What the form says when a sign-in is refused: the server's own words for a throttle (it says
+// how long to wait) or a deactivated account; one sentence for a wrong credential.
+function refusal(err) {
+  if (err.status === 429 || err.code === 'agent_deactivated') return err.detail;
+  if (err.status === 401 || err.status === 422) {
+    return mode === 'password'
+      ? 'Wrong email or password.'
+      : 'That key was not accepted. Check that it is complete and has not been revoked.';
+  }
+  return err.detail;
 }
 
 export function setupSignIn(onSignedIn) {
@@ -36,31 +66,39 @@ export function setupSignIn(onSignedIn) {
   const submit = $('signin-submit');
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const key = input.value.trim();
     const error = $('signin-error');
-    if (!key) {
-      error.textContent = 'Paste your API key first.';
+    const key = input.value.trim();
+    const email = $('signin-email').value.trim();
+    const password = $('signin-password').value;
+    const missing = mode === 'key'
+      ? (!key && ['Paste your API key first.', input])
+      : (!email && ['Enter your email first.', $('signin-email')]) || (!password && ['Enter your password.', $('signin-password')]);
+    if (missing) {
+      error.textContent = missing[0];
       error.hidden = false;
-      input.focus();
+      missing[1].focus();
       return;
     }
     submit.disabled = true;
     submit.textContent = 'Signing in…';
     try {
-      await signIn(key);
+      if (mode === 'key') await signIn(key);
+      else await signInWithPassword(email, password);
       input.value = '';
+      $('signin-password').value = '';
       onSignedIn();
     } catch (err) {
-      error.textContent = err.status === 401 || err.status === 422
-        ? 'That key was not accepted. Check that it is complete and has not been revoked.'
-        : err.detail;
+      error.textContent = refusal(err);
       error.hidden = false;
-      input.select();
+      if (mode === 'key') input.select(); else $('signin-password').select();
     } finally {
       submit.disabled = false;
       submit.textContent = 'Sign in';
     }
   });
+  $('signin-mode').addEventListener('click', () => setMode(mode === 'password' ? 'key' : 'password'));
+  // A refusal stays until the person types again (then it would be about the old input).
+  form.addEventListener('input', () => { $('signin-error').hidden = true; });
   $('signin-reveal').addEventListener('click', (event) => {
     const showing = input.type === 'text';
     input.type = showing ? 'password' : 'text';
@@ -68,6 +106,54 @@ export function setupSignIn(onSignedIn) {
     event.currentTarget.setAttribute('aria-label', showing ? 'Show key' : 'Hide key');
   });
   onUnauthorized(() => showSignIn('Your session has ended. Sign in again.'));
+}
+
+// ---------------------------------------------------------------- an invitation's link
+
+// `#invite=<token>` (the link an admin copied from the Team page, or the command line printed):
+// the person chooses a password and is signed in. True when the page is showing the invitation.
+export function acceptInvitationFromLink(onSignedIn) {
+  const match = location.hash.match(/^#invite=([^&]+)/);
+  if (!match) return false;
+  const token = decodeURIComponent(match[1]);
+  const password = $('invite-password');
+  const repeat = $('invite-repeat');
+  const error = $('invite-error');
+  const submit = $('invite-submit');
+  const say = (text, field) => { error.textContent = text; error.hidden = false; field?.focus(); };
+  $('invite-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    if (password.value.length < 10) { say('Choose a password of at least 10 characters.', password); return; }
+    if (password.value !== repeat.value) { say('The two passwords differ; type the same one twice.', repeat); return; }
+    submit.disabled = true;
+    submit.textContent = 'Joining…';
+    try {
+      await api.acceptInvitation(token, password.value);
+      // The link is used up: drop it from the address bar and history.
+      history.replaceState(null, '', location.pathname + location.search);
+      state.me = await api.me();
+      password.value = repeat.value = '';
+      onSignedIn();
+    } catch (err) {
+      say(err.detail, err.field === 'password' ? password : null);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Join the team';
+    }
+  });
+  show('invite');
+  password.focus();
+  // Who it is for (a used or expired link says so before anyone types a password).
+  api.invitation(token).then((who) => {
+    const el = $('invite-who');
+    el.textContent = `${who.name} (${who.email}), invited as ${who.role === 'admin' ? 'an admin' : 'an agent'}.`;
+    el.hidden = false;
+  }, (err) => {
+    say(err.detail, null);
+    submit.disabled = true;
+  });
+  return true;
 }
 
 export async function signOut() {

@@ -15,6 +15,7 @@ export const state = {
   templates: null,
   stream: null,
   agents: new Map(), // agent id -> display name
+  teams: new Map(), // "team:<id>" -> team name (assign.js)
 };
 
 export function selected() {
@@ -23,7 +24,7 @@ export function selected() {
 
 // Agents' names by id (GET /agents); an id nobody knows shows as itself.
 export function agentName(id) {
-  return (id && state.agents.get(id)) || id;
+  return (id && (state.agents.get(id) || state.teams.get(id))) || id;
 }
 
 // A template belongs to one WhatsApp Business Account, and a number sends only its account's

@@ -1,5 +1,8 @@
 // The open conversation: header, messages, older pages, refresh, sends.
 import { api, newIdempotencyKey } from './api.js';
+import { assignSelect } from './assign.js';
+import { labelChips, labelPicker, withNewerLabels } from './labels.js';
+import { loadNotes, placeNotes } from './notes.js';
 import { Composer } from './composer.js';
 import { announce, fill, h, icon, toast } from './dom.js';
 import { contactName, customerDetails, customerTooltip } from './format.js';
@@ -27,6 +30,7 @@ export function buildThread() {
     send: sendMessage,
     confirmSend: confirmDialog,
     typing: (c) => api.typing(c.id),
+    addNote,
   });
   const view = h('div', { class: 'thread-view' },
     h('header', { class: 'thread-head' }, back, who, actions),
@@ -52,12 +56,14 @@ export function renderThreadHead(c) {
       h('div', { class: 'who-sub' },
         customerDetails(c).map((detail) => h('span', { class: 'who-number', 'data-testid': 'thread-customer-detail' }, detail)),
         windowChip(c.window, new Date(), true),
-        optOutBadge(c))));
+        optOutBadge(c),
+        labelChips(c))));
   const mine = state.me && c.assignee_id === state.me.agent_id;
   const assignee = agentName(c.assignee_id);
   const assignLabel = mine ? 'Unassign' : c.assignee_id ? `Take over from ${assignee}` : 'Assign to me';
-  fill(actions, 
-    c.assignee_id && !mine ? h('span', { class: 'tag tag-assignee' }, icon('user'), assignee) : null,
+  fill(actions,
+    labelPicker(c, (answer) => applyConversation({ ...(selected() || c), labels: answer.labels, labels_at: answer.labels_at })),
+    assignSelect(c, (assigneeId) => command(c, 'to', assigneeId)),
     h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-testid': 'assign', 'aria-label': assignLabel, onclick: () => command(c, mine ? 'unassign' : 'assign') },
       icon(mine ? 'user' : 'userplus'), h('span', { class: 'btn-text' }, assignLabel)),
     h('button', { type: 'button', class: `btn btn-sm ${c.status === 'resolved' ? 'btn-ghost' : 'btn-outline'}`, 'data-testid': 'resolve', 'aria-label': c.status === 'resolved' ? 'Reopen conversation' : 'Resolve conversation', onclick: () => command(c, c.status === 'resolved' ? 'reopen' : 'resolve') },
@@ -73,9 +79,12 @@ export function followMerge(c) {
   location.replace(`#/c/${encodeURIComponent(c.merged_into)}`);
 }
 
-export function applyConversation(c) {
-  const old = state.conversations.find((x) => x.id === c.id) || (state.thread && state.thread.id === c.id ? state.thread.conversation : null);
-  if (old && typeof old.version === 'number' && typeof c.version === 'number' && c.version < old.version) return false;
+export function applyConversation(update) {
+  const old = state.conversations.find((x) => x.id === update.id) || (state.thread && state.thread.id === update.id ? state.thread.conversation : null);
+  if (old && typeof old.version === 'number' && typeof update.version === 'number' && update.version < old.version) return false;
+  let c = withNewerLabels(old, update);
+  // The stream carries no one's mention marker (it is per agent): keep the one the page has.
+  if (old && c.mentions_unread === undefined) c = { ...c, mentions_unread: old.mentions_unread };
   upsertConversation(c, { fromStream: true });
   if (c.merged_into) {
     if (state.thread && state.thread.id === c.id) followMerge(c);
@@ -91,10 +100,11 @@ export function applyConversation(c) {
   return true;
 }
 
-export async function command(c, what) {
+export async function command(c, what, assigneeId = null) {
   const optimistic = { ...c };
   try {
     if (what === 'assign') { await api.assign(c.id, 'me'); optimistic.assignee_id = state.me.agent_id; }
+    if (what === 'to') { await api.assign(c.id, assigneeId); optimistic.assignee_id = assigneeId; }
     if (what === 'unassign') { await api.assign(c.id, null); optimistic.assignee_id = null; }
     if (what === 'resolve') { await api.setStatus(c.id, 'resolved'); optimistic.status = 'resolved'; }
     if (what === 'reopen') { await api.setStatus(c.id, 'open'); optimistic.status = 'open'; }
@@ -102,7 +112,7 @@ export async function command(c, what) {
     upsertConversation(optimistic);
     renderConversations();
     if (c.id === state.selectedId) renderThreadHead(optimistic);
-    toast({ assign: 'Assigned to you', unassign: 'Unassigned', resolve: 'Conversation resolved', reopen: 'Conversation reopened' }[what]);
+    toast({ to: assigneeId ? `Assigned to ${agentName(assigneeId)}` : 'Unassigned', assign: 'Assigned to you', unassign: 'Unassigned', resolve: 'Conversation resolved', reopen: 'Conversation reopened' }[what]);
   } catch (err) {
     if (err.status !== 401) toast(err.detail, 'error');
   }
@@ -129,6 +139,7 @@ export function drawMessages() {
     // Reactions and quoted replies are free-form messages: only inside the 24-hour window.
     canRespond: open, onReact: react, onReply: (message) => composer.replyTo(message),
   });
+  placeNotes(threadEls.messages, t.notes || [], t.items);
   fill(threadEls.older, t.nextBefore ? h('span', { class: 'spinner-dot' }, t.loadingOlder ? 'Loading earlier messages…' : '')
     : t.items.length ? h('span', { class: 'thread-start' }, 'Start of the conversation') : null);
 }
@@ -166,6 +177,9 @@ export async function openConversation(id) {
     if (state.thread.request !== request) return;
     state.thread.items = page.items;
     state.thread.nextBefore = page.next_before;
+    state.thread.notes = await loadNotes(c).catch(() => []);
+    if (state.thread.request !== request) return;
+    if (c.mentions_unread) { upsertConversation({ ...c, mentions_unread: 0 }); renderConversations(); }
     drawMessages();
     scrollToBottom();
     if (matchMedia('(min-width: 761px)').matches && document.activeElement?.closest('.conv-list') == null) composer.focus();
@@ -223,7 +237,9 @@ export async function refreshThread() {
   t.refreshing = true;
   try {
     const page = await api.messages(t.id);
+    const notes = await api.notes(t.id).catch(() => null); // a colleague's note shows here too
     if (state.thread !== t) return;
+    if (notes) t.notes = notes.items;
     const fresh = new Set(page.items.map((m) => m.id));
     const firstShared = t.items.findIndex((m) => fresh.has(m.id));
     const before = new Set(t.items.map((m) => m.id));
@@ -272,6 +288,17 @@ export async function sendMessage(c, body, previewText) {
     }
     throw err;
   }
+}
+
+// A private note: stored by the inbox, shown in the thread, never sent to the customer.
+async function addNote(c, text) {
+  const note = await api.addNote(c.id, text);
+  const t = state.thread;
+  if (!t || t.id !== c.id) return;
+  t.notes = [...(t.notes || []).filter((n) => n.id !== note.id), note];
+  drawMessages();
+  scrollToBottom();
+  announce(note.mentions.length ? `Note added; ${note.mentions.map((m) => m.display_name).join(', ')} notified` : 'Note added');
 }
 
 export async function loadTemplates() {
