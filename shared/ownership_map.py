@@ -43,6 +43,7 @@ from shared.read_model import (
     MENTIONS_COLLECTION,
     MESSAGES_COLLECTION,
     NOTES_COLLECTION,
+    PRESENCE_COLLECTION,
     ROUND_ROBIN_COLLECTION,
     SEND_ATTEMPTS_COLLECTION,
     SEND_OUTCOMES_COLLECTION,
@@ -140,6 +141,8 @@ COLLECTIONS: dict[str, CollectionUse] = {
     NOTES_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,), "private notes"),
     MENTIONS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
                                        "unread @mentions per agent and conversation"),
+    PRESENCE_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                       "who is viewing or typing in a conversation now"),
 }
 
 TOPICS: dict[str, TopicUse] = {

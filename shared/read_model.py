@@ -69,6 +69,8 @@ TEAMS_COLLECTION = "teams"
 ROUND_ROBIN_COLLECTION = "round_robin"
 NOTES_COLLECTION = "notes"
 MENTIONS_COLLECTION = "mentions"
+# inbox_api's own (docs/inbox-api.md, "Presence"): who has a conversation open, and typing.
+PRESENCE_COLLECTION = "presence"
 
 ASC, DESC = 1, -1
 # Residual fields of a primary-key lookup: any (the one document is checked after the lookup).
@@ -208,6 +210,19 @@ AGENTS_BY_EMAIL = QueryShape("agents.by_email", AGENTS_COLLECTION, "email_tenant
 SESSIONS_OF_AGENT = QueryShape("sessions.of_agent", SESSIONS_COLLECTION, "tenant_agent",
                                ("tenant_id", "agent_id"),
                                where=f"{_ACCOUNTS} delete_agent_sessions()")
+# Keys through the API (services/inbox_api/keys/): the Keys section's list (sorted by creation
+# in memory: a few per agent), a key by its id (the start of its digest: an `_id` range), and
+# the sessions made from a revoked key.
+_KEYS = "services/inbox_api/keys/repository.py"
+KEYS_OF_TENANT = QueryShape("api_keys.of_tenant", API_KEYS_COLLECTION, "tenant_agent",
+                            ("tenant_id",), (("agent_id", ASC),), residual=("revoked_at",),
+                            where=f"{_KEYS} tenant_keys()")
+KEYS_BY_ID_PREFIX = QueryShape("api_keys.by_id_prefix", API_KEYS_COLLECTION, "_id_", (),
+                               range=("_id",), residual=("tenant_id",),
+                               where=f"{_KEYS} keys_with_prefix()")
+SESSIONS_OF_KEY = QueryShape("sessions.of_key", SESSIONS_COLLECTION, "tenant_agent",
+                             ("tenant_id",), residual=("key_hash",),
+                             where=f"{_KEYS} delete_key_sessions()")
 # Labels (services/inbox_api/labels/): a tenant's labels by name; the conversations carrying one
 # (the list's label filter becomes an `_id $in` residual of the list's index, as a search's hits;
 # a label's deletion pulls it from them).
@@ -243,6 +258,14 @@ NOTES_OF_CONVERSATION = QueryShape(
     "notes.of_conversation", NOTES_COLLECTION, "conversation_created",
     ("tenant_id", "conversation_id"), (("created_at", ASC), ("_id", ASC)), ("created_at", "_id"),
     where=f"{_NOTES} MongoNoteRepository.notes()")
+# Who is on a conversation now: its unexpired presence entries (a handful, ordered in memory by
+# presence/rules.py), and a heartbeat's sweep of the expired ones (FerretDB has no TTL index).
+_PRESENCE = "services/inbox_api/presence/repository.py"
+PRESENCE_OF_CONVERSATION = QueryShape(
+    "presence.of_conversation", PRESENCE_COLLECTION, "conversation_expires",
+    ("tenant_id", "conversation_id"), range=("expires_at",),
+    where=f"{_PRESENCE} MongoPresenceRepository.present(); "
+          f"{_PRESENCE} MongoPresenceRepository.sweep()")
 
 # Primary-key reads and conditional writes: the store's loads (conversations and messages by
 # `_id $in`), the sender's ledger, windows, opt-outs and template statuses, the dispatcher's
@@ -289,6 +312,10 @@ BY_ID: tuple[QueryShape, ...] = (
     # A note by id; the caller's unread mentions of a list page (`_id $in`: tenant:agent:cid).
     by_id(NOTES_COLLECTION, f"{_NOTES} MongoNoteRepository.add()"),
     by_id(MENTIONS_COLLECTION, f"{_NOTES} MongoNoteRepository.unread_mentions()"),
+    # One agent's entry on one conversation (`tenant|conversation|agent`): a heartbeat, a goodbye.
+    by_id(PRESENCE_COLLECTION, f"{_PRESENCE} MongoPresenceRepository.entry(); "
+          f"{_PRESENCE} MongoPresenceRepository.put(); "
+          f"{_PRESENCE} MongoPresenceRepository.remove()"),
     by_id(CANNED_REPLIES_COLLECTION, "a canned reply's read, edit or deletion"),
     by_id(AUDIT_LOG_COLLECTION, "one audit entry (GET /audit/{entry_id})"),
 )
@@ -314,6 +341,9 @@ HOT_QUERIES: tuple[QueryShape, ...] = (
     AGENTS_OF_TENANT,
     AGENTS_BY_EMAIL,
     SESSIONS_OF_AGENT,
+    KEYS_OF_TENANT,
+    KEYS_BY_ID_PREFIX,
+    SESSIONS_OF_KEY,
     LABELS_OF_TENANT,
     CONVERSATIONS_WITH_LABEL,
     CANNED_REPLIES,
@@ -322,6 +352,7 @@ HOT_QUERIES: tuple[QueryShape, ...] = (
     AUDIT_LOG_BY_ACTION,
     TEAMS_OF_TENANT,
     NOTES_OF_CONVERSATION,
+    PRESENCE_OF_CONVERSATION,
     *BY_ID,
 )
 

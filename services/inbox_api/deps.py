@@ -23,8 +23,10 @@ from services.inbox_api.conversations.media import InboxMedia
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.errors import Unavailable
+from services.inbox_api.keys.service import KeyAdmin
 from services.inbox_api.labels.service import Labels
 from services.inbox_api.notes.service import NoteService
+from services.inbox_api.presence.service import PresenceService
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.teams.service import TeamService
 from services.inbox_api.templates.ports import TemplateReader
@@ -58,6 +60,9 @@ class State(TypedDict):
     labels: NotRequired[Labels]
     canned_replies: NotRequired[CannedReplies]
     audit: NotRequired[AuditLog]
+    presence: NotRequired[PresenceService]
+    # API keys through the API (admins) and the tenant's numbers.
+    keys: NotRequired[KeyAdmin]
 
 
 def _state(request: Request) -> Any:
@@ -173,6 +178,24 @@ def get_audit(request: Request) -> AuditLog:
 LabelsDep = Annotated[Labels, Depends(get_labels)]
 CannedRepliesDep = Annotated[CannedReplies, Depends(get_canned_replies)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
+
+
+def get_presence(request: Request) -> PresenceService:
+    presence: PresenceService = _state(request).presence
+    return presence
+
+
+PresenceDep = Annotated[PresenceService, Depends(get_presence)]
+
+
+def get_key_admin(request: Request) -> KeyAdmin:
+    keys: KeyAdmin | None = getattr(_state(request), "keys", None)
+    if keys is None:
+        raise Unavailable("Managing keys needs the database; it is not wired here.")
+    return keys
+
+
+KeyAdminDep = Annotated[KeyAdmin, Depends(get_key_admin)]
 
 
 async def current_identity(

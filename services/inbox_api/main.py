@@ -53,6 +53,9 @@ from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
 from services.inbox_api.errors import install_error_handlers
+from services.inbox_api.keys import routes as keys
+from services.inbox_api.keys.repository import MongoKeyStore
+from services.inbox_api.keys.service import KeyAdmin
 from services.inbox_api.labels import routes as labels
 from services.inbox_api.labels.repository import MongoLabelStore
 from services.inbox_api.labels.service import Labels
@@ -60,6 +63,9 @@ from services.inbox_api.metrics import MetricsMiddleware
 from services.inbox_api.notes import routes as notes
 from services.inbox_api.notes.repository import MongoNoteRepository
 from services.inbox_api.notes.service import NoteService
+from services.inbox_api.presence import routes as presence_routes
+from services.inbox_api.presence.repository import MongoPresenceRepository
+from services.inbox_api.presence.service import PresenceService
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.teams import routes as teams
 from services.inbox_api.teams.repository import MongoTeamRepository
@@ -136,7 +142,8 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
     # The one list of routes: a router per package (CONTRIBUTING.md, "inbox_api: one package
     # per feature").
     for routes in (accounts, conversations, templates, campaigns, account_health, teams,
-                   notes, labels, canned_replies, audit_routes):
+                   notes, labels, canned_replies, audit_routes, keys,
+                   presence_routes):
         app.include_router(routes.router, prefix=API_PREFIX)
     app.include_router(ops_router(readiness))
     # Every successful mutating call (and every sign-in) is an audit entry (audit/).
@@ -207,9 +214,12 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     # list of active agents.
     team_repository, note_repository = (MongoTeamRepository(repository.db),
                                         MongoNoteRepository(repository.db))
+    # Who is viewing or typing in a conversation: in MongoDB, so every replica sees it.
+    presence_repository = MongoPresenceRepository(repository.db)
     try:
         await team_repository.ensure_indexes()
         await note_repository.ensure_indexes()
+        await presence_repository.ensure_indexes()
     except Exception as exc:
         raise InfraUnavailable(f"cannot prepare MongoDB: {type(exc).__name__}: {exc}") from exc
     team_service = TeamService(team_repository, account_service, clock)
@@ -217,10 +227,13 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     return State(settings=settings, queries=InboxQueries(repository, clock),
                  labels=desk_labels, canned_replies=desk_canned, audit=desk_audit,
                  accounts=account_service, people=PeopleAdmin(account_service, repository),
+                 keys=KeyAdmin(MongoKeyStore(repository.db), account_service, repository,
+                               clock),
                  commands=InboxCommands(repository, publisher, clock, media, contacts,
                                         notices=notices, assignees=team_service),
                  teams=team_service,
                  notes=NoteService(note_repository, account_service, clock),
+                 presence=PresenceService(presence_repository, clock),
                  account_notices=AccountNoticesQuery(notices, clock),
                  hub=hub,
                  media=InboxMedia(repository, publisher, clock, media,

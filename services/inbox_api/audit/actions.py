@@ -4,7 +4,7 @@ is ``conversation.reply``.
 Named routes come from :data:`NAMED`; any other route is named by its shape (the resource, then
 the verb or the method's meaning), so a route added later is audited under a sensible name
 without an edit here. Calls that change nothing an admin asks about (typing indicators, read
-markers, previews) return None and are not recorded.
+markers, previews, presence heartbeats) return None and are not recorded.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ NAMED: dict[tuple[str, str], str] = {
     ("POST", "/agents/invitations"): "agent.invite",
     ("POST", "/invitations/{token}"): "agent.accept_invitation",
     ("PUT", "/round-robin/me"): "round_robin.update_mine",
+    ("DELETE", "/keys/{key_id}"): "key.revoke",
 }
 # Last path words that are not actions: live hints and reads done with a POST.
-NOT_ACTIONS = frozenset({"typing", "read", "preview"})
+NOT_ACTIONS = frozenset({"typing", "read", "preview", "presence"})
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _NESTED_VERBS = {"POST": "add", "PUT": "set", "PATCH": "update", "DELETE": "remove"}
 _IRREGULAR = {"canned-replies": "canned_reply", "round-robin": "round_robin",

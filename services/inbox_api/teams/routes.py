@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from services.inbox_api.deps import Caller, Teams
+from services.inbox_api.deps import Caller, RequireAdmin, Teams
 from services.inbox_api.errors import error_responses
 from services.inbox_api.teams.schemas import (
     AvailabilityIn,
@@ -60,7 +60,8 @@ async def round_robin(caller: Caller, teams: Teams) -> RoundRobinOut:
 
 
 @router.put("/round-robin", responses=error_responses(401, 403, 422))
-async def set_round_robin(caller: Caller, teams: Teams, body: RoundRobinIn) -> RoundRobinOut:
+async def set_round_robin(caller: RequireAdmin, teams: Teams,
+                          body: RoundRobinIn) -> RoundRobinOut:
     """Admins: switch round-robin auto-assignment on or off (and optionally set who takes
     turns). New conversations a customer starts are then assigned to the next agent."""
     return await teams.set_rotation(caller, body)

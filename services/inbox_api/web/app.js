@@ -10,6 +10,7 @@ import { startNotices } from './js/notices.js';
 import { onKey, route, tick } from './js/routing.js';
 import { acceptInvitationFromLink, closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signIn, signOut } from './js/session.js';
 import { $, selected, state } from './js/state.js';
+import { startTakingTurns } from './js/turns.js';
 import { markRead, redrawNames } from './js/threadview.js';
 
 function setupApp() {
@@ -77,6 +78,7 @@ function startApp() {
   startLabels(() => { state.conversations = []; loadList(); });
   startStream();
   startNotices();
+  startTakingTurns();
   route();
 }
 

@@ -30,10 +30,13 @@ from services.inbox_api.canned_replies.repository import MongoCannedReplyStore
 from services.inbox_api.conversations.cursors import ListPosition
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from services.inbox_api.conversations.schemas import ListFilter
+from services.inbox_api.keys.repository import MongoKeyStore
 from services.inbox_api.labels.repository import INDEXES as LABEL_INDEXES
 from services.inbox_api.labels.repository import MongoLabelStore
 from services.inbox_api.notes.repository import INDEXES as NOTE_INDEXES
 from services.inbox_api.notes.repository import MongoNoteRepository
+from services.inbox_api.presence.repository import INDEXES as PRESENCE_INDEXES
+from services.inbox_api.presence.repository import PRESENCE_TTL, MongoPresenceRepository
 from services.inbox_api.teams.repository import INDEXES as TEAM_INDEXES
 from services.inbox_api.teams.repository import MongoTeamRepository
 from services.inbox_api.templates.repository import MongoTemplateStore
@@ -55,6 +58,7 @@ from shared.read_model import (
     DESC,
     HOT_QUERIES,
     MESSAGES_COLLECTION,
+    PRESENCE_COLLECTION,
     SESSIONS_COLLECTION,
     THREAD,
     ColdQuery,
@@ -76,7 +80,8 @@ def declared_indexes() -> Indexes:
     sources: list[Mapping[str, Sequence[IndexModel]]] = [
         STORE_INDEXES, {TEMPLATES_COLLECTION: TEMPLATE_INDEXES}, CAMPAIGN_INDEXES, INBOX_INDEXES,
         {SESSIONS_COLLECTION: [SESSION_TTL]}, ACCOUNT_HEALTH_INDEXES, TEAM_INDEXES,
-        NOTE_INDEXES, LABEL_INDEXES, CANNED_INDEXES, AUDIT_INDEXES,
+        NOTE_INDEXES, LABEL_INDEXES, CANNED_INDEXES, AUDIT_INDEXES, PRESENCE_INDEXES,
+        {PRESENCE_COLLECTION: [PRESENCE_TTL]},
     ]
     out: Indexes = {}
     for source in sources:
@@ -285,11 +290,13 @@ class FakeCollection:
         self._record("update_one", query)
         return FakeResult()
 
-    update_many = update_one
+    update_many = replace_one = update_one
 
     async def delete_many(self, query: Filter, *_: Any, **__: Any) -> FakeResult:
         self._record("delete_many", query)
         return FakeResult()
+
+    delete_one = delete_many
 
 
 class FakeDatabase:
@@ -399,6 +406,13 @@ async def recorded_queries() -> list[Recorded]:
     await notes.notes("t", "c1", 50)
     await notes.unread_mentions("t", "a", ["c1"])
     await notes.conversation_exists("t", "c1")
+    presence = MongoPresenceRepository(fake)
+    await presence.entry("t", "c1", "a")
+    await presence.put({"_id": "t|c1|a", "tenant_id": "t", "conversation_id": "c1"})
+    await presence.remove("t", "c1", "a")
+    await presence.present("t", "c1", AT)
+    await presence.sweep("t", "c1", AT)
+    await presence.conversation_exists("t", "c1")
     await _desk_queries(fake, inbox)
     await MongoAccountNotices(fake, 0).notices(Channel(phone_number_id="pn", tenant_id="t",
                                                        waba_id="waba"))
@@ -431,6 +445,11 @@ async def _desk_queries(fake: Any, inbox: MongoInboxRepository) -> None:
         for action in (None, "conversation.reply"):
             for after in (None, (AT, "aud_1")):
                 await audit.entries("t", AuditQuery(agent, action, AT, AT, after), 51)
+    keys = MongoKeyStore(fake)
+    await keys.tenant_keys("t")
+    await keys.keys_with_prefix("t", "0123456789abcdef")
+    await keys.revoke_key("t", "h", AT)
+    await keys.delete_key_sessions("t", "h")
 
 
 async def test_every_query_the_repositories_make_is_declared() -> None:

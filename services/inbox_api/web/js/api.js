@@ -63,6 +63,14 @@ export const api = {
   invitation: (token) => request('GET', `/invitations/${enc(token)}`, { quiet401: true }),
   acceptInvitation: (token, password) => request('POST', `/invitations/${enc(token)}`, { body: { password }, quiet401: true }),
   deactivateAgent: (id) => request('POST', `/agents/${enc(id)}/deactivate`),
+  // API keys (admins; docs/inbox-api.md, "Keys and channels"): a new key's secret is shown once.
+  keys: () => request('GET', '/keys'),
+  createKey: (body) => request('POST', '/keys', { body }),
+  revokeKey: (id) => request('DELETE', `/keys/${enc(id)}`),
+  // Round-robin: the admin's switch, and the signed-in agent's "take new conversations".
+  roundRobin: () => request('GET', '/round-robin'),
+  setRoundRobin: (enabled) => request('PUT', '/round-robin', { body: { enabled } }),
+  setTakingTurns: (available) => request('PUT', '/round-robin/me', { body: { available } }),
   signOut: () => request('DELETE', '/session', { quiet401: true }),
   me: () => request('GET', '/me', { quiet401: true }),
   agents: () => request('GET', '/agents'),
@@ -101,6 +109,12 @@ export const api = {
     request('POST', `/conversations/${enc(id)}/read`, { headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   // WhatsApp's typing indicator while the agent types (the server allows one per 10 s).
   typing: (id) => request('POST', `/conversations/${enc(id)}/typing`),
+  // Presence (docs/inbox-api.md, "Presence"): the open thread's heartbeat answers who is there.
+  // Quiet on 401: a background poll leaves saying "signed out" to the user's own calls.
+  beatPresence: (id, state) => request('PUT', `/conversations/${enc(id)}/presence`, { body: { state }, quiet401: true }),
+  presence: (id) => request('GET', `/conversations/${enc(id)}/presence`, { quiet401: true }),
+  // Best effort, and it must outlive a closing tab: keepalive, no error handling.
+  leavePresence: (id) => fetch(`/api/v1/conversations/${enc(id)}/presence`, { method: 'DELETE', credentials: 'same-origin', keepalive: true }).catch(() => {}),
   setStatus: (id, status) =>
     request('POST', `/conversations/${enc(id)}/status`, { body: { status }, headers: { 'Idempotency-Key': newIdempotencyKey() } }),
   assign: (id, assigneeId) =>

@@ -5,6 +5,7 @@
 import { api, newIdempotencyKey } from './api.js';
 import { fill, h, icon } from './dom.js';
 import { formatNumber } from './format.js';
+import { isAdmin } from './roles.js';
 import { state, templatesOfNumber } from './state.js';
 
 let f = null;
@@ -103,6 +104,13 @@ function errorTable(errors, withUpload) {
 }
 
 export async function openCampaignForm(el, { onCreated }) {
+  if (!isAdmin()) {
+    // An agent who followed a link here: the API would refuse the campaign (403 admin_only).
+    fill(el, h('div', { class: 'page-inner' }, h('a', { class: 'crumb', href: '#/campaigns' }, icon('back'), 'Campaigns'),
+      h('div', { class: 'rows-empty', 'data-testid': 'campaign-admin-only' }, icon('lock'), h('strong', {}, 'Only admins can create campaigns'),
+        h('span', { class: 'muted' }, 'Ask an admin of your team; you can follow every campaign\'s progress here.'))));
+    return;
+  }
   const channels = (state.me && state.me.channels) || [];
   f = { key: newIdempotencyKey(), csv: null, templates: [], allTemplates: null, busy: false, onCreated };
   const name = h('input', { id: 'cmp-name', class: 'input', autocomplete: 'off', placeholder: 'December order follow-up', 'data-testid': 'campaign-name' });

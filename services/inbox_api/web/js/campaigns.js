@@ -7,6 +7,7 @@ import { ask } from './confirm.js';
 import { fill, h, icon, toast } from './dom.js';
 import { formatNumber, fullTime, listTime } from './format.js';
 import { audienceErrors, audienceHistory, audienceResult, closeCampaignForm, openCampaignForm, readCsv, scheduleInputs } from './campaignform.js';
+import { adminOnly, isAdmin } from './roles.js';
 import { state } from './state.js';
 
 const CAMPAIGN_POLL_MS = 2000;
@@ -91,7 +92,7 @@ async function openList() {
     h('header', { class: 'page-head' },
       h('div', { class: 'page-title' }, h('h1', { tabindex: '-1' }, 'Campaigns'),
         h('p', { class: 'page-sub' }, 'One approved template to many customers, paced within your number\'s limits.')),
-      h('div', { class: 'page-actions' }, h('a', { class: 'btn btn-primary', href: '#/campaigns/new', 'data-testid': 'campaign-new' }, icon('plus'), 'New campaign'))),
+      h('div', { class: 'page-actions' }, adminOnly(h('a', { class: 'btn btn-primary', href: '#/campaigns/new', 'data-testid': 'campaign-new' }, icon('plus'), 'New campaign'), 'create campaigns'))),
     list));
   const refresh = async () => {
     try {
@@ -109,8 +110,8 @@ async function openList() {
 function drawList(el, items) {
   if (!items.length) {
     fill(el, h('div', { class: 'rows-empty' }, icon('megaphone'), h('strong', {}, 'No campaigns yet'),
-      h('span', { class: 'muted' }, 'Send an approved template to a list of customers from a CSV, now or at a time you choose.'),
-      h('a', { class: 'btn btn-primary', href: '#/campaigns/new' }, icon('plus'), 'New campaign')));
+      h('span', { class: 'muted' }, isAdmin() ? 'Send an approved template to a list of customers from a CSV, now or at a time you choose.' : 'An admin of your team creates campaigns; you see their progress here.'),
+      isAdmin() ? h('a', { class: 'btn btn-primary', href: '#/campaigns/new' }, icon('plus'), 'New campaign') : null));
     return;
   }
   fill(el, h('ul', { class: 'rows', 'aria-label': 'Campaigns', 'data-testid': 'campaign-list' }, items.map((c) => {
@@ -203,8 +204,9 @@ function drawCampaign() {
   drawProgress(c);
 }
 
+// A campaign's changes are admins': an agent sees them locked, with the reason as tooltip.
 function actionButton(label, iconName, testid, onclick, kind = 'btn-outline') {
-  return h('button', { type: 'button', class: `btn ${kind}`, 'data-testid': testid, onclick }, icon(iconName), label);
+  return adminOnly(h('button', { type: 'button', class: `btn ${kind}`, 'data-testid': testid, onclick }, icon(iconName), label), 'change campaigns');
 }
 
 function drawActions(c) {
@@ -237,7 +239,7 @@ function drawBanner(c) {
 }
 
 function drawAudience(c) {
-  const editable = c.state === 'draft' || c.state === 'scheduled';
+  const editable = (c.state === 'draft' || c.state === 'scheduled') && isAdmin();
   const last = uploads.get(c.id);
   const problems = (c.audience && c.audience.errors_total) || 0;
   if (!editable && !last && !problems) { view.ui.audience.hidden = true; return; }

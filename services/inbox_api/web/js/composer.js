@@ -16,7 +16,8 @@ const fileSize = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${Ma
 let controls = 0;
 
 export class Composer {
-  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id, typing = async () => {}, addNote = async () => {} }) {
+  constructor({ loadTemplates, send, confirmSend, me, agentName = (id) => id, typing = async () => {}, addNote = async () => {}, onTyping = () => {} }) {
+    this.onTyping = onTyping; // presence.js: colleagues see "typing…" (true) until it stops (false)
     this.agentName = agentName;
     this.addNote = addNote; // a private note (notes.js), never sent to the customer
     this.noteMode = false;
@@ -170,7 +171,7 @@ export class Composer {
     // "/shortcut" lists canned replies; the chosen one becomes editable text (canned.js).
     const canned = cannedPicker(textarea, () => this.conversation);
     const grow = () => { textarea.style.height = 'auto'; textarea.style.height = `${Math.min(textarea.scrollHeight, 180)}px`; };
-    textarea.addEventListener('input', () => { grow(); this.clearError(); this.noteTyping(); });
+    textarea.addEventListener('input', () => { grow(); this.clearError(); this.noteTyping(); this.onTyping(Boolean(textarea.value.trim())); });
     textarea.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.reply) { event.preventDefault(); event.stopPropagation(); this.replyTo(null); return; }
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -238,6 +239,7 @@ export class Composer {
     if (!(await this.guardOtherAgent())) return;
     const ok = await this.submit({ kind: 'text', text, reply_to: this.reply ? this.reply.wamid : null }, text);
     if (ok) {
+      this.onTyping(false);
       this.replyTo(null);
       this.textarea.value = '';
       this.drafts.delete(this.conversation.id);

@@ -1,9 +1,12 @@
 // The Team page (#/team, admins): the tenant's people with role and status, an invitation form
 // whose one-time link is shown to copy (it is shown once: only its digest is stored), and
-// deactivation (the person's sessions end at once).
+// deactivation (the person's sessions end at once); the round-robin switch (turns.js) and the
+// team's API keys (keys.js).
 import { api } from './api.js';
 import { ask } from './confirm.js';
 import { announce, fill, h, icon, toast } from './dom.js';
+import { keysSection } from './keys.js';
+import { rotationSection } from './turns.js';
 import { state } from './state.js';
 
 const page = { el: null, ui: null, items: null, active: false };
@@ -39,13 +42,15 @@ function renderShell() {
     name, email, role, error, submit, result,
     summary: h('p', { class: 'page-sub' }, 'Loading…'),
     list: h('div', { class: 'table-wrap' }),
+    more: h('div', { class: 'team-more' }),
   };
   fill(page.el, h('div', { class: 'page-inner' },
     h('header', { class: 'page-head' },
       h('div', { class: 'page-title' }, h('h1', { tabindex: '-1' }, 'Team'), page.ui.summary)),
     h('p', { class: 'page-note' }, icon('lock'), 'Admins manage templates, campaigns, keys and people; agents work conversations and send approved templates. Deactivating someone signs them out everywhere at once.'),
     form,
-    page.ui.list));
+    page.ui.list,
+    page.ui.more));
 }
 
 async function load() {
@@ -54,6 +59,8 @@ async function load() {
     if (!page.active) return;
     page.items = answer.items;
     draw();
+    fill(page.ui.more, rotationSection(new Map(page.items.map((a) => [a.id, a.display_name]))),
+      keysSection(page.items, () => page.active));
   } catch (err) {
     if (err.status === 401 || !page.active) return;
     fill(page.ui.list, h('div', { class: 'rows-empty' }, icon('alert'), h('strong', {}, 'The team could not be loaded'), h('span', { class: 'muted' }, err.detail)));

@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { fill, h, icon, toast } from './dom.js';
 import { formatNumber } from './format.js';
 import { renderPreview, variablesIn } from './preview.js';
+import { isAdmin } from './roles.js';
 import { state } from './state.js';
 
 const LANGUAGES = [
@@ -47,6 +48,13 @@ const SUBMIT_LABEL = { create: 'Submit for review', edit: 'Submit changes for re
 
 export async function openTemplateForm(el, { onCreated, template = null }) {
   closeTemplateForm();
+  if (!isAdmin()) {
+    // An agent who followed a link here: the API would refuse the change (403 admin_only).
+    fill(el, h('div', { class: 'page-inner' }, h('a', { class: 'crumb', href: '#/templates' }, icon('back'), 'Templates'),
+      h('div', { class: 'rows-empty', 'data-testid': 'template-admin-only' }, icon('lock'), h('strong', {}, `Only admins can ${template ? 'edit' : 'create'} templates`),
+        h('span', { class: 'muted' }, 'Ask an admin of your team; you can send every approved template from a conversation.'))));
+    return;
+  }
   f = { fields: new Map(), examples: new Map(), buttons: [], onCreated, previewRequest: 0, previewTimer: 0, busy: false, wabas: [], editing: template };
   const name = h('input', { id: 'tpl-name', class: 'input input-mono', autocomplete: 'off', spellcheck: 'false', placeholder: 'order_update', maxlength: '512', 'data-testid': 'tpl-name' });
   // Meta's names are lowercase with underscores: type "Order update", get "order_update".

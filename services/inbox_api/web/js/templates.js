@@ -7,6 +7,7 @@ import { announce, fill, h, icon, toast } from './dom.js';
 import { listTime, fullTime } from './format.js';
 import { templateDetails } from './notices.js';
 import { renderPreview } from './preview.js';
+import { adminOnly, isAdmin } from './roles.js';
 import { closeTemplateForm, openTemplateForm } from './templateform.js';
 
 export const STATUS = {
@@ -90,8 +91,9 @@ export const statusChip = (status) => {
 };
 
 function renderShell() {
-  const sync = h('button', { type: 'button', class: 'btn btn-outline', 'data-testid': 'templates-sync', 'aria-label': 'Sync from WhatsApp', title: 'Read every template from WhatsApp again', onclick: syncNow }, icon('refresh'), h('span', { class: 'btn-text' }, 'Sync from WhatsApp'));
-  const create = h('a', { class: 'btn btn-primary', href: '#/templates/new', 'data-testid': 'template-new' }, icon('plus'), 'New template');
+  // Agents read and send templates; creating, editing, deleting and syncing are admins'.
+  const sync = adminOnly(h('button', { type: 'button', class: 'btn btn-outline', 'data-testid': 'templates-sync', 'aria-label': 'Sync from WhatsApp', title: 'Read every template from WhatsApp again', onclick: syncNow }, icon('refresh'), h('span', { class: 'btn-text' }, 'Sync from WhatsApp')), 'sync templates from WhatsApp');
+  const create = adminOnly(h('a', { class: 'btn btn-primary', href: '#/templates/new', 'data-testid': 'template-new' }, icon('plus'), 'New template'), 'create templates');
   page.ui = {
     sync,
     summary: h('p', { class: 'page-sub' }, 'Loading…'),
@@ -192,8 +194,8 @@ function row(t) {
       toggle,
       h('div', { class: 'row-side' },
         statusChip(t.status),
-        t.editable ? h('a', { class: 'btn-icon btn-icon-sm', href: `#/templates/edit/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name} (${t.language})`, title: 'Edit', 'data-testid': 'template-edit' }, icon('compose')) : null,
-        h('button', { type: 'button', class: 'btn-icon btn-icon-sm', 'aria-label': `Delete ${t.name} (${t.language})`, title: 'Delete', 'data-testid': 'template-delete', onclick: () => remove(t) }, icon('trash')))),
+        t.editable && isAdmin() ? h('a', { class: 'btn-icon btn-icon-sm', href: `#/templates/edit/${encodeURIComponent(t.id)}`, 'aria-label': `Edit ${t.name} (${t.language})`, title: 'Edit', 'data-testid': 'template-edit' }, icon('compose')) : null,
+        isAdmin() ? h('button', { type: 'button', class: 'btn-icon btn-icon-sm', 'aria-label': `Delete ${t.name} (${t.language})`, title: 'Delete', 'data-testid': 'template-delete', onclick: () => remove(t) }, icon('trash')) : null)),
     reason,
     templateDetails(t),
     open ? previewEl : null);

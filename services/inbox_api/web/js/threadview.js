@@ -4,6 +4,7 @@ import { assignSelect } from './assign.js';
 import { labelChips, labelPicker, withNewerLabels } from './labels.js';
 import { loadNotes, placeNotes } from './notes.js';
 import { Composer } from './composer.js';
+import { PresenceBar } from './presence.js';
 import { announce, fill, h, icon, toast } from './dom.js';
 import { contactName, customerDetails, customerTooltip } from './format.js';
 import { avatar, windowChip } from './list.js';
@@ -14,6 +15,8 @@ import { renderConversations, upsertConversation } from './conversations.js';
 
 export let composer = null;
 export let threadEls = null;
+// Who else has the open thread, and who is typing (presence.js).
+export let presence = null;
 
 export function buildThread() {
   const back = h('button', { type: 'button', class: 'btn-icon back', 'aria-label': 'Back to conversations', 'data-testid': 'back', onclick: () => { location.hash = ''; } }, icon('back'));
@@ -23,8 +26,10 @@ export function buildThread() {
   const older = h('div', { class: 'older', 'aria-hidden': 'true' });
   const scroller = h('div', { class: 'thread-scroll', tabindex: '0', 'aria-label': 'Message history' }, older, messages);
   const jump = h('button', { type: 'button', class: 'jump', hidden: true, onclick: () => scrollToBottom(true) }, 'New messages', icon('down'));
+  presence = new PresenceBar({ me: () => state.me });
   composer = new Composer({
     me: () => state.me,
+    onTyping: (active) => (active ? presence.typed() : presence.stoppedTyping()),
     agentName,
     loadTemplates,
     send: sendMessage,
@@ -57,7 +62,8 @@ export function renderThreadHead(c) {
         customerDetails(c).map((detail) => h('span', { class: 'who-number', 'data-testid': 'thread-customer-detail' }, detail)),
         windowChip(c.window, new Date(), true),
         optOutBadge(c),
-        labelChips(c))));
+        labelChips(c)),
+      presence.el));
   const mine = state.me && c.assignee_id === state.me.agent_id;
   const assignee = agentName(c.assignee_id);
   const assignLabel = mine ? 'Unassign' : c.assignee_id ? `Take over from ${assignee}` : 'Assign to me';
@@ -155,6 +161,7 @@ export function jumpToWamid(wamid) {
 export async function openConversation(id) {
   if (!threadEls) buildThread();
   state.selectedId = id;
+  presence.open(id);
   $('app').dataset.view = 'thread';
   $('thread-empty').hidden = true;
   threadEls.view.hidden = false;
@@ -194,6 +201,7 @@ export async function openConversation(id) {
 export function closeConversation() {
   state.selectedId = null;
   state.thread = null;
+  if (presence) presence.close();
   $('app').dataset.view = 'list';
   $('thread-empty').hidden = false;
   if (threadEls) threadEls.view.hidden = true;
