@@ -84,14 +84,7 @@ def parse_message(
     """
     payload = inbound_message(raw, metadata, contacts, echo=False, history=history,
                               customer_hint=customer_hint)
-    return MessageReceived(
-        event_id=named_id(id_kind, payload.wamid, salt=salt),
-        occurred_at=payload.sent_at,
-        tenant_id=tenant_id,
-        conversation_id=customer_conversation_id(metadata.phone_number_id, payload.from_wa_id,
-                                                 payload.from_user_id),
-        payload=payload,
-    )
+    return MessageReceived(**_envelope(payload, metadata, tenant_id, id_kind, salt))
 
 
 def parse_echo(
@@ -112,14 +105,21 @@ def parse_echo(
     """
     payload = inbound_message(raw, metadata, contacts, echo=True, history=history,
                               customer_hint=customer_hint)
-    return MessageEchoed(
-        event_id=named_id(id_kind, payload.wamid, salt=salt),
-        occurred_at=payload.sent_at,
-        tenant_id=tenant_id,
-        conversation_id=customer_conversation_id(metadata.phone_number_id, payload.from_wa_id,
-                                                 payload.from_user_id),
-        payload=payload,
-    )
+    return MessageEchoed(**_envelope(payload, metadata, tenant_id, id_kind, salt))
+
+
+def _envelope(payload: InboundMessage, metadata: Metadata, tenant_id: str, id_kind: str,
+              salt: str) -> dict[str, Any]:
+    """The event's envelope around a message, received or echoed: one id per wamid and kind,
+    keyed by the customer's conversation."""
+    return {
+        "event_id": named_id(id_kind, payload.wamid, salt=salt),
+        "occurred_at": payload.sent_at,
+        "tenant_id": tenant_id,
+        "conversation_id": customer_conversation_id(metadata.phone_number_id,
+                                                    payload.from_wa_id, payload.from_user_id),
+        "payload": payload,
+    }
 
 
 def inbound_message(
