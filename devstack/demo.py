@@ -3,9 +3,11 @@ approved templates, an agent key to sign in with, the demo agent as a person (an
 in with ``DEMO_EMAIL`` and a generated password), and a few customers who have written in.
 
 ``python -m devstack.demo`` seeds the database named by ``MONGODB_URI`` / ``MONGODB_DATABASE`` and
-prints the agent key and password. The key is kept in a file beside the data
-(``.cache/demo-agent-key`` locally, the password beside it in ``demo-agent-password``) so that
-every run signs in with the same ones; only their digest and hash are in the database.
+prints the agent key and password, and a single-use sign-in link (``/#signin=...``, valid for ten
+minutes) on ``DEMO_INBOX_URL``; the key itself never goes into a URL. The key is kept in a file
+beside the data (``.cache/demo-agent-key`` locally, the password beside it in
+``demo-agent-password``) so that every run signs in with the same ones; only their digest and
+hash are in the database.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pymongo import AsyncMongoClient
 
 from sandbox.catalog import demo_channel, demo_templates
 from services.inbox_api.accounts.credentials import digest, looks_like_key, new_api_key
-from services.inbox_api.admin import create_agent
+from services.inbox_api.admin import create_agent, sign_in_link
 from services.inbox_api.conversations.repository import MongoInboxRepository
 from shared.channels import CHANNELS_COLLECTION
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
@@ -115,6 +117,15 @@ def _stored_key(key_file: Path | None) -> str | None:
     return key if looks_like_key(key) else None
 
 
+async def sign_in_url(mongodb_uri: str, database: str, key: str, base_url: str) -> str:
+    """A single-use sign-in link for the demo agent's key (``<base_url>/#signin=<token>``)."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    try:
+        return await sign_in_link(client[database], key, base_url=base_url)
+    finally:
+        await client.close()
+
+
 async def customers_write_in(sandbox_url: str) -> None:
     """A few customers message the demo number through the sandbox (signed webhooks), so the
     inbox has conversations with open windows to reply to."""
@@ -132,8 +143,11 @@ def main() -> int:
     database = os.environ.get("MONGODB_DATABASE", "inbox")
     key_file = os.environ.get("DEMO_KEY_FILE")
     demo = asyncio.run(seed(uri, database, Path(key_file) if key_file else None))
-    print(f"demo tenant {demo_channel().tenant_id!r} ready; agent key: {demo.key}; or sign in "
-          f"as {DEMO_EMAIL} with password {demo.password or '(set by an earlier run)'}")
+    link = asyncio.run(sign_in_url(uri, database, demo.key,
+                                   os.environ.get("DEMO_INBOX_URL", "http://127.0.0.1:8081")))
+    print(f"demo tenant {demo_channel().tenant_id!r} ready; sign in once with {link} (valid 10 "
+          f"minutes), or as {DEMO_EMAIL} with password "
+          f"{demo.password or '(set by an earlier run)'}; agent key: {demo.key}")
     return 0
 
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.demo import DEMO_EMAIL, customers_write_in, seed
+from devstack.demo import DEMO_EMAIL, customers_write_in, seed, sign_in_url
 from devstack.paths import CACHE_DIR, SetupError
 from devstack.process import ManagedProcess
 from devstack.stack import local_stack
@@ -46,7 +46,10 @@ SERVICES: list[tuple[str, str, dict[str, str]]] = [
     # Stands in for Meta's Cloud API and plays the customer: http://127.0.0.1:8090/_sandbox/
     ("sandbox", "sandbox", {"SANDBOX_PORT": str(SANDBOX_PORT)}),
     # The agents' API and web inbox: http://127.0.0.1:8081/
-    ("inbox_api", "services.inbox_api", {"INBOX_API_PORT": str(INBOX_PORT)}),
+    # Locally the API docs are on (production leaves them off); /metrics on the ops port.
+    ("inbox_api", "services.inbox_api", {"INBOX_API_PORT": str(INBOX_PORT),
+                                         "INBOX_API_OPS_PORT": "8085",
+                                         "INBOX_API_API_DOCS": "true"}),
 ]
 # Where each service answers /readyz (the consumers on their ops ports).
 READY_URLS = {
@@ -114,9 +117,12 @@ def main() -> int:
             elif not stop.is_set():
                 if not demo.has_conversations:
                     asyncio.run(customers_write_in(f"http://127.0.0.1:{SANDBOX_PORT}"))
+                link = asyncio.run(sign_in_url(stack.mongodb_uri, "inbox", key,
+                                               f"http://127.0.0.1:{INBOX_PORT}"))
                 print(f"""
 inbox: ready.
-  web inbox      http://127.0.0.1:{INBOX_PORT}/#key={key}
+  web inbox      {link}
+                 (one click signs you in: the link works once, for 10 minutes)
                  (or sign in at http://127.0.0.1:{INBOX_PORT}/ as {DEMO_EMAIL} with the
                  password {demo.password or "set by an earlier run"}: an admin, who invites
                  colleagues on the Team page; "Use an API key instead" takes {key})

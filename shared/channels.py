@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from shared.channel_tokens import TokenBox, is_sealed
+
 log = logging.getLogger(__name__)
 
 # Tenant marker for a business number no tenant has claimed yet: its messages are kept, not dropped.
@@ -37,17 +39,32 @@ class Channel(BaseModel):
     # with (tiers 250 / 2,000 / 10,000 / 100,000; None = unlimited). Campaigns stay within it.
     messaging_limit: int | None = Field(default=1000, ge=1)
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self, tokens: TokenBox | None = None) -> dict[str, Any]:
+        """The stored form; with ``tokens`` the access token is sealed (shared/channel_tokens.py).
+        Services always pass it; plaintext is left for fixtures and old documents only."""
         doc = self.model_dump(mode="json")
-        doc["access_token"] = self.access_token.get_secret_value()
+        token = self.access_token.get_secret_value()
+        doc["access_token"] = tokens.seal(token) if tokens is not None else token
         doc["_id"] = self.phone_number_id
         return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any], tokens: TokenBox | None = None) -> Channel:
+        """A stored channel, its token opened with ``tokens``; without them a sealed token reads
+        as empty (a reader that never calls Meta, such as webhook_ingest, holds no token)."""
+        stored = str(doc.get("access_token") or "")
+        if tokens is None:  # never opened here: a sealed token is simply not available
+            tokens_or_blank = "" if is_sealed(stored) else stored
+            return cls.model_validate({**doc, "access_token": tokens_or_blank})
+        token = tokens.open(stored)
+        return cls.model_validate({**doc, "access_token": token})
 
 
 class ChannelDirectory:
     """An in-memory view of the channels, refreshed from MongoDB in the background."""
 
-    def __init__(self, channels: Iterable[Channel] = ()) -> None:
+    def __init__(self, channels: Iterable[Channel] = (), tokens: TokenBox | None = None) -> None:
+        self.tokens = tokens
         self._by_number: dict[str, Channel] = {}
         self._tenant_by_waba: dict[str, str] = {}
         self.replace(channels)
@@ -73,7 +90,7 @@ class ChannelDirectory:
     async def load(self, collection: Any) -> None:
         """Replace the view with what ``collection`` (an AsyncCollection) holds now."""
         docs = await collection.find({}).to_list(None)
-        self.replace(Channel.model_validate(doc) for doc in docs)
+        self.replace(Channel.from_document(doc, self.tokens) for doc in docs)
 
     async def keep_fresh(self, collection: Any, every_seconds: float) -> None:
         """Reload forever; a failed reload keeps the last good view (and is logged)."""

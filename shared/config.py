@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 
@@ -71,6 +71,12 @@ class ServiceSettings(InfraSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     host: str = "127.0.0.1"
     port: int = 8000
+    # Fernet keys sealing channels' Meta tokens at rest, comma-separated, the first seals
+    # (shared/channel_tokens.py, docs/security.md); empty = the development key, with a warning.
+    channel_token_keys: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("CHANNEL_TOKEN_KEYS", "channel_token_keys"),
+    )
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -38,6 +38,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import TypeAdapter, ValidationError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
+from shared import tracing
 from shared.backoff import backoff_delay
 from shared.events.topics import dlq
 from shared.producer import RecoveringProducer
@@ -91,6 +92,8 @@ class Received(Generic[T]):
     offset: int
     key: bytes | None
     value: bytes
+    # The producer's trace context (its traceparent header); None unless tracing is on.
+    trace: Any = None
 
     @property
     def position(self) -> tuple[str, int, int]:
@@ -216,7 +219,8 @@ class BatchConsumer(Generic[T]):
             )
             return None
         return Received(
-            event, record.topic, record.partition, record.offset, record.key, record.value
+            event, record.topic, record.partition, record.offset, record.key, record.value,
+            tracing.extract(record.headers) if tracing.enabled() else None,
         )
 
     async def _handle(self, batch: list[Received[T]]) -> None:

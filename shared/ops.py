@@ -28,7 +28,9 @@ class InfraUnavailable(RuntimeError):
     """A dependency named in the configuration cannot be reached at start-up."""
 
 
-def ops_router(ready: ReadyCheck) -> APIRouter:
+def ops_router(ready: ReadyCheck, metrics: bool = True) -> APIRouter:
+    """/healthz, /readyz and (unless ``metrics`` is False: an API port that serves them on a
+    separate ops port) /metrics."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -44,9 +46,10 @@ def ops_router(ready: ReadyCheck) -> APIRouter:
             return {"status": "not ready"}
         return {"status": "ready"}
 
-    @router.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if metrics:
+        @router.get("/metrics")
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 

@@ -47,9 +47,11 @@ from shared.read_model import (
     ROUND_ROBIN_COLLECTION,
     SEND_ATTEMPTS_COLLECTION,
     SEND_OUTCOMES_COLLECTION,
+    SEND_RATE_BUCKETS_COLLECTION,
     SEND_RETRIES_COLLECTION,
     SESSIONS_COLLECTION,
     SIGN_IN_FAILURES_COLLECTION,
+    SIGN_IN_LINKS_COLLECTION,
     TEAMS_COLLECTION,
     TENANT_SETTINGS_COLLECTION,
 )
@@ -108,6 +110,8 @@ COLLECTIONS: dict[str, CollectionUse] = {
         (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: retries"),
     SEND_OUTCOMES_COLLECTION: CollectionUse(
         (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "the send ledger: outcomes"),
+    SEND_RATE_BUCKETS_COLLECTION: CollectionUse(
+        (OUTBOUND_SENDER,), (OUTBOUND_SENDER,), "each number's shared send rate (leased tokens)"),
     CONTACT_ALIASES_COLLECTION: CollectionUse(
         (WEBHOOK_INGEST, INBOX_API), (WEBHOOK_INGEST, INBOX_API),
         "a customer's number or BSUID -> conversation"),
@@ -119,6 +123,8 @@ COLLECTIONS: dict[str, CollectionUse] = {
                                           "pending invitations (token digests)"),
     SIGN_IN_FAILURES_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
                                                "failed sign-ins counted by the throttle"),
+    SIGN_IN_LINKS_COLLECTION: CollectionUse((INBOX_API,), (INBOX_API,),
+                                            "single-use sign-in links (token digests)"),
     MEDIA_ARCHIVE_COLLECTION: CollectionUse(
         (CONVERSATION_STORE,), (INBOX_API,), "one per customer media: archived, or why not"),
     MEDIA_FILES_COLLECTION: CollectionUse(

@@ -45,6 +45,7 @@ from aiokafka.errors import (
 from aiokafka.structs import RecordMetadata
 from prometheus_client import Counter, Gauge
 
+from shared import tracing
 from shared.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,8 @@ class RecoveringProducer:
         """Hand one record to the producer; the future resolves when the broker acknowledged it
         (or fails, with :class:`ProducerUnavailable` when the producer was replaced meanwhile)."""
         inner = self._current()
+        if tracing.enabled():  # one global check per record when tracing is off
+            headers = tracing.inject(headers)
         try:
             acked = await inner.send(topic, value, key=key, partition=partition,
                                      timestamp_ms=timestamp_ms, headers=headers)

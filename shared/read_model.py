@@ -52,10 +52,14 @@ SESSIONS_COLLECTION = "sessions"
 AGENTS_COLLECTION = "agents"
 INVITATIONS_COLLECTION = "invitations"
 SIGN_IN_FAILURES_COLLECTION = "sign_in_failures"
+# Single-use sign-in links (issue 17): a token's digest, whom it signs in, until when.
+SIGN_IN_LINKS_COLLECTION = "sign_in_links"
 TENANT_SETTINGS_COLLECTION = "tenant_settings"
 SEND_ATTEMPTS_COLLECTION = "send_attempts"
 SEND_RETRIES_COLLECTION = "send_retries"
 SEND_OUTCOMES_COLLECTION = "send_outcomes"
+# outbound_sender's shared per-number rate buckets (services/outbound_sender/shared_rate.py).
+SEND_RATE_BUCKETS_COLLECTION = "send_rate_buckets"
 # inbox_api's own: a tenant's labels, which labels each conversation carries (not on the
 # conversation document, which conversation_store replaces whole: docs/inbox-api.md, "Labels"),
 # canned replies, and the audit log.
@@ -287,6 +291,7 @@ BY_ID: tuple[QueryShape, ...] = (
     by_id(SEND_ATTEMPTS_COLLECTION, "the send ledger"),
     by_id(SEND_RETRIES_COLLECTION, "the send ledger"),
     by_id(SEND_OUTCOMES_COLLECTION, "the send ledger"),
+    by_id(SEND_RATE_BUCKETS_COLLECTION, "a number's shared rate: read, then a CAS on `version`"),
     by_id(API_KEYS_COLLECTION, "authentication"),
     by_id(SESSIONS_COLLECTION, "authentication"),
     # A person by `<tenant>:<agent id>` (every request re-checks they are active), an
@@ -294,6 +299,7 @@ BY_ID: tuple[QueryShape, ...] = (
     by_id(AGENTS_COLLECTION, f"{_ACCOUNTS} agent(); deactivate_agent()"),
     by_id(INVITATIONS_COLLECTION, f"{_ACCOUNTS} invitation(); take_invitation()"),
     by_id(SIGN_IN_FAILURES_COLLECTION, f"{_ACCOUNTS} failures(); record_failures()"),
+    by_id(SIGN_IN_LINKS_COLLECTION, f"{_ACCOUNTS} take_sign_in_link()"),
     # The media archive: one record (the proxy, a retry) or a thread page's (`_id $in`).
     by_id(MEDIA_ARCHIVE_COLLECTION, f"{_INBOX} archived_media(); "
           "services/conversation_store/media/adapters/mongo.py MongoArchiveRecords.begin()"),

@@ -41,6 +41,7 @@ from services.conversation_store.ports import (
 )
 from services.conversation_store.projection import fold
 from services.conversation_store.thread import Position, Thread
+from shared import tracing
 from shared.consumer import PoisonRecord, Received
 from shared.contacts import derived_conversation_id
 from shared.events import (
@@ -139,10 +140,16 @@ class StoreHandler:
         steps = self.steps(batch)
         if not steps:
             return
-        settled = await self._fold_and_save(steps)
-        now = self.clock()
-        changes = [c for s in settled for c in s.changes]
-        await self.publisher.publish(_notices(settled, changes, now))
+        # One span per batch, in the trace of its first record, linked to the others' traces.
+        traces = [r.trace for r in batch] if tracing.enabled() else []
+        with tracing.span("conversation.fold", traces, events=len(batch),
+                          conversations=len(steps)):
+            settled = await self._fold_and_save(steps)
+            now = self.clock()
+            changes = [c for s in settled for c in s.changes]
+            notices = _notices(settled, changes, now)
+            with tracing.span("notice.publish", notices=len(notices)):
+                await self.publisher.publish(notices)
         self._observe(batch, changes, now)
 
     async def _fold_and_save(self, steps: Steps) -> list[Settled]:
@@ -194,7 +201,8 @@ class StoreHandler:
                 if self.assign_new is not None:
                     folded = Settled(folded.threads, await self.assign_new(folded.changes))
                 started = time.perf_counter()
-                await self.repository.save(folded.changes)
+                with tracing.span("conversation.save", conversations=len(folded.changes)):
+                    await self.repository.save(folded.changes)
                 metrics.WRITE_SECONDS.observe(time.perf_counter() - started)
                 return folded
             except WriteConflict:

@@ -38,6 +38,7 @@ from shared.kafka import ensure_topics, make_producer
 from shared.lifecycle import ConsumerService, run_all_until_stopped
 from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client
+from shared.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class StoreService(ConsumerService):
 async def main() -> None:
     settings = load_settings(ConversationStoreSettings)
     configure_logging("conversation_store", settings.log_level)
+    configure_tracing("conversation_store")
     await check_infra(settings)
     services: list[ConsumerService] = [StoreService(settings)]
     if settings.media_archive_enabled:  # docs/media.md: its own group and ops port

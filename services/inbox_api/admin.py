@@ -11,7 +11,9 @@ passwords and invitation links are printed once, stored hashed).
     python -m services.inbox_api.admin create-agent --tenant acme --email cy@acme.test --name Cy \\
         --role admin
     python -m services.inbox_api.admin revoke-key --key wai_...
+    python -m services.inbox_api.admin sign-in-link --key wai_...   # single use, 10 minutes
     python -m services.inbox_api.admin set-tenant --tenant acme --read-receipts off
+    python -m services.inbox_api.admin reencrypt-tokens   # after adding a CHANNEL_TOKEN_KEYS key
 
 The functions are plain async ones too, so tests and ``./dev run`` call them in-process.
 """
@@ -23,7 +25,7 @@ import asyncio
 import secrets
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -35,11 +37,13 @@ from services.inbox_api.accounts.people import PeopleAdmin, new_agent_id
 from services.inbox_api.accounts.repository import MongoAccountRepository
 from services.inbox_api.accounts.schemas import InvitationIn
 from services.inbox_api.accounts.service import AccountService
+from services.inbox_api.accounts.tenant_ids import ReservedTenantId, check_tenant_id
 from services.inbox_api.accounts.tenants import TenantSettings
 from services.inbox_api.audit.repository import MongoAuditStore
 from services.inbox_api.audit.service import new_entry
 from services.inbox_api.errors import InboxApiError
 from services.inbox_api.settings import InboxApiSettings
+from shared.channel_tokens import DEVELOPMENT_KEY, TokenBox, token_box
 from shared.channels import Channel
 from shared.config import ConfigError, load_settings
 from shared.mongo import database, make_client
@@ -103,16 +107,35 @@ async def revoke_key(db: AsyncDatabase[Document], key: str) -> bool:
     return await MongoAccountRepository(db).revoke_api_key(digest(key), datetime.now(UTC))
 
 
+async def sign_in_link(db: AsyncDatabase[Document], key: str, *,
+                       base_url: str = DEFAULT_BASE_URL,
+                       lifetime: timedelta = timedelta(minutes=10)) -> str:
+    """A single-use sign-in link (``<base_url>/#signin=<token>``) for ``key``'s agent, valid for
+    ``lifetime``; the key itself never goes into a URL."""
+    accounts = AccountService(MongoAccountRepository(db), _now)
+    link = await accounts.sign_in_link_for_key(key, lifetime.total_seconds())
+    return base_url.rstrip("/") + link.path
+
+
 async def create_tenant(db: AsyncDatabase[Document], *, tenant: str, phone_number_id: str,
                         waba_id: str, agent: str, display_number: str = "",
                         access_token: str = "", throughput: int = 80,
-                        name: str | None = None) -> str:
-    """The tenant's channel (upserted in ``channels``) and a first agent key."""
+                        name: str | None = None, tokens: TokenBox | None = None) -> str:
+    """The tenant's channel (upserted in ``channels``, its token sealed with ``tokens``, the
+    development key by default) and a first agent key. A reserved tenant id is refused
+    (:class:`ReservedTenantId`)."""
+    check_tenant_id(tenant)
     channel = Channel(phone_number_id=phone_number_id, tenant_id=tenant, waba_id=waba_id,
                       display_phone_number=display_number,
                       access_token=SecretStr(access_token), throughput_mps=throughput)
-    await MongoAccountRepository(db).upsert_channel(channel)
+    await MongoAccountRepository(db, tokens or TokenBox([DEVELOPMENT_KEY])).upsert_channel(channel)
     return await create_key(db, tenant=tenant, agent=agent, name=name, role="admin")
+
+
+async def reencrypt_tokens(db: AsyncDatabase[Document], tokens: TokenBox) -> tuple[int, int]:
+    """Seal every channel's token with the current (first) key: plaintext documents and those
+    sealed with an older key (rotation, docs/security.md). (resealed, channels) counted."""
+    return await MongoAccountRepository(db, tokens).reseal_channel_tokens()
 
 
 async def set_tenant_settings(db: AsyncDatabase[Document], *, tenant: str,
@@ -159,8 +182,13 @@ def _parser() -> argparse.ArgumentParser:
                                 help="the web inbox's address, for the link")
         else:
             person.add_argument("--agent", help="an agent id keys carry already")
+    commands.add_parser("reencrypt-tokens",
+                        help="seal every channel token with the first CHANNEL_TOKEN_KEYS key")
     revoke = commands.add_parser("revoke-key", help="revoke a key")
     revoke.add_argument("--key", required=True)
+    link = commands.add_parser("sign-in-link", help="a single-use sign-in link for a key")
+    link.add_argument("--key", required=True)
+    link.add_argument("--base-url", default=DEFAULT_BASE_URL)
     settings = commands.add_parser("set-tenant", help="the tenant's settings")
     settings.add_argument("--tenant", required=True)
     settings.add_argument("--read-receipts", choices=("on", "off"),
@@ -173,19 +201,36 @@ async def _run(args: argparse.Namespace, settings: InboxApiSettings) -> int:
     try:
         db = database(client, settings)
         if args.command == "create-tenant":
-            key = await create_tenant(
-                db, tenant=args.tenant, phone_number_id=args.phone_number_id,
-                waba_id=args.waba_id, display_number=args.display_number,
-                access_token=args.access_token, throughput=args.throughput, agent=args.agent,
-                name=args.name)
+            try:
+                key = await create_tenant(
+                    db, tenant=args.tenant, phone_number_id=args.phone_number_id,
+                    waba_id=args.waba_id, display_number=args.display_number,
+                    access_token=args.access_token, throughput=args.throughput,
+                    agent=args.agent, name=args.name,
+                    tokens=token_box(settings.channel_token_keys))
+            except ReservedTenantId as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             if args.email:
                 print(key)
                 print("admin invitation:", await invite(
                     db, tenant=args.tenant, email=args.email, name=args.name or args.agent,
                     role="admin", base_url=args.base_url))
                 return 0
+        elif args.command == "reencrypt-tokens":
+            counts = await reencrypt_tokens(db, token_box(settings.channel_token_keys))
+            print(f"resealed {counts[0]} of {counts[1]} channel tokens")
+            return 0
         elif args.command in ("invite", "create-agent"):
             return await _person(db, args)
+        elif args.command == "sign-in-link":
+            try:
+                print(await sign_in_link(db, args.key, base_url=args.base_url,
+                                         lifetime=settings.sign_in_link_lifetime))
+            except InboxApiError as exc:
+                print(f"error: {exc.detail}", file=sys.stderr)
+                return 1
+            return 0
         elif args.command == "set-tenant":
             read_receipts = None if args.read_receipts is None else args.read_receipts == "on"
             chosen = await set_tenant_settings(db, tenant=args.tenant,

@@ -205,7 +205,8 @@ async def current_identity(
         description="`Bearer wai_...` (or use the session cookie)")] = None,
     wai_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
 ) -> Identity:
-    identity = await accounts.authenticate(authorization, wai_session)
+    identity = await accounts.authenticate(authorization, wai_session,
+                                           request.client.host if request.client else None)
     request.scope[IDENTITY_SCOPE_KEY] = identity
     return identity
 

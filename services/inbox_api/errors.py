@@ -9,6 +9,7 @@ InboxApiError
  |                             tenant setting turned the action off
  +-- Merged (409)              the conversation was merged into another (``merged_into``)
  +-- TooLarge (413)            a file over WhatsApp's size limit for its type
+ |                             or a body over its route's limit (payload_too_large)
  +-- UnsupportedMedia (415)    a file type WhatsApp does not take, or not multipart/form-data
  +-- InvalidInput (422)        a field is wrong (``field``)
  +-- TooManyRequests (429)     asked again too soon (``retry_after_seconds``, and Retry-After)
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.inbox_api.schemas import ErrorOut
+from shared.body_limit import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +161,19 @@ async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
                         status_code=500)
 
 
+def too_large_body(exc: BodyTooLarge) -> dict[str, Any]:
+    """A body over its route's limit (shared/body_limit.py), in the one error shape."""
+    return TooLarge(str(exc), code="payload_too_large", limit_bytes=exc.limit).body()
+
+
+async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return JSONResponse(too_large_body(exc), status_code=413, headers={"Connection": "close"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InboxApiError, _on_error)
+    app.add_exception_handler(BodyTooLarge, _on_body_too_large)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_crash)

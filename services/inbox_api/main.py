@@ -4,7 +4,10 @@ Start-up: MongoDB (indexes of api_keys and sessions), the topics, the idempotent
 change feed (every partition of inbox.conversations.v1, from the end) and the httpx client of
 the Cloud API (media proxy, attachment uploads, templates). Shutdown: stream clients are told
 to leave first (an open event stream would otherwise hold uvicorn's graceful shutdown), then
-everything closes, last opened first.
+everything closes, last opened first. ``main`` also serves the ops port (/metrics).
+
+Size: the composition root wires every feature's use cases in one place, so reading it shows all
+that the API opens and in what order; split, that order would be spread over modules.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from services.inbox_api.conversations.repository import MongoInboxRepository
 from services.inbox_api.conversations.service import InboxQueries
 from services.inbox_api.conversations.stream import StreamHub
 from services.inbox_api.deps import State
-from services.inbox_api.errors import install_error_handlers
+from services.inbox_api.errors import install_error_handlers, too_large_body
 from services.inbox_api.keys import routes as keys
 from services.inbox_api.keys.repository import MongoKeyStore
 from services.inbox_api.keys.service import KeyAdmin
@@ -66,6 +69,7 @@ from services.inbox_api.notes.service import NoteService
 from services.inbox_api.presence import routes as presence_routes
 from services.inbox_api.presence.repository import MongoPresenceRepository
 from services.inbox_api.presence.service import PresenceService
+from services.inbox_api.security_headers import SecurityHeadersMiddleware
 from services.inbox_api.settings import InboxApiSettings
 from services.inbox_api.teams import routes as teams
 from services.inbox_api.teams.repository import MongoTeamRepository
@@ -73,13 +77,16 @@ from services.inbox_api.teams.service import TeamService
 from services.inbox_api.templates import routes as templates
 from services.inbox_api.templates.repository import MongoTemplateStore
 from services.inbox_api.templates.service import TemplateAdmin, sync_at_start
+from shared.body_limit import BodyLimit, BodyLimitMiddleware
+from shared.channel_tokens import token_box
 from shared.config import load_settings
 from shared.events.topics import INBOX_COMMANDS, INBOX_CONVERSATIONS
 from shared.infra import check_infra
 from shared.kafka import ensure_topics, make_producer
 from shared.logging import configure_logging
 from shared.mongo import database, make_client
-from shared.ops import Closers, InfraUnavailable, ops_router
+from shared.ops import Closers, InfraUnavailable, ops_app, ops_router, serve_ops, stop_ops
+from shared.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +139,15 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
             await closers.close_all()
             log.info("inbox_api stopped")
 
+    # The API's document and docs only where a setting turns them on (never by default).
     app = FastAPI(title="WhatsApp Inbox API", version="1", lifespan=lifespan,
-                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs",
+                  openapi_url=f"{API_PREFIX}/openapi.json" if settings.api_docs else None,
+                  docs_url="/api/docs" if settings.api_docs else None,
                   redoc_url=None,
                   description="The agents' API: conversations, threads, commands, live "
                               "updates. See docs/inbox-api.md.")
     app.state.hub = hub
+    app.state.readiness = readiness
     install_error_handlers(app)
     # The one list of routes: a router per package (CONTRIBUTING.md, "inbox_api: one package
     # per feature").
@@ -145,10 +155,19 @@ def create_app(settings: InboxApiSettings, clock: Callable[[], datetime] = utc_n
                    notes, labels, canned_replies, audit_routes, keys,
                    presence_routes):
         app.include_router(routes.router, prefix=API_PREFIX)
-    app.include_router(ops_router(readiness))
+    # Probes on the API port; /metrics only on the ops port (create_ops_app).
+    app.include_router(ops_router(readiness, metrics=False))
+    # Large bodies refused as they stream in, not after reading them (shared/body_limit.py);
+    # innermost, so the metrics count its 413s.
+    app.add_middleware(BodyLimitMiddleware, limits=[
+        BodyLimit("POST", rf"{API_PREFIX}/campaigns/[^/]+/recipients", campaigns.UPLOAD_LIMIT),
+        BodyLimit("POST", rf"{API_PREFIX}/conversations/.+/attachments",
+                  conversations.ATTACHMENT_LIMIT)], render=too_large_body)
     # Every successful mutating call (and every sign-in) is an audit entry (audit/).
     app.add_middleware(AuditMiddleware, router_owner=app, clock=clock)
     app.add_middleware(MetricsMiddleware, router_owner=app)
+    # Outermost: CSP, no framing, nosniff, no referrer on every response (security_headers.py).
+    app.add_middleware(SecurityHeadersMiddleware)
     if WEB_DIR.is_dir():
         # Last: everything not matched above is the web inbox's files.
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
@@ -160,7 +179,8 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
                 readiness: _Readiness, closers: Closers) -> State:
     client = make_client(settings, app_name=SERVICE)
     closers.add(client.close)
-    repository = MongoInboxRepository(database(client, settings))
+    tokens = token_box(settings.channel_token_keys)
+    repository = MongoInboxRepository(database(client, settings), tokens)
     try:
         await repository.ensure_indexes()
     except Exception as exc:
@@ -184,7 +204,7 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
                              timeout=httpx.Timeout(settings.media_timeout_seconds, connect=5.0),
                              follow_redirects=True)
     closers.add(http.aclose)
-    campaign_repository = CampaignRepository(repository.db)
+    campaign_repository = CampaignRepository(repository.db, tokens)
     try:
         await campaign_repository.ensure_indexes()
     except Exception as exc:
@@ -192,7 +212,7 @@ async def _open(settings: InboxApiSettings, clock: Callable[[], datetime],
     # One contact directory (and its cache) for new conversations and campaign rows.
     contacts = contact_directory(repository.db)
     campaign_service = CampaignService(campaign_repository, clock, contacts)
-    template_service = TemplateAdmin(MongoTemplateStore(repository.db),
+    template_service = TemplateAdmin(MongoTemplateStore(repository.db, tokens),
                                      CloudApiTemplates(http, str(settings.cloud_api_base_url)))
     startup_sync = asyncio.create_task(sync_at_start(template_service))
 
@@ -258,6 +278,11 @@ async def _open_desk(db: AsyncDatabase[dict[str, Any]], clock: Callable[[], date
             AuditLog(audit_store, recorder, clock))
 
 
+def create_ops_app(app: FastAPI) -> FastAPI:
+    """The operators' side app of ``app`` (settings.ops_port): /healthz, /readyz, /metrics."""
+    return ops_app(app.state.readiness)
+
+
 class InboxServer(uvicorn.Server):
     """uvicorn that ends open event streams first, so a graceful shutdown does not wait on them."""
 
@@ -273,11 +298,16 @@ class InboxServer(uvicorn.Server):
 async def main() -> None:
     settings = load_settings(InboxApiSettings)
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     await check_infra(settings)
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                             access_log=False, lifespan="on", timeout_graceful_shutdown=10)
     server = InboxServer(config, app.state.hub)
-    await server.serve()
+    ops_server, ops_task = await serve_ops(create_ops_app(app), settings.host, settings.ops_port)
+    try:
+        await server.serve()
+    finally:
+        await stop_ops(ops_server, ops_task)
     if not server.started:
         raise InfraUnavailable("inbox_api failed to start; see the log above")

@@ -34,3 +34,10 @@ class InboxApiSettings(ServiceSettings):
     stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)
     # Changes a slow stream client may have queued before it is told to resync.
     stream_client_queue: int = Field(default=1_000, ge=1, le=100_000)
+    # Operators' port: /metrics (and /healthz, /readyz) for Prometheus, kept off the API port.
+    ops_port: int = Field(default=8085, ge=0, le=65535)
+    # The OpenAPI document (/api/v1/openapi.json) and Swagger UI (/api/docs): off unless set
+    # (./dev run turns them on); production leaves them off (docs/inbox-api.md has the API).
+    api_docs: bool = False
+    # A sign-in link (``#signin=...``, single use) works this long after it was made.
+    sign_in_link_lifetime: timedelta = timedelta(minutes=10)

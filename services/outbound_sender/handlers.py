@@ -19,9 +19,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from services.outbound_sender import metrics
 from services.outbound_sender.lanes import Lanes, OffsetTracker
 from services.outbound_sender.service import RECEIPT_COMMANDS, SEND_COMMANDS, SendService
+from shared import tracing
 from shared.backoff import backoff_delay
 from shared.consumer import Received, default_is_transient
 from shared.events import InboxCommand
+from shared.logging import bound
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,13 @@ class CommandPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         transient = 0
         while True:
             try:
-                await self.service.handle(received.event)
+                event = received.event
+                with tracing.span("send.process", [received.trace], type=event.type,
+                                  command_id=str(getattr(event, "command_id", "")) or None), \
+                        bound(event_id=str(event.event_id),
+                              command_id=getattr(event, "command_id", None),
+                              conversation_id=getattr(event, "conversation_id", None)):
+                    await self.service.handle(event)
                 self.healthy = True
                 return
             except Exception as exc:

@@ -33,6 +33,7 @@ from services.outbound_sender.adapters.mongo import (
     MongoWindows,
 )
 from services.outbound_sender.adapters.opt_outs import MongoOptOuts
+from services.outbound_sender.adapters.rate_mongo import MongoRateBuckets
 from services.outbound_sender.campaigns.dispatch import CampaignDispatcher
 from services.outbound_sender.campaigns.ports import DispatchConfig
 from services.outbound_sender.handlers import CommandPipeline
@@ -40,6 +41,7 @@ from services.outbound_sender.rate import Pacers
 from services.outbound_sender.retry import RetryPolicy
 from services.outbound_sender.service import SendConfig, SendService
 from services.outbound_sender.settings import SANDBOX_BASE_URL, OutboundSenderSettings
+from shared.channel_tokens import token_box
 from shared.channels import ChannelDirectory
 from shared.config import load_settings
 from shared.consumer import BatchConsumer
@@ -53,6 +55,7 @@ from shared.logging import configure_logging
 from shared.mongo import answers, database, make_client
 from shared.ops import InfraUnavailable
 from shared.runtime import tune_gc
+from shared.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,8 @@ class SenderService(ConsumerService):
         db = database(client, settings)
         ledger = MongoLedger(db, settings.ledger_retention, self.clock)
         await ledger.ensure_indexes()
-        channels = MongoChannels(db, ChannelDirectory())
+        tokens = token_box(settings.channel_token_keys)
+        channels = MongoChannels(db, ChannelDirectory(tokens=tokens))
         try:
             await channels.load()
         except Exception as exc:
@@ -123,8 +127,11 @@ class SenderService(ConsumerService):
         if self.transport is None:
             self.closers.add(cloud.aclose)
 
+        leases = MongoRateBuckets(db) if settings.rate_scope == "shared" else None
         pacers = Pacers(settings.burst_seconds, time.monotonic, asyncio.sleep,
-                        settings.throughput_share)
+                        settings.throughput_share, leases=leases,
+                        lease_seconds=settings.rate_lease_seconds,
+                        hold_seconds=settings.rate_hold_seconds)
         service = SendService(
             opt_outs=MongoOptOuts(db, settings.template_cache_seconds),
             account_notices=MongoAccountNotices(db, settings.template_cache_seconds),
@@ -207,6 +214,7 @@ class SenderService(ConsumerService):
 async def main() -> None:
     settings = load_settings(OutboundSenderSettings)
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     await check_infra(settings)
     await run_until_stopped(SenderService(settings), started=tune_gc)
 

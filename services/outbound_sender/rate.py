@@ -12,16 +12,40 @@ injected monotonic clock and sleep, so tests drive it with a fake clock.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+from services.outbound_sender.shared_rate import Grant, LocalLease, bucket_capacity, lease_size
 from shared.channels import Channel
 from shared.events.commands import Priority
+
+log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
 _EPSILON = 1e-9
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Bucket(Protocol):
+    """What a :class:`Pacer` takes its slots from: a local :class:`TokenBucket`, or the tokens
+    leased from the number's shared bucket (:class:`~.shared_rate.LocalLease`)."""
+
+    rate: float
+    updated: float
+
+    def take(self, now: float) -> float: ...
+    def refund(self, now: float) -> None: ...
+    def block_until(self, until: float) -> None: ...
+    def set_rate(self, rate: float, capacity: float, now: float) -> None: ...
+
+
+class RateLeases(Protocol):
+    """The shared buckets (adapters/rate_mongo.py)."""
+
+    async def lease(self, number: str, rate: float, capacity: float, want: int) -> Grant: ...
 
 
 class TokenBucket:
@@ -77,7 +101,7 @@ def capacity_for(rate: float, burst_seconds: float) -> float:
 class Pacer:
     """One number's send slots: ``await acquire(priority)`` returns when a slot is yours."""
 
-    def __init__(self, bucket: TokenBucket, monotonic: Monotonic, sleep: Sleep) -> None:
+    def __init__(self, bucket: Bucket, monotonic: Monotonic, sleep: Sleep) -> None:
         self.bucket = bucket
         self._monotonic = monotonic
         self._sleep = sleep
@@ -145,28 +169,76 @@ class Pacer:
 
 
 class Pacers:
-    """A pacer per business number, at the channel's throughput (updated when it changes)."""
+    """A pacer per business number, at the channel's throughput (updated when it changes).
+
+    Without ``leases``, each pacer has its own bucket at ``share`` of the rate (one replica, or
+    the old hand-set 1/N). With ``leases``, every replica takes its tokens from the number's one
+    shared bucket (shared_rate.py), so the rate holds whatever the number of replicas.
+    """
 
     def __init__(self, burst_seconds: float, monotonic: Monotonic, sleep: Sleep,
-                 share: float = 1.0) -> None:
+                 share: float = 1.0, leases: RateLeases | None = None,
+                 lease_seconds: float = 0.15, hold_seconds: float = 0.2) -> None:
         self.burst_seconds = burst_seconds
         self.monotonic = monotonic
         self.sleep = sleep
         # The part of the number's throughput the sender may use (inbound counts too at Meta).
         self.share = share
+        self.leases = leases
+        self.lease_seconds = lease_seconds
+        self.hold_seconds = hold_seconds
         self._pacers: dict[str, Pacer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def for_channel(self, channel: Channel) -> Pacer:
         rate = max(0.1, channel.throughput_mps * self.share)
-        capacity = capacity_for(rate, self.burst_seconds)
-        pacer = self._pacers.get(channel.phone_number_id)
+        number = channel.phone_number_id
+        pacer = self._pacers.get(number)
         if pacer is None:
-            bucket = TokenBucket(rate, capacity, self.monotonic())
-            pacer = self._pacers[channel.phone_number_id] = Pacer(
-                bucket, self.monotonic, self.sleep)
+            bucket: Bucket
+            if self.leases is None:
+                bucket = TokenBucket(rate, capacity_for(rate, self.burst_seconds),
+                                     self.monotonic())
+            else:
+                bucket = LocalLease(rate, self._shared_capacity(rate), self.monotonic(),
+                                    lambda: self._request(number),
+                                    hold_seconds=self.hold_seconds,
+                                    burst=capacity_for(rate, self.burst_seconds))
+            pacer = self._pacers[number] = Pacer(bucket, self.monotonic, self.sleep)
         elif pacer.bucket.rate != rate:
-            pacer.bucket.set_rate(rate, capacity, self.monotonic())
+            capacity = (capacity_for(rate, self.burst_seconds) if self.leases is None
+                        else self._shared_capacity(rate))
+            if isinstance(pacer.bucket, LocalLease):
+                pacer.bucket.set_rate(rate, capacity, self.monotonic(),
+                                      burst=capacity_for(rate, self.burst_seconds))
+            else:
+                pacer.bucket.set_rate(rate, capacity, self.monotonic())
         return pacer
+
+    def _shared_capacity(self, rate: float) -> float:
+        # Two leases' worth: the bucket keeps refilling while a lease makes its round trip.
+        return bucket_capacity(rate, max(self.burst_seconds, 2 * self.lease_seconds))
+
+    def _request(self, number: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._lease(number))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lease(self, number: str) -> None:
+        pacer = self._pacers[number]
+        bucket = pacer.bucket
+        assert isinstance(bucket, LocalLease)
+        assert self.leases is not None
+        try:
+            want = lease_size(bucket.rate, self.lease_seconds, pacer.waiting + 1)
+            grant = await self.leases.lease(number, bucket.rate, bucket.capacity, want)
+        except Exception as exc:  # the database is away: no tokens (never sends unpaced)
+            log.warning("cannot lease send tokens", extra={
+                "phone_number_id": number, "error": type(exc).__name__})
+            bucket.failed()
+            bucket.retry_at = self.monotonic() + 0.5
+            return
+        bucket.add(grant.granted, self.monotonic(), grant.retry_after)
 
     def waiting(self) -> dict[str, int]:
         return {number: p.waiting for number, p in self._pacers.items() if p.waiting}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, HttpUrl
 from pydantic_settings import SettingsConfigDict
@@ -58,9 +59,18 @@ class OutboundSenderSettings(ServiceSettings):
     backoff_max_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     # Pacing: burst allowance of each number's bucket, and the share of Meta's throughput the
-    # sender uses (inbound messages count against the same limit at Meta).
+    # sender uses (inbound messages count against the same limit at Meta). With the shared rate
+    # (the default) the share is of the number's GLOBAL rate, whatever the number of replicas:
+    # leave it at 1.0 unless inbound traffic needs headroom.
     burst_seconds: float = Field(default=0.05, gt=0, le=10)
     throughput_share: float = Field(default=1.0, gt=0, le=1)
+    # "shared": one bucket per number in MongoDB, leased by every replica (docs/outbound_sender.md
+    # "Elastic sending"); "replica": each replica paces alone (one replica, or a hand-set share).
+    rate_scope: Literal["shared", "replica"] = "shared"
+    # A lease asks for this many seconds of the number's rate (fewer if fewer sends wait).
+    rate_lease_seconds: float = Field(default=0.15, gt=0, le=5)
+    # Leased tokens not spent within this are dropped (bounds the global overshoot).
+    rate_hold_seconds: float = Field(default=0.2, gt=0, le=10)
 
     # Window race: how long a would-be refusal waits for conversation_store to catch up.
     window_recheck_seconds: float = Field(default=5.0, ge=0, le=60)

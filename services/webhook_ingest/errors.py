@@ -7,6 +7,7 @@ Exception tree::
     ├── BadHandshake              400  GET handshake: no challenge to echo
     ├── SignatureInvalid          401  X-Hub-Signature-256 missing, malformed or not matching
     ├── PayloadTooLarge           413  body over the configured limit
+    ├── UnsupportedMediaType      415  POST whose Content-Type is not application/json
     ├── InvalidPayload            400  not JSON, or not a WhatsApp Business Account payload
     └── NotDurable                503  Kafka did not acknowledge in time: Meta must retry
     PublishFailed                      (adapter) the broker refused or is unreachable;
@@ -53,6 +54,13 @@ class PayloadTooLarge(WebhookIngestError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(WebhookIngestError):
+    """A POST whose Content-Type is missing or not ``application/json`` (Meta always sends it)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class InvalidPayload(WebhookIngestError):

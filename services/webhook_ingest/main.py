@@ -40,6 +40,7 @@ from shared.mongo import database, make_client
 from shared.ops import InfraUnavailable, ops_router
 from shared.partitioning import CachingPartitioner
 from shared.runtime import http_server_config, tune_gc
+from shared.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ async def _render_crash(request: Request, exc: Exception) -> JSONResponse:
 async def main() -> None:
     settings = load_settings(WebhookIngestSettings)
     configure_logging(SERVICE, settings.log_level)
+    configure_tracing(SERVICE)
     await check_infra(settings)
     server = uvicorn.Server(http_server_config(
         create_app(settings, on_started=tune_gc), settings.host, settings.port,

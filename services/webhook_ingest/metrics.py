@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 REQUESTS = Counter(
     "webhook_ingest_requests_total",
     "Webhook requests by outcome (accepted, already_durable, bad_signature, too_large, "
-    "invalid_payload, not_durable, handshake_ok, handshake_refused)",
+    "unsupported_media_type, invalid_payload, not_durable, handshake_ok, handshake_refused)",
     ["outcome"],
 )
 # The hot path's child, bound once (``labels()`` costs a lock and a lookup per call).

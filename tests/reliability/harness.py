@@ -314,7 +314,11 @@ def _service_envs(infra: InfraSettings, ports: dict[str, int], sandbox_url: str,
             "OUTBOUND_SENDER_CALL_DEADLINE_SECONDS": "5",
             "OUTBOUND_SENDER_LEASE_MARGIN_SECONDS": "1",
             "OUTBOUND_SENDER_DRAIN_SECONDS": "10",
-            # Up to two replicas pace the numbers at once; each keeps to half of Meta's rate.
+            # The fault scenarios pace per replica (half of Meta's rate each, as before the shared
+            # bucket): they prove the fault paths, and the shared bucket's lease round trips on a
+            # loaded FerretDB would add seconds of pacing delay to every scenario. The shared rate
+            # has its own test (tests/integration/outbound_sender/test_shared_rate.py).
+            "OUTBOUND_SENDER_RATE_SCOPE": "replica",
             "OUTBOUND_SENDER_THROUGHPUT_SHARE": "0.5",
             "OUTBOUND_SENDER_CAMPAIGNS_ENABLED": "false",
             "OUTBOUND_SENDER_CHANNELS_REFRESH_SECONDS": "5",

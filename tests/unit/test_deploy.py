@@ -15,18 +15,14 @@ from pydantic_settings import BaseSettings
 
 import services
 from shared.config import InfraSettings
+from tests.unit.deploy.kustomize import render
 
 ROOT = Path(__file__).resolve().parents[2]
-MANIFESTS = sorted(
-    p for p in (ROOT / "deploy" / "base").glob("*.yaml") if p.name != "kustomization.yaml"
-)
 
 
 def _documents() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    for path in MANIFESTS:
-        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return docs
+    # What production applies: the base and the overlay (its ExternalSecret names the secrets).
+    return render(ROOT / "deploy" / "overlays" / "production")
 
 
 def _settings_classes() -> set[type[BaseSettings]]:
@@ -67,6 +63,8 @@ def test_every_variable_in_the_manifests_is_read_by_a_service():
     for doc in _documents():
         if doc["kind"] in ("ConfigMap", "Secret"):
             used |= set(doc.get("data", {}) or {}) | set(doc.get("stringData", {}) or {})
+        if doc["kind"] == "ExternalSecret":
+            used |= {item["secretKey"] for item in doc["spec"]["data"]}
         if doc["kind"] == "Deployment":
             for container in doc["spec"]["template"]["spec"]["containers"]:
                 used |= {e["name"] for e in container.get("env", [])}

@@ -20,7 +20,8 @@ from services.conversation_store.media.adapters.mongo import GridFsBlobStore, Mo
 from services.conversation_store.media.archiver import MediaArchiver
 from services.conversation_store.media.rules import MediaPolicy, RetrySchedule
 from services.conversation_store.settings import ConversationStoreSettings
-from shared.channels import CHANNELS_COLLECTION, ChannelLookup
+from shared.channel_tokens import token_box
+from shared.channels import CHANNELS_COLLECTION, ChannelDirectory, ChannelLookup
 from shared.cloud_media import CloudMediaClient
 from shared.consumer import BatchConsumer
 from shared.events.topics import INBOX_COMMANDS, WHATSAPP_INBOUND
@@ -54,7 +55,8 @@ class MediaArchiverService(ConsumerService):
         records = MongoArchiveRecords(db)
         blobs = GridFsBlobStore(db)
         await blobs.ensure_indexes()
-        channels = ChannelLookup(db[CHANNELS_COLLECTION])
+        channels = ChannelLookup(db[CHANNELS_COLLECTION],
+                                 ChannelDirectory(tokens=token_box(settings.channel_token_keys)))
         try:
             await channels.load()
         except Exception as exc:

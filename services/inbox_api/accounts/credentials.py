@@ -2,7 +2,8 @@
 
 Keys look like ``wai_<43 url-safe chars>`` (32 random bytes). Only their SHA-256 is stored, so a
 leaked database holds no usable key; the digest is also the lookup key, which keeps comparison
-exact. Session tokens (the browser cookie) and invitation tokens follow the same rule.
+exact. Session tokens (the browser cookie), invitation and sign-in link tokens follow the same
+rule.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def new_session_token() -> str:
 
 
 def new_invite_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_link_token() -> str:
     return secrets.token_urlsafe(32)
 
 

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.inbox_api.accounts.tenants import TenantSettings, settings_document, settings_of
+from shared.channel_tokens import TokenBox
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
 from shared.read_model import (
@@ -24,6 +25,7 @@ from shared.read_model import (
     AGENTS_OF_TENANT,
     INVITATIONS_COLLECTION,
     SIGN_IN_FAILURES_COLLECTION,
+    SIGN_IN_LINKS_COLLECTION,
     TENANT_SETTINGS_COLLECTION,
 )
 
@@ -58,8 +60,10 @@ NOT_IMPLEMENTED = 238
 class MongoAccountRepository:
     """Credentials' reads and writes, and the tenant's channels."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], tokens: TokenBox | None = None) -> None:
         self.db = db
+        # Seals and opens channels' access tokens (None: fixtures' plaintext only).
+        self.tokens = tokens
         self.sessions_expire_by_ttl = False
 
     async def ensure_indexes(self) -> None:
@@ -121,15 +125,31 @@ class MongoAccountRepository:
 
     async def channel(self, phone_number_id: str) -> Channel | None:
         doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
-        return Channel.model_validate(doc) if doc else None
+        return Channel.from_document(doc, self.tokens) if doc else None
 
     async def tenant_channels(self, tenant_id: str) -> list[Channel]:
         cursor = self.db[CHANNELS_COLLECTION].find({"tenant_id": tenant_id}).sort("_id", ASCENDING)
-        return [Channel.model_validate(doc) async for doc in cursor]
+        return [Channel.from_document(doc, self.tokens) async for doc in cursor]
+
+    async def reseal_channel_tokens(self) -> tuple[int, int]:
+        """Seal each stored token not sealed with the current key (plaintext or an older key);
+        (resealed, channels). A token whose key is gone raises ``TokenKeyError``."""
+        if self.tokens is None:
+            raise ValueError("resealing needs the channel token keys")
+        resealed = seen = 0
+        async for doc in self.db[CHANNELS_COLLECTION].find({}, {"access_token": 1}):
+            seen += 1
+            stored = str(doc.get("access_token") or "")
+            if self.tokens.needs_reseal(stored):
+                await self.db[CHANNELS_COLLECTION].update_one(
+                    {"_id": doc["_id"], "access_token": stored},
+                    {"$set": {"access_token": self.tokens.seal(self.tokens.open(stored))}})
+                resealed += 1
+        return resealed, seen
 
     async def upsert_channel(self, channel: Channel) -> None:
         await self.db[CHANNELS_COLLECTION].replace_one(
-            {"_id": channel.phone_number_id}, channel.to_document(), upsert=True)
+            {"_id": channel.phone_number_id}, channel.to_document(self.tokens), upsert=True)
 
     # -- the tenant's settings -----------------------------------------------------------------
 
@@ -177,6 +197,13 @@ class MongoAccountRepository:
         result = await self.db[SESSIONS].delete_many({"tenant_id": tenant_id,
                                                       "agent_id": agent_id})
         return result.deleted_count
+
+    async def add_sign_in_link(self, doc: Document) -> None:
+        await self.db[SIGN_IN_LINKS_COLLECTION].insert_one(doc)
+
+    async def take_sign_in_link(self, token_hash: str) -> Document | None:
+        """A sign-in link, removed as it is read: a second use finds nothing."""
+        return await self.db[SIGN_IN_LINKS_COLLECTION].find_one_and_delete({"_id": token_hash})
 
     async def add_invitation(self, doc: Document) -> None:
         await self.db[INVITATIONS_COLLECTION].insert_one(doc)

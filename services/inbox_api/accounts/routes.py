@@ -17,6 +17,7 @@ from services.inbox_api.accounts.schemas import (
     InvitationView,
     Me,
     SessionIn,
+    SignInLinkOut,
 )
 from services.inbox_api.deps import (
     SESSION_COOKIE,
@@ -44,12 +45,14 @@ def _with_cookie(response: Response, token: str, settings: InboxApiSettings) -> 
              responses=error_responses(401, 422, 429))
 async def sign_in(body: SessionIn, request: Request, accounts: Accounts,
                   settings: Settings) -> Response:
-    """Exchange an API key, or a person's email and password, for a session cookie (HttpOnly,
-    SameSite=Strict). Repeated failures for an email or from a client are throttled (429 with
-    Retry-After)."""
+    """Exchange an API key, a person's email and password, or a sign-in link's token (once) for
+    a session cookie (HttpOnly, SameSite=Strict). Repeated failures for an email or a
+    credential, or from a client, are throttled (429 with Retry-After)."""
     lifetime = settings.session_lifetime.total_seconds()
     client = request.client.host if request.client else None
-    if body.api_key:
+    if body.link_token:
+        token, _ = await accounts.sign_in_with_link(body.link_token, lifetime, client)
+    elif body.api_key:
         token, _ = await accounts.sign_in(body.api_key, lifetime, client)
     elif body.email and body.password:
         token, _ = await accounts.sign_in_with_password(body.email, body.password, lifetime,
@@ -59,6 +62,15 @@ async def sign_in(body: SessionIn, request: Request, accounts: Accounts,
                            code="validation_failed", field="email" if body.password else
                            "password" if body.email else "api_key")
     return _with_cookie(Response(status_code=204), token, settings)
+
+
+@router.post("/session/links", status_code=201, responses=error_responses(401, 403))
+async def create_sign_in_link(caller: RequireAdmin, accounts: Accounts,
+                              settings: Settings) -> SignInLinkOut:
+    """A single-use sign-in link for the caller (admins only; `python -m
+    services.inbox_api.admin sign-in-link` makes one for any key): open `/#signin=<token>`
+    within INBOX_API_SIGN_IN_LINK_LIFETIME (10 minutes); a second use is 401."""
+    return await accounts.sign_in_link(caller, settings.sign_in_link_lifetime.total_seconds())
 
 
 @router.delete("/session", status_code=204, response_class=Response)

@@ -16,9 +16,10 @@ Role = Literal["admin", "agent"]
 
 
 class SessionIn(ApiModel):
-    """Either an API key, or a person's email and password."""
+    """An API key, a person's email and password, or a sign-in link's token."""
 
     api_key: str | None = Field(default=None, min_length=1, max_length=200)
+    link_token: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     password: str | None = Field(default=None, min_length=1, max_length=MAX_LENGTH)
 
@@ -91,3 +92,12 @@ class AgentOut(ApiModel):
 
 class AgentList(ApiModel):
     items: list[AgentOut]
+
+
+class SignInLinkOut(ApiModel):
+    """A single-use sign-in link (shown once): open ``path`` on the inbox's address."""
+
+    token: str
+    path: str = Field(description="`/#signin=<token>`: the token stays in the fragment, so it "
+                                  "never reaches a server's log.")
+    expires_at: datetime

@@ -16,16 +16,20 @@ from services.inbox_api.accounts.credentials import (
     Identity,
     bearer_token,
     digest,
+    new_link_token,
     new_session_token,
     role_of_key,
 )
 from services.inbox_api.accounts.passwords import burn, verify_password
 from services.inbox_api.accounts.ports import AccountRepository, Clock, Document, PeopleRepository
-from services.inbox_api.accounts.schemas import AgentList, Me
+from services.inbox_api.accounts.schemas import AgentList, Me, SignInLinkOut
 from services.inbox_api.accounts.views import agent_list, channel_view, settings_view
 from services.inbox_api.errors import TooManyRequests, Unauthorized, Unavailable
 
 DEACTIVATED = "Your account was deactivated by an admin of your team."
+# Refusals that count towards the throttle: a wrong, revoked or unknown credential (not a
+# deactivated person's, which no retry can fix or guess).
+COUNTED = frozenset({"invalid_credential", "session_expired", "sign_in_link_invalid"})
 
 
 class AccountService:
@@ -38,9 +42,26 @@ class AccountService:
         # None where only keys exist (unit tests wired without a database): no password sign-in.
         self.people = people
 
-    async def authenticate(self, authorization: str | None, session: str | None) -> Identity:
-        """The caller of a bearer key (preferred) or a session cookie; else 401."""
+    async def authenticate(self, authorization: str | None, session: str | None,
+                           client: str | None = None) -> Identity:
+        """The caller of a bearer key (preferred) or a session cookie; else 401. A credential
+        refused too often (per client address and per the credential's prefix) is throttled:
+        429 with Retry-After, before the credential is even looked at."""
         token = bearer_token(authorization)
+        presented = token if token is not None else None if authorization else session
+        if not presented:
+            return await self._authenticate(token, authorization, session)
+        keys = _throttle_keys(presented, client)
+        await self._refuse_if_throttled(keys, "attempts with this credential")
+        try:
+            return await self._authenticate(token, authorization, session)
+        except Unauthorized as exc:
+            if exc.code in COUNTED:
+                await self._count_failure(keys)
+            raise
+
+    async def _authenticate(self, token: str | None, authorization: str | None,
+                            session: str | None) -> Identity:
         if token is not None:
             return await self.identity_of_key(token)
         if authorization:
@@ -91,13 +112,45 @@ class AccountService:
     async def sign_in(self, api_key: str, lifetime_seconds: float,
                       client: str | None = None) -> tuple[str, Identity]:
         """A new session for a valid key: the cookie's token (stored hashed)."""
-        keys = [throttle.client_key(client)] if client else []
-        await self._refuse_if_throttled(keys)
+        keys = _throttle_keys(api_key, client)
+        await self._refuse_if_throttled(keys, "attempts with this credential")
         try:
             identity = await self.identity_of_key(api_key)
         except Unauthorized:
             await self._count_failure(keys)
             raise
+        return await self.start_session(identity, lifetime_seconds), identity
+
+    async def sign_in_link(self, identity: Identity, lifetime_seconds: float) -> SignInLinkOut:
+        """A single-use link that signs a browser in as ``identity`` (its key, or the person):
+        the token is shown once and stored hashed."""
+        token, now = new_link_token(), self.clock()
+        expires_at = now + timedelta(seconds=lifetime_seconds)
+        await self.repository.add_sign_in_link({
+            "_id": digest(token), "key_hash": identity.key_hash or None,
+            "tenant_id": identity.tenant_id, "agent_id": identity.agent_id,
+            "created_at": now, "expires_at": expires_at})
+        return SignInLinkOut(token=token, path=f"/#signin={token}", expires_at=expires_at)
+
+    async def sign_in_link_for_key(self, api_key: str,
+                                   lifetime_seconds: float) -> SignInLinkOut:
+        """A sign-in link for an API key's agent (the command line, the demo)."""
+        return await self.sign_in_link(await self.identity_of_key(api_key), lifetime_seconds)
+
+    async def sign_in_with_link(self, link_token: str, lifetime_seconds: float,
+                                client: str | None = None) -> tuple[str, Identity]:
+        """A new session for a sign-in link, which is used up; a used, unknown or expired one is
+        401 (throttled like any refused credential)."""
+        keys = _throttle_keys(link_token, client)
+        await self._refuse_if_throttled(keys, "attempts with this credential")
+        doc = await self.repository.take_sign_in_link(digest(link_token))
+        if doc is None or doc["expires_at"] <= self.clock():
+            await self._count_failure(keys)
+            raise Unauthorized("This sign-in link was already used or has expired (a link works "
+                               "once, for a few minutes); ask for a new one.",
+                               code="sign_in_link_invalid")
+        identity = await (self._identity(doc["key_hash"]) if doc.get("key_hash")
+                          else self._person(doc["tenant_id"], doc["agent_id"]))
         return await self.start_session(identity, lifetime_seconds), identity
 
     async def sign_in_with_password(self, email: str, password: str, lifetime_seconds: float,
@@ -130,15 +183,17 @@ class AccountService:
                 return person
         return None
 
-    async def _refuse_if_throttled(self, keys: list[str]) -> None:
+    async def _refuse_if_throttled(self, keys: list[str],
+                                   what: str = "sign-ins for this email") -> None:
         if self.people is None or not keys:
             return
         counted = await self.people.failures(keys)
         now = self.clock()
-        waits = [throttle.retry_after(counted.get(key, []), _limit(key), now) for key in keys]
+        waits = [throttle.retry_after(counted.get(key, []), throttle.limit_of(key), now)
+                 for key in keys]
         wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
-            raise TooManyRequests(throttle.wait_message(wait), code="sign_in_throttled",
+            raise TooManyRequests(throttle.wait_message(wait, what), code="sign_in_throttled",
                                   retry_after_seconds=wait)
 
     async def _count_failure(self, keys: list[str]) -> None:
@@ -148,7 +203,7 @@ class AccountService:
         now = self.clock()
         for key in keys:
             await self.people.put_failures(
-                key, throttle.after_failure(counted.get(key, []), _limit(key), now))
+                key, throttle.after_failure(counted.get(key, []), throttle.limit_of(key), now))
 
     async def start_session(self, identity: Identity, lifetime_seconds: float) -> str:
         """A new session of ``identity``: the cookie's token (stored hashed). A password session
@@ -185,5 +240,8 @@ def person_identity(person: Document) -> Identity:
                     key_hash="", role="admin" if person.get("role") == "admin" else "agent")
 
 
-def _limit(key: str) -> throttle.Limit:
-    return throttle.PER_EMAIL if key.startswith("email:") else throttle.PER_CLIENT
+
+def _throttle_keys(credential: str, client: str | None) -> list[str]:
+    """Where a refused credential counts: its prefix, and the client's address."""
+    return [throttle.credential_key(credential),
+            *([throttle.client_key(client)] if client else [])]

@@ -1,7 +1,9 @@
 """Sign-in throttling, pure: after too many failed password sign-ins in a window, per email and
 per client address, the next attempt waits (429 with Retry-After) until the oldest counted
 failure leaves the window. A success clears the email's count (not the client's: one address
-trying many emails stays throttled).
+trying many emails stays throttled). The same rule throttles every other credential that is
+refused (a bearer API key, a session cookie, a sign-in link), per client and per the
+credential's prefix (``credential:<first characters>``), with the per-email limit.
 
 Failures are stored per key (``email:<address>``, ``client:<host>``) as their times; these
 functions decide on those times and an injected ``now``.
@@ -37,6 +39,19 @@ def client_key(host: str) -> str:
     return f"client:{host}"
 
 
+# Enough of a credential to tell one guessed at repeatedly from the rest, never enough to use it.
+PREFIX_LENGTH = 12
+
+
+def credential_key(secret: str) -> str:
+    return f"credential:{secret[:PREFIX_LENGTH]}"
+
+
+def limit_of(key: str) -> Limit:
+    """A client's limit for ``client:`` keys, else the per-email (per-credential) one."""
+    return PER_CLIENT if key.startswith("client:") else PER_EMAIL
+
+
 def _recent(failures: Sequence[datetime], limit: Limit, now: datetime) -> list[datetime]:
     return sorted(at for at in failures if now - limit.window < at <= now)
 
@@ -55,9 +70,8 @@ def after_failure(failures: Sequence[datetime], limit: Limit, now: datetime) -> 
     return [*_recent(failures, limit, now), now][-limit.failures:]
 
 
-def wait_message(seconds: int) -> str:
+def wait_message(seconds: int, what: str = "sign-ins for this email") -> str:
     minutes = math.ceil(seconds / 60)
     when = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else \
         f"{seconds} second{'s' if seconds != 1 else ''}"
-    return (f"Too many failed sign-ins for this email or from this address; try again in "
-            f"{when}.")
+    return f"Too many failed {what} or from this address; try again in {when}."

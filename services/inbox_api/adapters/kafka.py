@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.inbox_api.errors import Unavailable
+from shared import tracing
 from shared.config import InfraSettings
 from shared.events import CONVERSATION_EVENTS, ConversationChanged
 from shared.events.commands import Command
@@ -39,8 +40,11 @@ class KafkaCommandPublisher:
 
     async def publish(self, command: Command) -> None:
         try:
-            await asyncio.wait_for(publish(self._producer, self._topic, [command]),
-                                   self._timeout)
+            with tracing.span("send.command", type=getattr(command, "type", None),
+                              command_id=str(getattr(command, "command_id", "")) or None,
+                              conversation_id=getattr(command, "conversation_id", None)):
+                await asyncio.wait_for(publish(self._producer, self._topic, [command]),
+                                       self._timeout)
         except (KafkaError, TimeoutError) as exc:
             raise Unavailable("The command could not be queued; try again.",
                               code="broker_unavailable") from exc

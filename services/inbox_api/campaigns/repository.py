@@ -26,6 +26,7 @@ from shared.campaigns import (
     recipient_id,
     recipient_ids,
 )
+from shared.channel_tokens import TokenBox
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.mongo import ensure_indexes
 from shared.read_model import CAMPAIGN_LIST
@@ -38,8 +39,9 @@ JOIN_CHUNK = 500
 
 
 class CampaignRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], tokens: TokenBox | None = None) -> None:
         self.db = db
+        self.tokens = tokens
         self.campaigns = db[CAMPAIGNS_COLLECTION]
         self.recipients = db[CAMPAIGN_RECIPIENTS_COLLECTION]
         self.numbers = db[CAMPAIGN_NUMBERS_COLLECTION]
@@ -187,7 +189,7 @@ class CampaignRepository:
 
     async def channel(self, phone_number_id: str) -> Channel | None:
         doc = await self.db[CHANNELS_COLLECTION].find_one({"_id": phone_number_id})
-        return None if doc is None else Channel.model_validate(doc)
+        return None if doc is None else Channel.from_document(doc, self.tokens)
 
     async def template(self, waba_id: str, name: str, language: str) -> Document | None:
         return await self.db[TEMPLATES_COLLECTION].find_one(

@@ -23,6 +23,8 @@ from services.inbox_api.errors import InboxApiError, InvalidInput, error_respons
 
 router = APIRouter(tags=["campaigns"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
+# The recipients upload's largest body, refused with 413 as it streams past (shared/body_limit.py).
+UPLOAD_LIMIT = 20 * 1024 * 1024
 CampaignId = Annotated[str, Path(min_length=1, max_length=64)]
 # An upload with an invalid row (a malformed number or BSUID, a missing variable) is refused
 # whole with 422 and every invalid row listed; ``skip`` adds the valid rows and lists the others.
@@ -65,8 +67,9 @@ async def add_recipients(caller: RequireAdmin, campaigns: Campaigns, campaign_id
                          ) -> dict[str, Any]:
     """Add recipients: JSON ``{"recipients": [...]}`` or a raw CSV body (``text/csv``)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    # The body is limited while it streams in (UPLOAD_LIMIT, main.py's BodyLimitMiddleware).
     raw = await request.body()
-    if len(raw) > 20 * 1024 * 1024:
+    if len(raw) > UPLOAD_LIMIT:
         raise InvalidInput("The upload is larger than 20 MB; split it.", code="bad_csv",
                            field="body")
     if kind in ("text/csv", "application/csv", "text/plain"):

@@ -190,6 +190,8 @@ async def assign(caller: Caller, commands: Commands, conversation_id: Conversati
 
 # The form around the file (caption, reply_to, part headers), with room to spare.
 FORM_OVERHEAD = 64 * 1024
+# The attachment form's largest body, refused with 413 as it streams past (main.py).
+ATTACHMENT_LIMIT = LARGEST + FORM_OVERHEAD
 ATTACHMENT_FORM: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary",

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.channel_tokens import TokenBox
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.templates import TEMPLATES_COLLECTION
 
@@ -43,15 +44,16 @@ def _older(field: str, at: datetime) -> Document:
 
 
 class MongoTemplateStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], tokens: TokenBox | None = None) -> None:
         self.db = db
+        self.tokens = tokens
         self.templates = db[TEMPLATES_COLLECTION]
 
     async def channels(self, tenant_id: str | None = None) -> list[Channel]:
         """The tenant's channels (every tenant's for None)."""
         query: Document = {} if tenant_id is None else {"tenant_id": tenant_id}
         docs = await self.db[CHANNELS_COLLECTION].find(query).to_list(None)
-        return [Channel.model_validate(d) for d in docs]
+        return [Channel.from_document(d, self.tokens) for d in docs]
 
     async def get(self, doc_id: str) -> Document | None:
         return await self.templates.find_one({"_id": doc_id})

@@ -8,7 +8,7 @@ import { openNewConversation, setupNewConversation } from './js/newconversation.
 import { startLabels } from './js/labels.js';
 import { startNotices } from './js/notices.js';
 import { onKey, route, tick } from './js/routing.js';
-import { acceptInvitationFromLink, closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signIn, signOut } from './js/session.js';
+import { acceptInvitationFromLink, closeMenu, loadAgents, openMenu, setupSignIn, show, showSignIn, signInWithLink, signOut } from './js/session.js';
 import { $, selected, state } from './js/state.js';
 import { startTakingTurns } from './js/turns.js';
 import { markRead, redrawNames } from './js/threadview.js';
@@ -87,17 +87,18 @@ async function boot() {
   setupApp();
   // An invitation's link (`#invite=...`): choose a password, then the inbox.
   if (acceptInvitationFromLink(startApp)) return;
-  // A one-click login link (`#key=...`, printed by ./dev run): use it once, then drop it from the
-  // address bar and history so the key is not left lying around.
-  const keyMatch = location.hash.match(/^#key=([^&]+)/);
-  if (keyMatch) {
+  // A single-use sign-in link (`#signin=...`, printed by ./dev run or made by an admin): the
+  // token is in the fragment (never sent to a server's log); drop it from the address bar and
+  // history at once, then exchange it for the session cookie.
+  const linkMatch = location.hash.match(/^#signin=([^&]+)/);
+  if (linkMatch) {
     history.replaceState(null, '', location.pathname + location.search);
     try {
-      await signIn(decodeURIComponent(keyMatch[1]));
+      await signInWithLink(decodeURIComponent(linkMatch[1]));
       startApp();
       return;
     } catch (err) {
-      showSignIn(err.status === 401 ? 'The key in that link was not accepted.' : err.detail);
+      showSignIn(err.status === 401 ? 'That sign-in link was already used or has expired; ask for a new one, or sign in below.' : err.detail);
       return;
     }
   }

@@ -18,6 +18,7 @@ import orjson
 
 from services.outbound_sender.cloud import Accepted, Answer, InDoubt, NotSent, Rejected
 from services.outbound_sender.retry import parse_retry_after
+from shared import tracing
 from shared.channels import Channel
 from shared.events import JsonObject, MetaError
 
@@ -60,15 +61,21 @@ class HttpCloudApi:
         }, extensions=self._timeout)
         shard = self._pick()
         self._busy[shard] += 1
-        try:
-            response = await self.transports[shard].handle_async_request(request)
-            content = await response.aread()
-        except NOT_SENT_ERRORS as exc:
-            return NotSent(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        except httpx.TransportError as exc:
-            return InDoubt(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        finally:
-            self._busy[shard] -= 1
+        # A span of our own for the call; no traceparent goes to Meta (a third party).
+        with tracing.span("cloud_api.call", phone_number_id=channel.phone_number_id) as span:
+            try:
+                response = await self.transports[shard].handle_async_request(request)
+                content = await response.aread()
+            except NOT_SENT_ERRORS as exc:
+                return NotSent(f"{type(exc).__name__}: {exc}" if str(exc)
+                               else type(exc).__name__)
+            except httpx.TransportError as exc:
+                return InDoubt(f"{type(exc).__name__}: {exc}" if str(exc)
+                               else type(exc).__name__)
+            finally:
+                self._busy[shard] -= 1
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
         return parse_answer(response.status_code, content, response.headers.get("retry-after"),
                             self.clock())
 

@@ -21,7 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from services.outbound_sender.ledger import Claim, LedgerView, Outcome, RetryMark
 from services.outbound_sender.ports import StoredWindow
-from shared.channels import CHANNELS_COLLECTION, Channel, ChannelDirectory
+from shared.channels import CHANNELS_COLLECTION, ChannelDirectory, ChannelLookup
 from shared.mongo import Document
 from shared.templates import TEMPLATES_COLLECTION, template_doc_id
 
@@ -265,32 +265,11 @@ class MongoTemplates:
             del self._loading[doc_id]
 
 
-class MongoChannels:
-    """The channel directory, reloaded at once (at most every ``reload_seconds``) when a number
-    is not in it: a channel added a moment ago is found without waiting for the refresh."""
+class MongoChannels(ChannelLookup):
+    """The channel directory over the sender's database (the one lookup in ``shared.channels``:
+    reloaded at once, at most every ``reload_seconds``, when a number is not in it)."""
 
     def __init__(self, db: AsyncDatabase[Document], directory: ChannelDirectory,
                  reload_seconds: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.collection: AsyncCollection[Document] = db[CHANNELS_COLLECTION]
-        self.directory = directory
-        self.reload_seconds = reload_seconds
-        self.monotonic = monotonic
-        self._loaded_at = -float("inf")
-        self._lock = asyncio.Lock()
-
-    async def load(self) -> None:
-        await self.directory.load(self.collection)
-        self._loaded_at = self.monotonic()
-
-    async def find(self, phone_number_id: str) -> Channel | None:
-        channel = self.directory.by_number(phone_number_id)
-        if channel is not None:
-            return channel
-        async with self._lock:
-            if self.monotonic() - self._loaded_at >= self.reload_seconds:
-                await self.load()
-        return self.directory.by_number(phone_number_id)
-
-    async def keep_fresh(self, every_seconds: float) -> None:
-        await self.directory.keep_fresh(self.collection, every_seconds)
+        super().__init__(db[CHANNELS_COLLECTION], directory, reload_seconds, monotonic)

@@ -20,8 +20,15 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from services.webhook_ingest import metrics
-from services.webhook_ingest.errors import InvalidPayload, PayloadTooLarge, WebhookIngestError
+from services.webhook_ingest.errors import (
+    InvalidPayload,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    WebhookIngestError,
+)
 from services.webhook_ingest.service import IngestService
+from shared import tracing
+from shared.body_limit import BadContentLength, BodyTooLarge, limited_receive
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +73,12 @@ class WebhookEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             service: IngestService = scope["state"]["service"]
+            check_json_content_type(header(scope, b"content-type"))
             body = await read_body(scope, receive, self.max_body_bytes)
             if body is None:
                 return  # the client went away
-            receipt = await service.receive(body, header(scope, b"x-hub-signature-256"))
+            with tracing.span("webhook.receive", bytes=len(body)):
+                receipt = await service.receive(body, header(scope, b"x-hub-signature-256"))
         except WebhookIngestError as exc:
             if exc.status_code >= 500:
                 log.warning("webhook not accepted", extra={"error": exc.code, "detail": exc.detail})
@@ -110,29 +119,34 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def check_json_content_type(value: str | None) -> None:
+    """Refuse (415, before reading the body) anything but ``application/json``, parameters such
+    as ``; charset=utf-8`` allowed: Meta sends nothing else."""
+    media_type = (value or "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        metrics.REQUESTS.labels("unsupported_media_type").inc()
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, got {value or 'none'}"[:200])
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The body, refused with 413 as soon as it (declared or streamed) exceeds ``limit`` bytes."""
-    declared = header(scope, b"content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise InvalidPayload("Content-Length is not a number")
-        if int(declared) > limit:
-            metrics.REQUESTS.labels("too_large").inc()
-            raise PayloadTooLarge(f"body of {declared} bytes is over the {limit}-byte limit")
+    """The body, refused with 413 as soon as it (declared or streamed) exceeds ``limit`` bytes
+    (shared/body_limit.py, the one copy of that rule)."""
     chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            metrics.REQUESTS.labels("too_large").inc()
-            raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        limited = limited_receive(scope, receive, limit)
+        while True:
+            message = await limited()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    except BadContentLength as exc:
+        raise InvalidPayload(str(exc)) from None
+    except BodyTooLarge as exc:
+        metrics.REQUESTS.labels("too_large").inc()
+        raise PayloadTooLarge(str(exc)) from None
 
 
 async def send_json(send: Send, status: int, content: dict[str, Any]) -> None:

@@ -30,6 +30,8 @@ from sandbox.testing import SandboxClient, running_sandbox
 from services.conversation_store.main import StoreService
 from services.conversation_store.media.main import MediaArchiverService
 from services.conversation_store.settings import ConversationStoreSettings
+from services.inbox_api.accounts.repository import MongoAccountRepository
+from services.inbox_api.accounts.service import AccountService
 from services.inbox_api.admin import create_tenant
 from services.inbox_api.main import create_app
 from services.inbox_api.settings import InboxApiSettings
@@ -76,6 +78,13 @@ class RunningInbox:
         headers = {"Authorization": f"Bearer {key or self.api_key}"}
         return httpx.AsyncClient(base_url=self.base_url, headers=headers,
                                  timeout=options.pop("timeout", 30.0), **options)
+
+    async def sign_in_url(self, key: str | None = None) -> str:
+        """A single-use sign-in link (``/#signin=...``) for ``key`` (default: acme's agent key),
+        made on the inbox's own clock (which tests may shift), as the command line makes one."""
+        accounts = AccountService(MongoAccountRepository(self.db), self.clock.now)
+        link = await accounts.sign_in_link_for_key(key or self.api_key, 600)
+        return self.base_url + link.path
 
     def conversation_id(self, wa_id: str = CUSTOMER) -> str:
         return conversation_id(self.channel.phone_number_id, wa_id)
@@ -157,7 +166,7 @@ async def running_inbox(settings: InfraSettings, db: AsyncDatabase[dict[str, Any
             tasks.append(asyncio.create_task(sender.run()))
             app = create_app(InboxApiSettings(**settings.model_dump(), port=0,
                                               cloud_api_base_url=sandbox.cloud_api_base_url,
-                                              stream_ping_seconds=1.0),
+                                              stream_ping_seconds=1.0, api_docs=True),
                              clock=clock.now)
             async with served(app) as port:
                 try:

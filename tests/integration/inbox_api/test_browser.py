@@ -38,16 +38,22 @@ pytestmark = [
 
 @asynccontextmanager
 async def browser_page(width: int = 1366, height: int = 800) -> AsyncIterator[Page]:
+    """A page of a fresh headless Chromium; every page must work under the inbox's
+    Content-Security-Policy: a violation Chromium reports on the console fails the test."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                    args=CHROMIUM_ARGS)
+        violations: list[str] = []
         try:
             context = await browser.new_context(viewport={"width": width, "height": height})
             page = await context.new_page()
+            page.on("console", lambda message: violations.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             page.set_default_timeout(30_000)
             yield page
         finally:
             await browser.close()
+        assert violations == [], f"the CSP refused something: {violations}"
 
 
 async def snap(page: Page, name: str) -> None:
@@ -103,10 +109,11 @@ async def test_closed_window_offers_templates_and_sends_one(inbox: RunningInbox)
 
     # The one-click login link that ./dev run prints; the key leaves the address bar at once.
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        link = await inbox.sign_in_url()
+        await page.goto(link)
         item = page.get_by_test_id("conversation-item").filter(has_text="Dora Customer")
         await expect(item).to_be_visible()
-        assert "key=" not in page.url
+        assert "signin=" not in page.url
         await expect(item).to_contain_text("Window closed")
         await item.click()
 
@@ -139,7 +146,7 @@ async def test_warns_before_replying_when_another_agent_just_did(inbox: RunningI
     await inbox.customer_says("Anyone there?", wa_id="16505550144", name="Finn Customer")
     bea = await create_key(inbox.db, tenant=inbox.channel.tenant_id, agent="bea", name="Bea")
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await page.get_by_test_id("conversation-item").filter(has_text="Finn Customer").click()
         await expect(page.get_by_test_id("composer-input")).to_be_visible()
 
@@ -174,7 +181,7 @@ async def test_warns_before_replying_when_another_agent_just_did(inbox: RunningI
 async def test_phone_layout_shows_one_pane_with_a_way_back(inbox: RunningInbox) -> None:
     await inbox.customer_says("Sent from my phone", wa_id="16505550143", name="Eli Customer")
     async with browser_page(390, 844) as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         item = page.get_by_test_id("conversation-item").filter(has_text="Eli Customer")
         await expect(item).to_be_visible()
         await snap(page, "08-phone-list")
@@ -188,7 +195,7 @@ async def test_phone_layout_shows_one_pane_with_a_way_back(inbox: RunningInbox) 
 
 async def test_starts_a_new_conversation_with_a_template(inbox: RunningInbox) -> None:
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await expect(page.locator("#live")).to_have_attribute("data-state", "live")
         await page.get_by_test_id("new-conversation").click()
         dialog = page.get_by_test_id("new-dialog")
@@ -226,7 +233,7 @@ async def test_reacts_to_and_replies_to_a_customer_message(inbox: RunningInbox) 
     await inbox.customer_says("Thanks, it arrived!", wa_id="16505550145", name="Hana Customer")
     cid = inbox.conversation_id("16505550145")
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await page.get_by_test_id("conversation-item").filter(has_text="Hana Customer").click()
         inbound = page.get_by_test_id("message").filter(has_text="Thanks, it arrived!")
         await expect(inbound).to_be_visible()

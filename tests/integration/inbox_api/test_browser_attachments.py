@@ -25,7 +25,7 @@ pytestmark = [
 async def test_an_agent_attaches_a_photo_with_a_caption(inbox: RunningInbox) -> None:
     await inbox.customer_says("Can I see it first?", wa_id="16505550151", name="Ines Customer")
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await page.get_by_test_id("conversation-item").filter(has_text="Ines Customer").click()
 
         # A file WhatsApp does not take: the API says why, in the composer's alert.
@@ -64,7 +64,7 @@ async def test_the_attach_button_is_disabled_when_the_window_is_closed(
     await inbox.customer_says("Hello", wa_id="16505550152", name="Jon Customer")
     inbox.clock.shift = timedelta(hours=25)
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await page.get_by_test_id("conversation-item").filter(has_text="Jon Customer").click()
         notice = page.get_by_test_id("window-notice")
         await expect(notice).to_contain_text("more than 24 hours old")

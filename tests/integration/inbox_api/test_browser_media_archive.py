@@ -28,7 +28,7 @@ async def test_a_refused_file_says_why_and_can_be_retried(inbox: RunningInbox) -
     assert (await archive_record(inbox, message["document"]["id"]))["status"] == (
         "disallowed_type")
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await page.get_by_test_id("conversation-item").filter(has_text="Kim Customer").click()
         note = page.get_by_test_id("media-archive")
         await expect(note).to_contain_text(

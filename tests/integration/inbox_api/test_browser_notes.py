@@ -40,7 +40,7 @@ async def test_assign_to_a_colleague_and_a_note_with_a_mention(inbox: RunningInb
     cid = inbox.conversation_id(CUSTOMER)
 
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         item = page.get_by_test_id("conversation-item").filter(has_text="Hana Customer")
         await item.click()
         await expect(page.get_by_test_id("thread-name")).to_have_text("Hana Customer")
@@ -85,7 +85,7 @@ async def test_assign_to_a_colleague_and_a_note_with_a_mention(inbox: RunningInb
 
     # Bea's list marks the conversation until she opens it.
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={bea_key}")
+        await page.goto(await inbox.sign_in_url(bea_key))
         item = page.get_by_test_id("conversation-item").filter(has_text="Hana Customer")
         await expect(item.get_by_test_id("mention-badge")).to_be_visible()
         await snap(page, "78-mention-marker-in-the-list")

@@ -30,7 +30,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 async def sign_in(page: Page, inbox: RunningInbox, path: str = "/") -> None:
-    await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+    await page.goto(await inbox.sign_in_url())
     await expect(page.locator("#live")).to_have_attribute("data-state", "live")
     if path != "/":
         await page.goto(f"{inbox.base_url}/{path}")

@@ -27,8 +27,8 @@ CUSTOMER = "16505550187"
 LIVE = 20_000
 
 
-async def open_thread(page: Page, base_url: str, key: str) -> None:
-    await page.goto(f"{base_url}/#key={key}")
+async def open_thread(page: Page, inbox: RunningInbox, key: str) -> None:
+    await page.goto(await inbox.sign_in_url(key))
     await expect(page.locator("#live")).to_have_attribute("data-state", "live")
     await page.get_by_test_id("conversation-item").filter(has_text="Pia Customer").click()
     await expect(page.get_by_test_id("thread-name")).to_have_text("Pia Customer")
@@ -43,8 +43,8 @@ async def test_presence_of_two_agents_on_one_thread(inbox: RunningInbox) -> None
         context = await ana.context.browser.new_context(viewport={"width": 1366, "height": 800})
         bea = await context.new_page()
         bea.set_default_timeout(30_000)
-        await open_thread(ana, inbox.base_url, inbox.api_key)
-        await open_thread(bea, inbox.base_url, bea_key)
+        await open_thread(ana, inbox, inbox.api_key)
+        await open_thread(bea, inbox, bea_key)
 
         # Each sees the other viewing, never themselves.
         ana_bar, bea_bar = ana.get_by_test_id("presence"), bea.get_by_test_id("presence")

@@ -36,7 +36,7 @@ async def test_opening_the_thread_sends_the_read_receipt_and_typing_shows(
         return await inbox.sandbox.typing_indicators(pnid, message_id=wamid) or None
 
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         item = page.get_by_test_id("conversation-item").filter(has_text="Gia Customer")
         await expect(item.get_by_test_id("unread-badge")).to_have_text("1")
         assert await inbox.sandbox.read_receipts(pnid) == []

@@ -27,7 +27,7 @@ pytestmark = [
 async def test_an_agent_sees_admin_actions_locked_and_takes_turns(inbox: RunningInbox) -> None:
     agent_key = await create_key(inbox.db, tenant="acme", agent="nia", name="Nia Agent")
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={agent_key}")
+        await page.goto(await inbox.sign_in_url(agent_key))
         await expect(page.locator("#live")).to_have_attribute("data-state", "live")
         await expect(page.get_by_test_id("nav-team")).to_be_hidden()
 
@@ -71,7 +71,7 @@ async def test_an_agent_sees_admin_actions_locked_and_takes_turns(inbox: Running
 
 async def test_an_admin_switches_round_robin_and_manages_keys(inbox: RunningInbox) -> None:
     async with browser_page() as page:
-        await page.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await page.goto(await inbox.sign_in_url())
         await expect(page.locator("#live")).to_have_attribute("data-state", "live")
         await page.get_by_test_id("nav-team").click()
 

@@ -26,7 +26,7 @@ PASSWORD = "correct horse battery"
 async def test_invite_join_sign_in_and_deactivate(inbox: RunningInbox) -> None:
     async with browser_page() as admin:
         # ana (the tenant's first key: an admin) opens the Team page from the rail.
-        await admin.goto(f"{inbox.base_url}/#key={inbox.api_key}")
+        await admin.goto(await inbox.sign_in_url())
         await expect(admin.locator("#live")).to_have_attribute("data-state", "live")
         await admin.get_by_test_id("nav-team").click()
         await expect(admin.get_by_test_id("team-member").filter(has_text="Ana Agent")

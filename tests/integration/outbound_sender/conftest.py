@@ -21,6 +21,7 @@ from services.outbound_sender.settings import OutboundSenderSettings
 from services.webhook_ingest.main import create_app
 from services.webhook_ingest.settings import WebhookIngestSettings
 from shared import callback_data
+from shared.channel_tokens import DEVELOPMENT_KEY, TokenBox
 from shared.channels import CHANNELS_COLLECTION, Channel
 from shared.config import InfraSettings
 from shared.events import OUTBOUND_EVENTS, SendTemplate, SendText
@@ -66,7 +67,8 @@ async def prepare_database(db: AsyncDatabase[dict[str, Any]], *channels: Channel
                            templates: tuple[str, ...] = (TEMPLATE,)) -> None:
     """The channel(s) in the shared directory; the templates approved (as the sync would)."""
     for channel in channels or (CHANNEL,):
-        await db[CHANNELS_COLLECTION].insert_one(channel.to_document())
+        # Sealed as the admin command stores it (the services open it with the same key).
+        await db[CHANNELS_COLLECTION].insert_one(channel.to_document(TokenBox([DEVELOPMENT_KEY])))
         for name in templates:
             await db[TEMPLATES_COLLECTION].insert_one({
                 "_id": template_doc_id(channel.waba_id, name, "en_US"),

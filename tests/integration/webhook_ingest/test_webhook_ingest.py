@@ -102,7 +102,11 @@ class TestRefused:
                 "bad signature": (await post_webhook(client, body, "sha256=" + "0" * 64)),
                 "no signature": (await post_webhook(client, body, None)),
                 "tampered body": (await client.post("/webhook", content=body.replace(
-                    b"Hi", b"Yo"), headers={"x-hub-signature-256": sign(body, corpus.SECRET)})),
+                    b"Hi", b"Yo"), headers={"x-hub-signature-256": sign(body, corpus.SECRET),
+                                            "content-type": "application/json"})),
+                "text/plain": (await client.post("/webhook", content=body, headers={
+                    "x-hub-signature-256": sign(body, corpus.SECRET),
+                    "content-type": "text/plain"})),
                 "oversized": (await post_webhook(client, oversized)),
                 "malformed": (await post_webhook(client, malformed)),
                 "wrong token": (await client.get("/webhook", params={
@@ -115,7 +119,7 @@ class TestRefused:
 
         assert {name: r.status_code for name, r in statuses.items()} == {
             "bad signature": 401, "no signature": 401, "tampered body": 401,
-            "oversized": 413, "malformed": 400, "wrong token": 403,
+            "oversized": 413, "malformed": 400, "wrong token": 403, "text/plain": 415,
         }
         assert statuses["malformed"].json()["error"] == "invalid_payload"
         raws = await read_topic(settings, WHATSAPP_WEBHOOKS_RAW)

@@ -19,7 +19,7 @@ def wiring() -> Wiring:
 
 @pytest.fixture
 async def http(wiring: Wiring) -> AsyncIterator[httpx.AsyncClient]:
-    app = WithState(create_app(InboxApiSettings()), wiring.state)
+    app = WithState(create_app(InboxApiSettings(api_docs=True)), wiring.state)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://inbox",
                                  headers={"Authorization": f"Bearer {ACME_KEY}"}) as client:

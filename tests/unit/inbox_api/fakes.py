@@ -60,6 +60,7 @@ class FakeRepository:
 
     keys: dict[str, Document] = field(default_factory=dict)
     sessions: dict[str, Document] = field(default_factory=dict)
+    sign_in_links: dict[str, Document] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     template_docs: dict[str, Document] = field(default_factory=dict)
     conversation_docs: dict[str, Document] = field(default_factory=dict)
@@ -96,6 +97,12 @@ class FakeRepository:
 
     async def delete_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash, None)
+
+    async def add_sign_in_link(self, doc: Document) -> None:
+        self.sign_in_links[doc["_id"]] = doc
+
+    async def take_sign_in_link(self, token_hash: str) -> Document | None:
+        return self.sign_in_links.pop(token_hash, None)
 
     async def agent_keys(self, tenant_id: str) -> list[Document]:
         return [k for k in self.keys.values()

@@ -26,6 +26,7 @@ Route = tuple[str, str]
 # Managing templates, campaigns, channels, keys, people, the rotation; reading the audit log.
 # (Channels are read by everyone and changed only from the command line: no route here.)
 ADMIN_ONLY: frozenset[Route] = frozenset({
+    ("POST", "/session/links"),
     ("POST", "/templates"),
     ("PUT", "/templates/{template_id}"),
     ("DELETE", "/templates/{template_id}"),

@@ -120,7 +120,8 @@ class TestPost:
                 yield b"x" * 1000
 
         response = await client.post("/webhook", content=chunks(),
-                                     headers={"x-hub-signature-256": "sha256=" + "0" * 64})
+                                     headers={"x-hub-signature-256": "sha256=" + "0" * 64,
+                                              "content-type": "application/json"})
         assert "content-length" not in response.request.headers
         assert response.status_code == 413
         assert publisher.calls == 0
@@ -129,6 +130,33 @@ class TestPost:
         body = b"x" * LIMIT
         response = await post(client, body, sign(body, corpus.SECRET))
         assert response.status_code == 400  # read whole, then refused as not JSON
+
+    @pytest.mark.parametrize("content_type", [
+        "text/plain", "application/x-www-form-urlencoded", "application/jsonp", None])
+    async def test_a_non_json_content_type_is_415_before_the_body_is_read(
+        self, client: httpx.AsyncClient, publisher: FakePublisher, content_type: str | None
+    ) -> None:
+        body = corpus.body("message_text")
+        headers = {"x-hub-signature-256": sign(body, corpus.SECRET)}
+        if content_type is not None:
+            headers["content-type"] = content_type
+        response = await client.post("/webhook", content=body, headers=headers)
+        assert response.status_code == 415
+        assert response.json()["error"] == "unsupported_media_type"
+        assert "application/json" in response.json()["detail"]
+        assert publisher.calls == 0
+        text = (await client.get("/metrics")).text
+        assert 'webhook_ingest_requests_total{outcome="unsupported_media_type"}' in text
+
+    @pytest.mark.parametrize("content_type", [
+        "application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"])
+    async def test_json_with_or_without_a_charset_is_accepted(
+        self, client: httpx.AsyncClient, content_type: str
+    ) -> None:
+        body = corpus.body("message_text")
+        response = await client.post("/webhook", content=body, headers={
+            "x-hub-signature-256": sign(body, corpus.SECRET), "content-type": content_type})
+        assert response.status_code == 200
 
     async def test_an_unavailable_broker_is_503(
         self, client: httpx.AsyncClient, publisher: FakePublisher
@@ -166,7 +194,8 @@ class TestEndpointEdges:
     @staticmethod
     def scope(service: object) -> dict[str, object]:
         return {"type": "http", "method": "POST", "path": "/webhook",
-                "headers": [(b"x-hub-signature-256", b"sha256=" + b"0" * 64)],
+                "headers": [(b"x-hub-signature-256", b"sha256=" + b"0" * 64),
+                            (b"content-type", b"application/json")],
                 "state": {"service": service}}
 
     async def test_a_client_gone_mid_body_gets_no_answer_and_nothing_is_published(

@@ -57,6 +57,7 @@ const enc = encodeURIComponent;
 
 export const api = {
   signIn: (apiKey) => request('POST', '/session', { body: { api_key: apiKey }, quiet401: true }),
+  signInWithLink: (linkToken) => request('POST', '/session', { body: { link_token: linkToken }, quiet401: true }),
   signInWithPassword: (email, password) => request('POST', '/session', { body: { email, password }, quiet401: true }),
   // People (docs/inbox-api.md, "People and roles"): invitations and deactivation are admins'.
   invite: (body) => request('POST', '/agents/invitations', { body }),

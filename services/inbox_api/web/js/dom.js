@@ -8,6 +8,8 @@ export function h(tag, props = {}, ...children) {
     else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'text') el.textContent = value;
+    // Through the CSSOM: a style attribute would be inline style, which the CSP refuses.
+    else if (key === 'style') el.style.cssText = value;
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
   }

@@ -43,6 +43,13 @@ export async function signIn(key) {
   state.me = await api.me();
 }
 
+// A single-use sign-in link (`#signin=<token>`, from ./dev run or an admin): exchanged once for
+// the session cookie.
+export async function signInWithLink(token) {
+  await api.signInWithLink(token);
+  state.me = await api.me();
+}
+
 async function signInWithPassword(email, password) {
   await api.signInWithPassword(email.trim(), password);
   state.me = await api.me();
