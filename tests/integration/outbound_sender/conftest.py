@@ -4,6 +4,9 @@ test needs customers to write, the real webhook_ingest and conversation_store in
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -61,6 +64,22 @@ def sender_settings(settings: InfraSettings, base_url: str, **overrides: Any
     }
     options.update(overrides)
     return OutboundSenderSettings(**options)
+
+
+def spawn_sender(settings: InfraSettings, config: OutboundSenderSettings, log: Any,
+                 **env_extra: str) -> subprocess.Popen[bytes]:
+    """The sender as its own process, configured through the environment as deployed."""
+    env = {**os.environ,
+           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "MONGODB_URI": settings.mongodb_uri, "MONGODB_DATABASE": settings.mongodb_database,
+           "KAFKA_TOPIC_PREFIX": settings.topic_prefix, "LOG_LEVEL": "WARNING", **env_extra}
+    env.pop("OUTBOUND_SENDER_THROUGHPUT_SHARE", None)
+    for option in ("port", "group_id", "store_group_id", "cloud_api_base_url",
+                   "backoff_base_seconds", "backoff_max_seconds", "call_deadline_seconds",
+                   "lease_margin_seconds", "template_cache_seconds"):
+        env[f"OUTBOUND_SENDER_{option.upper()}"] = str(getattr(config, option))
+    return subprocess.Popen([sys.executable, "-m", "services.outbound_sender"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
 
 
 async def prepare_database(db: AsyncDatabase[dict[str, Any]], *channels: Channel,

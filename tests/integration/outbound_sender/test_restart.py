@@ -4,10 +4,8 @@ with an outcome; a call in flight at the kill is reported unknown, never resent.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from tests.integration.outbound_sender.conftest import (
     prepare_database,
     reference_counts,
     sender_settings,
+    spawn_sender,
     template,
 )
 
@@ -33,16 +32,7 @@ COMMANDS = 240
 def spawn(settings: InfraSettings, base_url: str, log: Any) -> subprocess.Popen[bytes]:
     config = sender_settings(settings, base_url, call_deadline_seconds=2.0,
                              lease_margin_seconds=1.0)
-    env = {**os.environ,
-           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "MONGODB_URI": settings.mongodb_uri, "MONGODB_DATABASE": settings.mongodb_database,
-           "KAFKA_TOPIC_PREFIX": settings.topic_prefix, "LOG_LEVEL": "WARNING"}
-    for name in ("port", "group_id", "store_group_id", "cloud_api_base_url",
-                 "backoff_base_seconds", "backoff_max_seconds", "call_deadline_seconds",
-                 "lease_margin_seconds", "template_cache_seconds"):
-        env[f"OUTBOUND_SENDER_{name.upper()}"] = str(getattr(config, name))
-    return subprocess.Popen([sys.executable, "-m", "services.outbound_sender"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return spawn_sender(settings, config, log)
 
 
 async def test_killed_mid_stream_and_restarted_sends_every_command_at_most_once(

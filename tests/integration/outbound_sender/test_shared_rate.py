@@ -9,9 +9,7 @@ only bounded from above (pacing), the speed is the bench's business (bench/outbo
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from tests.integration.outbound_sender.conftest import (
     prepare_database,
     reference_counts,
     sender_settings,
+    spawn_sender,
     template,
 )
 
@@ -38,20 +37,9 @@ CONVERSATIONS = 40
 
 def spawn(settings: InfraSettings, base_url: str, name: str, log: Any
           ) -> subprocess.Popen[bytes]:
-    config = sender_settings(settings, base_url)
-    env = {**os.environ,
-           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-           "MONGODB_URI": settings.mongodb_uri, "MONGODB_DATABASE": settings.mongodb_database,
-           "KAFKA_TOPIC_PREFIX": settings.topic_prefix, "LOG_LEVEL": "WARNING",
-           "OUTBOUND_SENDER_INSTANCE_ID": name, "OUTBOUND_SENDER_RATE_SCOPE": "shared",
-           "OUTBOUND_SENDER_CAMPAIGNS_ENABLED": "false"}
-    env.pop("OUTBOUND_SENDER_THROUGHPUT_SHARE", None)
-    for option in ("port", "group_id", "store_group_id", "cloud_api_base_url",
-                   "backoff_base_seconds", "backoff_max_seconds", "call_deadline_seconds",
-                   "lease_margin_seconds", "template_cache_seconds"):
-        env[f"OUTBOUND_SENDER_{option.upper()}"] = str(getattr(config, option))
-    return subprocess.Popen([sys.executable, "-m", "services.outbound_sender"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return spawn_sender(settings, sender_settings(settings, base_url), log,
+                        OUTBOUND_SENDER_INSTANCE_ID=name, OUTBOUND_SENDER_RATE_SCOPE="shared",
+                        OUTBOUND_SENDER_CAMPAIGNS_ENABLED="false")
 
 
 async def test_two_replicas_share_one_numbers_rate_without_a_hand_set_share(
