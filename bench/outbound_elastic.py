@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -36,48 +33,17 @@ from datetime import UTC, datetime
 from statistics import median
 from typing import Any
 
-import httpx
-
 from bench.outbound_sender import (
-    TEMPLATE,
-    Outcomes,
-    Sandbox,
+    bench_run,
     channel,
     command,
     duplicates,
     publish_backlog,
 )
-from devstack.bench import REPO, arguments, on_local_stack, report
-from devstack.process import free_port
+from devstack.bench import arguments, on_local_stack, report
 from devstack.stack import RunningStack
-from shared.channels import CHANNELS_COLLECTION, Channel
-from shared.config import InfraSettings
-from shared.events.topics import ALL_TOPICS, DLQ_TOPICS, INBOX_COMMANDS
-from shared.kafka import ensure_topics, make_producer
-from shared.mongo import make_client
-from shared.templates import TEMPLATES_COLLECTION, template_doc_id
-
-
-def spawn(settings: InfraSettings, group: str, sandbox_url: str, name: str
-          ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **{k: str(v) for k, v in {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URI": settings.mongodb_uri,
-        "MONGODB_DATABASE": settings.mongodb_database,
-        "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
-        "LOG_LEVEL": "WARNING",
-        "OUTBOUND_SENDER_PORT": free_port(),
-        "OUTBOUND_SENDER_GROUP_ID": group,
-        "OUTBOUND_SENDER_INSTANCE_ID": name,
-        "OUTBOUND_SENDER_CLOUD_API_BASE_URL": f"{sandbox_url}/v25.0",
-        "OUTBOUND_SENDER_RATE_SCOPE": "shared",
-        "OUTBOUND_SENDER_CAMPAIGNS_ENABLED": "false",
-        "OUTBOUND_SENDER_MAX_BUFFERED": 100_000,
-        "OUTBOUND_SENDER_MAX_BATCH": 2000,
-    }.items()}}
-    env.pop("OUTBOUND_SENDER_THROUGHPUT_SHARE", None)
-    return subprocess.Popen([sys.executable, "-m", "services.outbound_sender"], cwd=REPO,
-                            env=env)
+from shared.channels import Channel
+from shared.events.topics import INBOX_COMMANDS
 
 
 def number_figures(items: list[dict[str, Any]], number: str, target: float) -> dict[str, float]:
@@ -98,62 +64,32 @@ def number_figures(items: list[dict[str, Any]], number: str, target: float) -> d
 
 async def one_run(stack: RunningStack, channels: list[Channel], replicas: int,
                   seconds: float, rebalance: bool) -> dict[str, Any]:
-    name = f"elastic{uuid.uuid4().hex[:8]}"
-    settings = InfraSettings(kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
-                             mongodb_uri=stack.mongodb_uri, mongodb_database=name,
-                             topic_prefix=f"{name}.", topic_partitions=12)
-    await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
-    client = make_client(settings)
-    db = client[settings.mongodb_database]
-    for ch in channels:
-        await db[CHANNELS_COLLECTION].insert_one(ch.to_document())
-        await db[TEMPLATES_COLLECTION].insert_one({
-            "_id": template_doc_id(ch.waba_id, TEMPLATE, "en_US"), "tenant_id": ch.tenant_id,
-            "waba_id": ch.waba_id, "name": TEMPLATE, "language": "en_US",
-            "status": "APPROVED", "category": "UTILITY", "components": []})
-    sandbox = Sandbox(channels)
-    producer = make_producer(settings, linger_ms=5)
-    await producer.start()
-    outcomes = Outcomes(settings)
-    group = f"{name}-sender"
-    senders: list[subprocess.Popen[bytes]] = []
     events: list[str] = []
-    try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            await sandbox.wait_ready(http)
-            senders = [spawn(settings, group, sandbox.url, f"r{n}") for n in range(replicas)]
-            await outcomes.start()
-            await asyncio.sleep(8)  # the group forms before the backlog
-            run = uuid.uuid4().hex[:6]
-            per_number = {c.phone_number_id: int(c.throughput_mps * seconds) for c in channels}
-            commands = [command(c, n, run) for n in range(max(per_number.values()))
-                        for c in channels if n < per_number[c.phone_number_id]]
-            await publish_backlog(producer, settings.topic(INBOX_COMMANDS), commands)
-            started = time.monotonic()
-            if rebalance:
-                await asyncio.sleep(seconds / 3)
-                senders.append(spawn(settings, group, sandbox.url, f"r{replicas}"))
-                events.append(f"+1 at {time.monotonic() - started:.0f}s")
-                await asyncio.sleep(seconds / 3)
-                senders[0].send_signal(signal.SIGTERM)
-                events.append(f"-1 at {time.monotonic() - started:.0f}s")
-            await outcomes.wait_for(len(commands), timeout=seconds * 10 + 90)
-            elapsed = time.monotonic() - started
-            items = await sandbox.received(http, 0)
-    finally:
-        for sender in senders:
-            if sender.poll() is None:
-                sender.terminate()
-        for sender in senders:
-            try:
-                sender.wait(60)
-            except subprocess.TimeoutExpired:
-                sender.kill()
-        await outcomes.stop()
-        await producer.stop()
-        sandbox.stop()
-        await client.drop_database(settings.mongodb_database)
-        await client.close()
+    # As deployed: the shared rate, no hand-set share (1.0 is the default).
+    shared = {"OUTBOUND_SENDER_RATE_SCOPE": "shared", "OUTBOUND_SENDER_CAMPAIGNS_ENABLED": "false",
+              "OUTBOUND_SENDER_THROUGHPUT_SHARE": 1.0}
+    async with bench_run(stack, channels, "elastic", partitions=12) as run:
+        for n in range(replicas):
+            run.spawn(f"r{n}", **shared)
+        await run.outcomes.start()
+        await asyncio.sleep(8)  # the group forms before the backlog
+        run_id = uuid.uuid4().hex[:6]
+        per_number = {c.phone_number_id: int(c.throughput_mps * seconds) for c in channels}
+        commands = [command(c, n, run_id) for n in range(max(per_number.values()))
+                    for c in channels if n < per_number[c.phone_number_id]]
+        await publish_backlog(run.producer, run.settings.topic(INBOX_COMMANDS), commands)
+        started = time.monotonic()
+        if rebalance:
+            await asyncio.sleep(seconds / 3)
+            run.spawn(f"r{replicas}", **shared)
+            events.append(f"+1 at {time.monotonic() - started:.0f}s")
+            await asyncio.sleep(seconds / 3)
+            run.senders[0].send_signal(signal.SIGTERM)
+            events.append(f"-1 at {time.monotonic() - started:.0f}s")
+        await run.outcomes.wait_for(len(commands), timeout=seconds * 10 + 90)
+        elapsed = time.monotonic() - started
+        items = await run.sandbox.received(run.http, 0)
+        not_accepted = dict(run.outcomes.other)
     big, *many = channels
     numbers = {c.phone_number_id: number_figures(items, c.phone_number_id, c.throughput_mps)
                for c in channels}
@@ -168,7 +104,7 @@ async def one_run(stack: RunningStack, channels: list[Channel], replicas: int,
         "error_max": max(errors) if errors else None,
         "overshoot_max": max(overshoots) if overshoots else None,
         "rate_limited_130429": sum(1 for i in items if i["error_code"] == 130429),
-        "not_accepted": dict(outcomes.other),
+        "not_accepted": not_accepted,
         "duplicates": duplicates(items),
     }
 

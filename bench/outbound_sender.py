@@ -39,6 +39,9 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from statistics import median, pstdev
 from typing import Any
@@ -298,12 +301,57 @@ class Context:
         return sum(cpu_seconds(pid) for pid in self.sender_pids)
 
 
-async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
-                       replicas: int) -> dict[str, Any]:
-    name = f"bench{uuid.uuid4().hex[:8]}"
+def spawn_sender(settings: InfraSettings, sandbox_url: str, group: str, instance: str,
+                 **extra: object) -> subprocess.Popen[bytes]:
+    """One sender process as deployed (replicas share each number's bucket,
+    docs/outbound_sender.md); ``BENCH_PROFILE`` runs it under cProfile."""
+    env = {**os.environ, **{k: str(v) for k, v in {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DATABASE": settings.mongodb_database,
+        "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
+        "LOG_LEVEL": "WARNING",
+        "OUTBOUND_SENDER_PORT": free_port(),
+        "OUTBOUND_SENDER_GROUP_ID": group,
+        "OUTBOUND_SENDER_INSTANCE_ID": instance,
+        "OUTBOUND_SENDER_CLOUD_API_BASE_URL": f"{sandbox_url}/v25.0",
+        "OUTBOUND_SENDER_MAX_BUFFERED": 100_000,
+        "OUTBOUND_SENDER_MAX_BATCH": 2000,
+        **extra,
+    }.items()}}
+    profile = (["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}.{instance}"]
+               if os.environ.get("BENCH_PROFILE") else [])
+    return subprocess.Popen([sys.executable, *profile, "-m", "services.outbound_sender"],
+                            cwd=REPO, env=env)
+
+
+@dataclass
+class BenchRun:
+    """One run's own database and topics, with the sandbox, a producer, the outcome reader and
+    the sender processes (a bench adds and stops senders through ``spawn``)."""
+    settings: InfraSettings
+    group: str
+    sandbox: Sandbox
+    producer: Any
+    outcomes: Outcomes
+    http: httpx.AsyncClient
+    senders: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, instance: str, **extra: object) -> subprocess.Popen[bytes]:
+        sender = spawn_sender(self.settings, self.sandbox.url, self.group, instance, **extra)
+        self.senders.append(sender)
+        return sender
+
+
+@asynccontextmanager
+async def bench_run(stack: Any, channels: list[Channel], prefix: str,
+                    partitions: int) -> AsyncIterator[BenchRun]:
+    """Topics, database, the channels and their approved template, the sandbox as Meta and a
+    producer; afterwards the senders stopped and the database dropped."""
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
     settings = InfraSettings(kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
                              mongodb_uri=stack.mongodb_uri, mongodb_database=name,
-                             topic_prefix=f"{name}.", topic_partitions=6)
+                             topic_prefix=f"{name}.", topic_partitions=partitions)
     await ensure_topics(settings, [*ALL_TOPICS, *DLQ_TOPICS])
     client = make_client(settings)
     db = client[settings.mongodb_database]
@@ -317,40 +365,17 @@ async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
     producer = make_producer(settings, linger_ms=5)
     await producer.start()
     outcomes = Outcomes(settings)
-    senders: list[subprocess.Popen[bytes]] = []
+    run: BenchRun | None = None
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             await sandbox.wait_ready(http)
-            for replica in range(replicas):
-                env = {**os.environ, **{k: str(v) for k, v in {
-                    "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-                    "MONGODB_URI": settings.mongodb_uri,
-                    "MONGODB_DATABASE": settings.mongodb_database,
-                    "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
-                    "LOG_LEVEL": "WARNING",
-                    "OUTBOUND_SENDER_PORT": free_port(),
-                    "OUTBOUND_SENDER_GROUP_ID": f"{name}-sender",
-                    "OUTBOUND_SENDER_INSTANCE_ID": f"bench-{replica}",
-                    "OUTBOUND_SENDER_CLOUD_API_BASE_URL": f"{sandbox.url}/v25.0",
-                    # Replicas share each number's bucket (docs/outbound_sender.md).
-                    "OUTBOUND_SENDER_MAX_BUFFERED": 100_000,
-                    "OUTBOUND_SENDER_MAX_BATCH": 2000,
-                }.items()}}
-                profile = (["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}.{replica}"]
-                           if os.environ.get("BENCH_PROFILE") else [])
-                senders.append(subprocess.Popen(  # noqa: ASYNC220 - children for the whole run
-                    [sys.executable, *profile, "-m", "services.outbound_sender"], cwd=REPO,
-                    env=env))
-            await outcomes.start()
-            results: dict[str, Any] = await steps(Context(
-                settings, producer, sandbox, http, outcomes, [p.pid for p in senders]))
-            results["sender_replicas"] = replicas
-            if outcomes.examples:
-                results["not_accepted_examples"] = outcomes.examples
-            return results
+            run = BenchRun(settings, f"{name}-sender", sandbox, producer, outcomes, http)
+            yield run
     finally:
+        senders = run.senders if run else []
         for sender in senders:
-            sender.terminate()
+            if sender.poll() is None:
+                sender.terminate()
         for sender in senders:
             try:
                 sender.wait(60)
@@ -361,6 +386,21 @@ async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
         sandbox.stop()
         await client.drop_database(settings.mongodb_database)
         await client.close()
+
+
+async def scenario_run(stack: Any, channels: list[Channel], steps: Any,
+                       replicas: int) -> dict[str, Any]:
+    async with bench_run(stack, channels, "bench", partitions=6) as run:
+        for replica in range(replicas):
+            run.spawn(f"bench-{replica}")
+        await run.outcomes.start()
+        results: dict[str, Any] = await steps(Context(
+            run.settings, run.producer, run.sandbox, run.http, run.outcomes,
+            [p.pid for p in run.senders]))
+        results["sender_replicas"] = replicas
+        if run.outcomes.examples:
+            results["not_accepted_examples"] = run.outcomes.examples
+        return results
 
 
 async def run(args: argparse.Namespace, stack: RunningStack) -> dict[str, Any]:
