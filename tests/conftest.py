@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -19,6 +19,9 @@ from devstack.stack import RunningStack, local_stack
 from shared.config import InfraSettings
 from shared.events.topics import ALL_TOPICS, DLQ_TOPICS
 from shared.kafka import ensure_topics, make_producer
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 TEST_PARTITIONS = 3
 
@@ -103,3 +106,23 @@ async def producer(settings: InfraSettings) -> AsyncIterator[Any]:
     await kafka_producer.start()
     yield kafka_producer
     await kafka_producer.stop()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Every span the services make, kept in memory (tracing on for this test only)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use_provider(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.use_provider(None)
+        provider.shutdown()
